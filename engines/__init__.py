@@ -1,0 +1,1 @@
+"""genstudio's engines: models, data, runner and run store, in PyTorch and NumPy only (never Qt)."""

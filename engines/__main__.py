@@ -1,0 +1,6 @@
+"""python -m engines train|eval|list"""
+import sys
+
+from engines.cli import main
+
+sys.exit(main())

@@ -1,0 +1,210 @@
+"""Bernoulli-Bernoulli restricted Boltzmann machine trained by CD-k or PCD-k.
+
+Energy ``E(v,h) = -vᵀWh - bᵀv - cᵀh``; free energy ``F(v) = -bᵀv - Σ_j softplus(c_j + W_jᵀv)``.
+The log-likelihood gradient is ``⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model``; the model term comes from the end
+of a Gibbs chain, treated as a constant (no gradient flows through the chain).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engines.boltzmann.ais import ais_log_likelihood, base_rate_bias
+from engines.core.config import live, param
+from engines.core.engine import BatchSampler, Engine
+from engines.core.frames import ChainHistory, ChainState, ImageGrid, image_array
+
+
+class RBM(nn.Module):
+    """The model: parameters and the conditionals ``p(h=1|v) = σ(c + vW)``, ``p(v=1|h) = σ(b + hWᵀ)``."""
+
+    def __init__(self, n_visible: int, n_hidden: int, generator: torch.Generator, device):
+        super().__init__()
+        self.W = nn.Parameter(0.01 * torch.randn(n_visible, n_hidden, generator=generator, device=device),
+                              requires_grad=False)
+        self.b = nn.Parameter(torch.zeros(n_visible, device=device), requires_grad=False)
+        self.c = nn.Parameter(torch.zeros(n_hidden, device=device), requires_grad=False)
+
+    def hidden_probs(self, v: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(torch.addmm(self.c, v, self.W))
+
+    def visible_probs(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(torch.addmm(self.b, h, self.W.t()))
+
+    def free_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """``F(v) = -bᵀv - Σ_j softplus(c_j + W_jᵀv)``, one value per row of ``v``."""
+        return -(v @ self.b) - F.softplus(torch.addmm(self.c, v, self.W)).sum(1)
+
+    def gibbs(self, v: torch.Tensor, k: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """k full steps v → h → v; returns the last binary sample and its mean-field probabilities."""
+        probs = v
+        for _ in range(k):
+            h = torch.bernoulli(self.hidden_probs(v), generator=generator)
+            probs = self.visible_probs(h)
+            v = torch.bernoulli(probs, generator=generator)
+        return v, probs
+
+
+@dataclass
+class RBMConfig:
+    hidden: int = param(500, "hidden units")
+    method: str = param("pcd", "cd: chains start at the data; pcd: persistent chains", ("cd", "pcd"))
+    k: int = live(1, "Gibbs steps per update")
+    lr: float = live(0.05, "learning rate")
+    momentum: float = live(0.5, "momentum of the parameter updates")
+    weight_decay: float = live(1e-4, "L2 penalty on W")
+    batch_size: int = param(20, "images per update (PCD: also the number of persistent chains)")
+    chains: int = param(64, "Gibbs chains shown live (started from test digits)")
+    gibbs_per_frame: int = live(10, "Gibbs steps the shown chains take between two frames")
+    history_every: int = live(200, "Gibbs steps between two rows of the chain history")
+    ais_runs: int = param(100, "AIS runs for the log-likelihood estimate")
+
+
+class RBMEngine(Engine):
+    name = "rbm"
+    summary = "Restricted Boltzmann machine, CD-k / PCD-k, AIS log-likelihood"
+    Config = RBMConfig
+
+    HISTORY_CHAINS = 20
+    HISTORY_ROWS = 20
+
+    def __init__(self, config: RBMConfig, data, device, seed: int = 0):
+        super().__init__(config, data, device, seed)
+        self.n_visible = int(np.prod(data.shape))
+        self.model = RBM(self.n_visible, config.hidden, self.generator, device)
+        train = data.train.reshape(len(data.train), -1)
+        self.b_base = base_rate_bias(torch.from_numpy(train).to(device))
+        self.model.b.copy_(self.b_base)   # start the visible biases at the data's base rates
+        self.batches = BatchSampler(data.train, device, self.rng)
+        self.velocity = [torch.zeros_like(p) for p in (self.model.W, self.model.b, self.model.c)]
+        self.persistent = torch.bernoulli(torch.sigmoid(self.b_base).expand(config.batch_size, -1).contiguous(),
+                                          generator=self.generator)
+        # Monitoring sets: fixed binarized train images and the fixed binarized test set.
+        monitor_rng = np.random.default_rng(seed + 1)
+        idx = monitor_rng.choice(len(train), size=min(500, len(train)), replace=False)
+        self.train_monitor = torch.from_numpy((monitor_rng.random((len(idx), self.n_visible)) < train[idx])
+                                              .astype(np.float32)).to(device)
+        self.test_v = torch.from_numpy(data.test_binary.reshape(len(data.test), -1)).to(device)
+        # The shown chains have their own generator: how often a display asks for frames never
+        # changes the training trajectory.
+        self.display_generator = torch.Generator(device=device).manual_seed(seed + 2)
+        self.chain_v = self.test_v[torch.arange(config.chains, device=device) % len(self.test_v)].clone()
+        self.chain_probs = self.chain_v.clone()
+        self.chain_steps = np.zeros(config.chains, dtype=np.int64)
+        self.gibbs_total = 0
+        self.history: list[tuple[int, np.ndarray]] = []
+        self._last_batch = None
+
+    # ------------------------------------------------------------------------------ training
+    def train_step(self) -> dict[str, float]:
+        cfg, m = self.config, self.model
+        v0 = torch.bernoulli(self.batches.next(cfg.batch_size), generator=self.generator)
+        h0 = m.hidden_probs(v0)
+        if cfg.method == "pcd":
+            vk, _ = m.gibbs(self.persistent, cfg.k, self.generator)
+            self.persistent = vk
+        else:
+            h = torch.bernoulli(h0, generator=self.generator)
+            vk = torch.bernoulli(m.visible_probs(h), generator=self.generator)
+            if cfg.k > 1:
+                vk, _ = m.gibbs(vk, cfg.k - 1, self.generator)
+        hk = m.hidden_probs(vk)
+        n = v0.shape[0]
+        grads = (
+            (v0.t() @ h0 - vk.t() @ hk) / n - cfg.weight_decay * m.W,
+            (v0 - vk).mean(0),
+            (h0 - hk).mean(0),
+        )
+        for param_, vel, grad in zip((m.W, m.b, m.c), self.velocity, grads):
+            vel.mul_(cfg.momentum).add_(grad)
+            param_.add_(vel, alpha=cfg.lr)
+        self._last_batch = v0
+        self.step += 1
+        return {}
+
+    @torch.no_grad()
+    def monitor(self) -> dict[str, float]:
+        """Reconstruction error of the last batch, free-energy gap ``⟨F⟩_test − ⟨F⟩_train`` (grows
+        as the model overfits), and the stochastic pseudo-likelihood of the test set."""
+        m = self.model
+        out = {}
+        if self._last_batch is not None:
+            v = self._last_batch
+            recon = m.visible_probs(m.hidden_probs(v))
+            out["recon_error"] = float(((v - recon) ** 2).sum(1).mean())
+        out["free_energy_gap"] = float(m.free_energy(self.test_v).mean() - m.free_energy(self.train_monitor).mean())
+        out["pseudo_likelihood"] = float(self.pseudo_likelihood(self.test_v).mean())
+        return out
+
+    def pseudo_likelihood(self, v: torch.Tensor) -> torch.Tensor:
+        """Stochastic pseudo-likelihood: flip one random bit i per row, ``D·log σ(F(ṽ) − F(v))``."""
+        flip = torch.randint(0, v.shape[1], (v.shape[0],), generator=self.display_generator, device=v.device)
+        rows = torch.arange(v.shape[0], device=v.device)
+        flipped = v.clone()
+        flipped[rows, flip] = 1 - flipped[rows, flip]
+        return v.shape[1] * F.logsigmoid(self.model.free_energy(flipped) - self.model.free_energy(v))
+
+    # ------------------------------------------------------------------------------ frames
+    @torch.no_grad()
+    def frames(self):
+        cfg, shape = self.config, self.data.shape
+        every = max(1, cfg.history_every)
+        for _ in range(cfg.gibbs_per_frame):
+            self.chain_v, self.chain_probs = self.model.gibbs(self.chain_v, 1, self.display_generator)
+            self.chain_steps += 1
+            self.gibbs_total += 1
+            if self.gibbs_total % every == 0:
+                row = image_array(self.chain_probs[:self.HISTORY_CHAINS], shape)
+                self.history = (self.history + [(self.gibbs_total, row)])[-self.HISTORY_ROWS:]
+        frames = [
+            ChainState("chains", self.step, image_array(self.chain_probs, shape),
+                       image_array(self.chain_v, shape).astype(np.uint8), self.chain_steps.copy()),
+            ImageGrid("filters", self.step, self.filter_images(64)),
+            ImageGrid("reconstructions", self.step, self.reconstructions(16), columns=16),
+        ]
+        if self.history:
+            frames.append(ChainHistory("chain_history", self.step, np.stack([r for _, r in self.history]),
+                                       np.array([s for s, _ in self.history]), every))
+        return frames
+
+    def filter_images(self, count: int) -> np.ndarray:
+        """The first ``count`` hidden units' weights as images, each scaled to [0, 1]."""
+        w = self.model.W[:, :count].t()
+        lo, hi = w.min(1, keepdim=True).values, w.max(1, keepdim=True).values
+        return image_array((w - lo) / (hi - lo).clamp_min(1e-8), self.data.shape)
+
+    def reconstructions(self, count: int) -> np.ndarray:
+        """Test digits (first row) above ``p(v|h)`` with ``h = p(h|v)`` (second row)."""
+        v = self.test_v[torch.linspace(0, len(self.test_v) - 1, count, device=self.device).long()]
+        recon = self.model.visible_probs(self.model.hidden_probs(v))
+        return image_array(torch.cat([v, recon]), self.data.shape)
+
+    def restart_chain(self, index: int, test_index: int | None = None) -> int:
+        """Restart shown chain ``index`` from a test digit (random unless given); returns which."""
+        if test_index is None:
+            test_index = int(self.rng.integers(len(self.test_v)))
+        self.chain_v[index] = self.test_v[test_index]
+        self.chain_probs[index] = self.test_v[test_index]
+        self.chain_steps[index] = 0
+        return test_index
+
+    # ------------------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        return ais_log_likelihood(self.model, self.b_base, self.test_v, runs=self.config.ais_runs,
+                                  generator=torch.Generator(device=self.device).manual_seed(self.seed + 3))
+
+    # ------------------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        return {**self.base_state(), "model": self.model.state_dict(), "velocity": self.velocity,
+                "persistent": self.persistent}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.velocity = [v.to(self.device) for v in state["velocity"]]
+        self.persistent = state["persistent"].to(self.device)
+        self.load_base_state(state)

@@ -1,0 +1,201 @@
+"""Command line: ``python -m engines train|eval|list`` (also installed as ``genstudio-train``).
+
+Bad input (unknown model, dataset or key, a value of the wrong type, a missing image folder, an
+unwritable run directory, a corrupt or hostile checkpoint) prints one line on stderr and exits 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m engines", description="Train and evaluate genstudio's engines headless.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model and record the run")
+    t.add_argument("model")
+    t.add_argument("--data", default="mnist", help="mnist | digits | folder:PATH | torchvision:NAME")
+    length = t.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="optimisation steps (default 2000)")
+    length.add_argument("--epochs", type=float, help="passes over the training set")
+    t.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    t.add_argument("--run-dir", help="where to record the run (default runs/MODEL-TIME)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a config field (repeatable); see `list`")
+    t.add_argument("--frame-every", type=int, default=100, help="steps between recorded frames (0: none)")
+    t.add_argument("--checkpoint-every", type=int, default=1000, help="steps between checkpoints")
+    t.add_argument("--eval", action="store_true", help="evaluate on the test split at the end")
+
+    e = sub.add_parser("eval", help="held-out metrics of a recorded run")
+    e.add_argument("run_dir")
+    e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    e.add_argument("--device", default="auto")
+
+    ls = sub.add_parser("list", help="models, datasets and config fields")
+    ls.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from engines.core.config import ConfigError
+    from engines.core.device import DeviceError
+    from engines.core.store import StoreError
+    from engines.data.base import DataError
+
+    try:
+        return {"train": cmd_train, "eval": cmd_eval, "list": cmd_list}[args.command](args)
+    except (ConfigError, DataError, DeviceError, StoreError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _threads() -> None:
+    import torch
+
+    from engines.core.device import default_threads
+    torch.set_num_threads(default_threads())
+
+
+def cmd_train(args) -> int:
+    from engines.core.config import parse_assignments
+    from engines.core.runner import Control, Runner, RunnerSettings
+    from engines.core.store import RunStore
+    from engines.registry import build_engine, describe, engine_class
+
+    overrides = parse_assignments(args.overrides)
+    engine_class(args.model)  # unknown model: fail before loading anything
+    if (args.steps is not None and args.steps < 1) or (args.epochs is not None and args.epochs <= 0):
+        raise UsageError("--steps and --epochs must be positive")
+    run_dir = Path(args.run_dir or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    _threads()
+    engine = build_engine(args.model, args.data, args.device, args.seed, overrides)
+    steps = args.steps or (round(args.epochs * engine.steps_per_epoch) if args.epochs else 2000)
+    store = RunStore.create(run_dir, describe(engine, args.data))
+    control = Control()
+    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    progress = Progress(steps, engine.step)
+    settings = RunnerSettings(max_steps=engine.step + steps, record_frames_every=args.frame_every,
+                              checkpoint_every=args.checkpoint_every)
+    try:
+        summary = Runner(engine, store, control, settings, on_step=progress.update).run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        progress.close()
+    if args.eval and summary["status"] == "finished":
+        summary["eval"] = engine.evaluate()
+        store.set_meta(eval=summary["eval"])
+    store.close()
+    summary["run_dir"] = str(run_dir)
+    print(json.dumps(summary))
+    if summary["status"] in ("failed", "diverged"):
+        print(f"error: {summary['message']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_eval(args) -> int:
+    import math
+
+    from engines.core.config import from_dict
+    from engines.core.store import CheckpointError, RunStore, load_checkpoint
+    from engines.registry import build_engine, engine_class
+
+    store = RunStore.open(args.run_dir)
+    meta = store.meta()
+    checkpoint = store.latest_checkpoint()
+    store.close()
+    if "model" not in meta or "config" not in meta:
+        raise UsageError(f"{args.run_dir} holds no run description")
+    if checkpoint is None:
+        raise CheckpointError(f"{args.run_dir} has no checkpoint yet")
+    _threads()
+    config = from_dict(engine_class(meta["model"]).Config, meta["config"])
+    engine = build_engine(meta["model"], meta.get("data", "mnist"), args.device, int(meta.get("seed", 0)),
+                          {k: getattr(config, k) for k in meta["config"] if hasattr(config, k)})
+    state = load_checkpoint(checkpoint, map_location=engine.device)
+    try:
+        engine.load_state_dict(state)
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"checkpoint {checkpoint.name} does not fit a {meta['model']} engine "
+                              f"with this config ({type(exc).__name__})") from None
+    metrics = {"run_dir": str(args.run_dir), "model": meta["model"], "step": engine.step, **engine.evaluate()}
+    if args.json:
+        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                          for k, v in metrics.items()}))
+    else:
+        width = max(map(len, metrics))
+        for key, value in metrics.items():
+            print(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from engines.core.config import fields_of
+    from engines.data import DATASETS
+    from engines.registry import MODELS, engine_class
+
+    models = {}
+    for name in MODELS:
+        cls = engine_class(name)
+        models[name] = {"summary": cls.summary, "config": [
+            {"name": f.name, "type": f.type.__name__, "default": f.default, "live": f.live, "help": f.help,
+             **({"choices": list(f.choices)} if f.choices else {})} for f in fields_of(cls.Config)]}
+    if args.json:
+        print(json.dumps({"models": models, "datasets": DATASETS}))
+        return 0
+    print("Models (fields marked * can change during a run):")
+    for name, info in models.items():
+        print(f"  {name}: {info['summary']}")
+        for f in info["config"]:
+            mark = "*" if f["live"] else " "
+            print(f"    {mark} {f['name']:<16} {f['type']:<6} = {f['default']!s:<8} {f['help']}")
+    print("Datasets:")
+    for name, text in DATASETS.items():
+        print(f"  {name:<18} {text}")
+    return 0
+
+
+class Progress:
+    """A one-line progress bar on stderr: steps, steps/s, latest scalars; at most 10 redraws a second."""
+
+    def __init__(self, total: int, start: int, stream=sys.stderr):
+        self.total, self.start, self.stream = total, start, stream
+        self.t0 = self.last = time.perf_counter()
+        self.latest: dict[str, float] = {}
+        self.tty = stream.isatty()
+
+    def update(self, step: int, values: dict[str, float]) -> None:
+        self.latest.update(values)
+        now = time.perf_counter()
+        done = step - self.start
+        if now - self.last < (0.1 if self.tty else 5.0) and done < self.total:
+            return
+        self.last = now
+        rate = done / max(now - self.t0, 1e-9)
+        bar = "#" * int(30 * done / self.total)
+        shown = "  ".join(f"{k} {v:.4g}" for k, v in list(self.latest.items())[:3])
+        line = f"[{bar:<30}] {done}/{self.total}  {rate:.1f} steps/s  {shown}"
+        self.stream.write(("\r" + line) if self.tty else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

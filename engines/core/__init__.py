@@ -1,0 +1,1 @@
+"""Engine protocol, configs, frames, runner, run store, device choice."""

@@ -1,0 +1,52 @@
+"""Device choice and seeding."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+class DeviceError(ValueError):
+    """A device the user asked for that this machine does not have."""
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps and mps.is_available())
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` = CUDA if present, then Apple MPS, then CPU; an explicit name must exist."""
+    name = (name or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if _mps_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError("device 'cuda' asked for, but this torch build sees no CUDA GPU "
+                              f"(torch {torch.__version__}); use --device cpu or auto")
+        return torch.device(name)
+    if name == "mps":
+        if not _mps_available():
+            raise DeviceError("device 'mps' asked for, but Apple MPS is not available here")
+        return torch.device("mps")
+    if name == "cpu":
+        return torch.device("cpu")
+    raise DeviceError(f"unknown device '{name}' (choose from {', '.join(DEVICE_CHOICES)})")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so a CPU run is reproducible step for step."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def default_threads(leave_free: int = 0) -> int:
+    """Torch CPU threads: all cores, minus ``leave_free`` (the studio leaves one for the GUI)."""
+    return max(1, (os.cpu_count() or 1) - leave_free)

@@ -1,0 +1,102 @@
+"""The Engine protocol every model family implements, and the helpers they share.
+
+An engine owns one model, its optimiser state, the data and the step count. The Runner drives it:
+``train_step()`` once per step, ``frames()`` when a panel or the run store wants a picture,
+``evaluate()`` for held-out metrics, ``state_dict()`` for checkpoints.
+"""
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from engines.core.config import coerce, field_info
+from engines.core.frames import Frame
+from engines.data.base import ImageDataset
+
+
+class Engine(ABC):
+    """Base of all engines. Subclasses set ``name``, ``Config`` and ``summary`` and implement the
+    abstract methods; the model itself is an ``nn.Module`` kept separate from the engine."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    Config: ClassVar[type]
+
+    def __init__(self, config, data: ImageDataset, device: torch.device, seed: int = 0):
+        self.config = config
+        self.data = data
+        self.device = device
+        self.seed = seed
+        self.step = 0
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+
+    @abstractmethod
+    def train_step(self) -> dict[str, float]:
+        """One optimisation step; returns the step's scalars (loss and friends) as floats."""
+
+    @abstractmethod
+    def frames(self) -> list[Frame]:
+        """A cheap, no-grad snapshot of the model for the panels."""
+
+    def monitor(self) -> dict[str, float]:
+        """Costlier training diagnostics, asked for every few steps by the Runner (default none)."""
+        return {}
+
+    @abstractmethod
+    def evaluate(self) -> dict[str, float]:
+        """Held-out metrics on the fixed test split."""
+
+    @abstractmethod
+    def state_dict(self) -> dict:
+        """Everything needed to resume: tensors, numbers, strings, lists and dicts only
+        (so a checkpoint loads with ``torch.load(weights_only=True)``)."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict) -> None:
+        ...
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, len(self.data.train) // getattr(self.config, "batch_size", 1))
+
+    def set_live(self, name: str, value) -> None:
+        """Change a live-editable config field between two steps; the value is checked first."""
+        info = field_info(type(self.config), name)
+        if not info.live:
+            raise ValueError(f"{name} cannot change during a run")
+        self.config = dataclasses.replace(self.config, **{name: coerce(info, value)})
+
+    def base_state(self) -> dict:
+        """The part of the state every engine has: step count and random generators."""
+        return {"step": self.step, "generator": self.generator.get_state(),
+                "rng": self.rng.bit_generator.state}
+
+    def load_base_state(self, state: dict) -> None:
+        self.step = int(state["step"])
+        self.generator.set_state(state["generator"])
+        self.rng.bit_generator.state = state["rng"]
+
+
+class BatchSampler:
+    """Shuffled minibatches of the training set, one epoch after another (a fresh permutation each
+    epoch), as float tensors on the engine's device."""
+
+    def __init__(self, images: np.ndarray, device: torch.device, rng: np.random.Generator):
+        self.images = torch.from_numpy(images.reshape(len(images), -1)).to(device)
+        self.rng = rng
+        self.order = np.empty(0, dtype=np.int64)
+        self.pos = 0
+
+    def next(self, batch_size: int) -> torch.Tensor:
+        batch_size = min(batch_size, len(self.images))
+        if self.pos + batch_size > len(self.order):
+            self.order = self.rng.permutation(len(self.images))
+            self.pos = 0
+        idx = self.order[self.pos:self.pos + batch_size]
+        self.pos += batch_size
+        return self.images[torch.from_numpy(idx).to(self.images.device)]

