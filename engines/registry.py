@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import importlib
 
+from typing import TYPE_CHECKING
+
 from engines.core.config import ConfigError, to_dict, with_overrides
-from engines.core.device import resolve_device, seed_everything
-from engines.core.engine import Engine
+
+if TYPE_CHECKING:  # torch loads only when an engine is built: the studio shows its window first
+    from engines.core.engine import Engine
 
 # name -> "module:class"; imported only when asked for, so `list` and the studio start fast.
 MODELS = {
@@ -13,7 +16,7 @@ MODELS = {
 }
 
 
-def engine_class(model: str) -> type[Engine]:
+def engine_class(model: str) -> type["Engine"]:
     if model not in MODELS:
         raise ConfigError(f"unknown model '{model}' (known: {', '.join(sorted(MODELS))})")
     module, _, cls = MODELS[model].partition(":")
@@ -21,8 +24,9 @@ def engine_class(model: str) -> type[Engine]:
 
 
 def build_engine(model: str, data: str = "mnist", device: str = "auto", seed: int = 0,
-                 overrides: dict | None = None) -> Engine:
+                 overrides: dict | None = None) -> "Engine":
     """Check the config first (cheap), then load the data and build the engine on its device."""
+    from engines.core.device import resolve_device, seed_everything
     from engines.data import load_dataset
 
     cls = engine_class(model)
@@ -34,7 +38,7 @@ def build_engine(model: str, data: str = "mnist", device: str = "auto", seed: in
     return cls(config, dataset, dev, seed)
 
 
-def describe(engine: Engine, data: str) -> dict:
+def describe(engine: "Engine", data: str) -> dict:
     """What a run store records about a run so that it can be rebuilt later."""
     return {"model": engine.name, "data": data, "seed": engine.seed, "device": str(engine.device),
             "config": to_dict(engine.config)}

@@ -61,6 +61,19 @@ def image_array(tensor, shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
+def tile(images: np.ndarray, columns: int, pad: int = 1, fill: float = 0.0) -> np.ndarray:
+    """Lay (N, H, W[, C]) images out as one mosaic, ``columns`` wide, ``pad`` pixels apart: one
+    image to draw (or encode) instead of N."""
+    n, h, w = images.shape[:3]
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
+    out = np.full((rows * (h + pad) - pad, columns * (w + pad) - pad) + images.shape[3:], fill, dtype=images.dtype)
+    for i in range(n):
+        r, c = divmod(i, columns)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = images[i]
+    return out
+
+
 def encode(frame: Frame) -> tuple[str, dict, bytes]:
     """Frame -> (kind, JSON-able metadata, compressed ``.npz`` bytes of its arrays)."""
     meta, arrays = {}, {}

@@ -62,9 +62,14 @@ class Control:
         """Change a live-editable config field before the next step."""
         self.submit(("set", name, value))
 
+    def call(self, method: str, *args) -> None:
+        """Call ``engine.method(*args)`` between two steps (e.g. ``call("restart_chain", 3)``)."""
+        self.submit(("call", method, args))
+
     def submit(self, command) -> None:
-        """Queue a command: ``("set", name, value)`` or a callable ``fn(engine)`` run in the loop's
-        thread between steps (so nothing touches the engine while it trains)."""
+        """Queue a command: ``("set", name, value)``, ``("call", method, args)`` or a callable
+        ``fn(engine)``, run in the loop's thread between steps (so nothing touches the engine while
+        it trains). Tuples can cross a process boundary; callables cannot."""
         with self._cond:
             self._commands.append(command)
             self._cond.notify_all()
@@ -247,7 +252,10 @@ class Runner:
             if callable(command):
                 command(self.engine)
                 continue
-            _, name, value = command
+            kind, name, value = command
+            if kind == "call":
+                getattr(self.engine, name)(*value)
+                continue
             try:
                 self.engine.set_live(name, value)
             except ValueError as exc:
