@@ -65,15 +65,24 @@ def ais_log_z(model, b_base: torch.Tensor, runs: int = 100, betas: np.ndarray | 
             "log_z_lower": log_z + math.log(max(1e-300, 1 - 3 * rel)) if 3 * rel < 1 else float("-inf")}
 
 
+def _binary_codes(n: int, device) -> torch.Tensor:
+    codes = torch.arange(2 ** n, device=device)
+    return ((codes[:, None] >> torch.arange(n, device=device)) & 1).double()
+
+
 @torch.no_grad()
 def exact_log_z(model) -> float:
-    """``log Z`` by enumerating every visible vector: ``log Σ_v exp(−F(v))`` (tiny RBMs only)."""
-    n_visible = model.W.shape[0]
-    if n_visible > 20:
-        raise ValueError("exact log Z enumerates 2^n_visible states; keep n_visible <= 20")
-    codes = torch.arange(2 ** n_visible, device=model.W.device)
-    v = ((codes[:, None] >> torch.arange(n_visible, device=model.W.device)) & 1).to(model.W.dtype)
-    return float(torch.logsumexp(-model.free_energy(v).double(), 0))
+    """``log Z`` by enumerating the smaller layer: ``log Σ_v exp(−F(v))``, or over hidden states
+    ``log Σ_h exp(cᵀh + Σ_i softplus(b_i + W_i h))`` (tiny RBMs only: at most 2^20 states)."""
+    W, b, c = model.W.double(), model.b.double(), model.c.double()
+    n_visible, n_hidden = W.shape
+    if min(n_visible, n_hidden) > 20:
+        raise ValueError("exact log Z enumerates 2^min(visible, hidden) states; keep one layer <= 20 units")
+    if n_visible <= n_hidden:
+        v = _binary_codes(n_visible, W.device)
+        return float(torch.logsumexp(v @ b + F.softplus(v @ W + c).sum(1), 0))
+    h = _binary_codes(n_hidden, W.device)
+    return float(torch.logsumexp(h @ c + F.softplus(h @ W.t() + b).sum(1), 0))
 
 
 @torch.no_grad()

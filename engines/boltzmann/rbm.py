@@ -53,8 +53,8 @@ class RBM(nn.Module):
 class RBMConfig:
     hidden: int = param(500, "hidden units")
     method: str = param("pcd", "cd: chains start at the data; pcd: persistent chains", ("cd", "pcd"))
-    k: int = live(1, "Gibbs steps per update")
-    lr: float = live(0.05, "learning rate")
+    k: int = live(5, "Gibbs steps per update")
+    lr: float = live(0.02, "learning rate")
     momentum: float = live(0.5, "momentum of the parameter updates")
     weight_decay: float = live(1e-4, "L2 penalty on W")
     batch_size: int = param(20, "images per update (PCD: also the number of persistent chains)")
@@ -201,10 +201,11 @@ class RBMEngine(Engine):
     # ------------------------------------------------------------------------------ state
     def state_dict(self) -> dict:
         return {**self.base_state(), "model": self.model.state_dict(), "velocity": self.velocity,
-                "persistent": self.persistent}
+                "persistent": self.persistent, "batches": self.batches.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.velocity = [v.to(self.device) for v in state["velocity"]]
         self.persistent = state["persistent"].to(self.device)
+        self.batches.load_state_dict(state["batches"])
         self.load_base_state(state)

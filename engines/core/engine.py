@@ -100,3 +100,10 @@ class BatchSampler:
         idx = self.order[self.pos:self.pos + batch_size]
         self.pos += batch_size
         return self.images[torch.from_numpy(idx).to(self.images.device)]
+
+    def state_dict(self) -> dict:
+        return {"order": torch.from_numpy(self.order.copy()), "pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.order = state["order"].numpy().astype(np.int64)
+        self.pos = int(state["pos"])

@@ -211,7 +211,9 @@ class Runner:
                    "device": str(engine.device), **({"message": message} if message else {}),
                    "last": self.last_scalars}
         self._finish(status, message)
-        self.latest.status.state, self.latest.status.message = status, message
+        self.latest.status.state = status
+        if message:
+            self.latest.status.message = message
         return summary
 
     def _one_step(self) -> None:

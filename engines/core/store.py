@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import sqlite3
 import threading
 import time
@@ -231,9 +232,11 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
-        raise CheckpointError(f"checkpoint {path.name} refused: it holds objects that are not plain "
-                              f"data ({first[:160]})") from None
+        found = re.search(r"(?i)unsupported:? global:? ([\w.]+)", str(exc))
+        if found:
+            raise CheckpointError(f"checkpoint {path.name} refused: loading it would call {found.group(1)}, "
+                                  "and a checkpoint may hold plain data only") from None
+        raise CheckpointError(f"checkpoint {path.name} is corrupt or not a checkpoint (unreadable pickle)") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
         raise CheckpointError(f"checkpoint {path.name} is corrupt or not a checkpoint "
                               f"({type(exc).__name__})") from None

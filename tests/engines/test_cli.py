@@ -1,0 +1,123 @@
+"""The command line as a user runs it: real subprocesses, real run directories."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+SMALL = ["--data", "digits", "--set", "hidden=16", "--set", "chains=8", "--set", "ais_runs=5"]
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "engines", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run = tmp_path_factory.mktemp("cli") / "run"
+    out = cli("train", "rbm", "--steps", 60, "--run-dir", run, *SMALL)
+    assert out.returncode == 0, out.stderr
+    return run, out
+
+
+def test_train_prints_progress_and_a_json_summary(trained):
+    run, out = trained
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "finished" and summary["steps"] == 60 and summary["run_dir"] == str(run)
+    assert "steps/s" in out.stderr and "60/60" in out.stderr
+    assert (run / "run.sqlite").is_file() and any((run / "checkpoints").iterdir())
+
+
+def test_eval_json_gives_the_rbm_metrics(trained):
+    run, _ = trained
+    out = cli("eval", run, "--json")
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads(out.stdout)
+    for key in ("ais_log_likelihood", "ais_log_likelihood_std", "base_rate_log_likelihood", "log_z"):
+        assert isinstance(metrics[key], float)
+    assert metrics["step"] == 60
+
+
+def test_eval_table_for_people(trained):
+    out = cli("eval", trained[0])
+    assert out.returncode == 0 and "ais_log_likelihood" in out.stdout
+
+
+def test_list_names_models_datasets_and_fields():
+    out = cli("list", "--json")
+    listing = json.loads(out.stdout)
+    fields = {f["name"]: f for f in listing["models"]["rbm"]["config"]}
+    assert fields["lr"]["live"] and fields["hidden"]["type"] == "int"
+    assert "mnist" in listing["datasets"]
+    assert "rbm" in cli("list").stdout
+
+
+def test_epochs_count_passes_over_the_training_set(tmp_path):
+    out = cli("train", "rbm", "--epochs", 0.5, "--run-dir", tmp_path / "r", "--set", "batch_size=50", *SMALL)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[-1])["steps"] == round(0.5 * (1617 // 50))
+
+
+def one_line_error(out, *words):
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    assert "Traceback" not in out.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_bad_model_dataset_key_and_value(tmp_path):
+    one_line_error(cli("train", "boltzmann"), "unknown model 'boltzmann'")
+    one_line_error(cli("train", "rbm", "--data", "imagenet", "--run-dir", tmp_path / "a"), "unknown dataset")
+    one_line_error(cli("train", "rbm", "--set", "speed=3", "--run-dir", tmp_path / "b"), "unknown config key 'speed'")
+    one_line_error(cli("train", "rbm", "--set", "k=three", "--run-dir", tmp_path / "c"), "k must be int")
+    one_line_error(cli("train", "rbm", "--set", "k", "--run-dir", tmp_path / "d"), "key=value")
+    one_line_error(cli("train", "rbm", "--device", "tpu", "--run-dir", tmp_path / "e"), "unknown device")
+
+
+def test_bad_image_folders(tmp_path):
+    one_line_error(cli("train", "rbm", "--data", f"folder:{tmp_path / 'nope'}"), "does not exist")
+    (tmp_path / "empty").mkdir()
+    one_line_error(cli("train", "rbm", "--data", f"folder:{tmp_path / 'empty'}"), "no PNG or JPEG")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "a.png").write_bytes(b"not a png")
+    (tmp_path / "broken" / "b.png").write_bytes(b"not a png either")
+    one_line_error(cli("train", "rbm", "--data", f"folder:{tmp_path / 'broken'}"), "a.png")
+
+
+def test_unwritable_or_taken_run_directory(tmp_path, trained):
+    (tmp_path / "file").write_text("x")
+    one_line_error(cli("train", "rbm", "--run-dir", tmp_path / "file" / "run", *SMALL), "cannot write run directory")
+    one_line_error(cli("train", "rbm", "--run-dir", trained[0], *SMALL), "already holds a run")
+
+
+def test_eval_of_missing_corrupt_or_hostile_runs(tmp_path, trained):
+    one_line_error(cli("eval", tmp_path / "nothing"), "no run directory")
+    import shutil
+    run = tmp_path / "copy"
+    shutil.copytree(trained[0], run)
+    checkpoint = sorted((run / "checkpoints").iterdir())[-1]
+    checkpoint.write_bytes(b"\x80\x02garbage")
+    one_line_error(cli("eval", run), "corrupt")
+
+    class Hostile:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+    torch.save({"model": Hostile()}, checkpoint)
+    one_line_error(cli("eval", run), "refused")
+    assert not (tmp_path / "pwned").exists()
+    torch.save({"step": 1}, checkpoint)
+    one_line_error(cli("eval", run), "does not fit")
+
+
+def test_the_readme_run_default_rbm_beats_the_base_rate(tmp_path):
+    """The issue's acceptance run (AIS with fewer runs to keep the suite fast)."""
+    run = tmp_path / "R"
+    out = cli("train", "rbm", "--steps", 2000, "--run-dir", run, "--set", "ais_runs=20")
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads(cli("eval", run, "--json").stdout)
+    assert metrics["ais_log_likelihood"] > metrics["base_rate_log_likelihood"] + 20

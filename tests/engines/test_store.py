@@ -1,0 +1,118 @@
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from engines.core.frames import ChainState, ImageGrid
+from engines.core.store import CheckpointError, RunStore, StoreError, load_checkpoint
+
+
+def grid(step):
+    return ImageGrid("filters", step, np.random.default_rng(step).random((4, 5, 6)).astype(np.float32), columns=2)
+
+
+def test_scalars_frames_events_and_meta_round_trip(tmp_path):
+    store = RunStore.create(tmp_path / "run", {"model": "rbm", "config": {"lr": 0.1}})
+    for step in range(1, 6):
+        store.add_scalars(step, {"loss": 1.0 / step, "bad": float("nan")})
+    store.add_frames([grid(5), ChainState("chains", 5, np.zeros((2, 3, 3), np.float32),
+                                          np.ones((2, 3, 3), np.uint8), np.array([4, 4]))])
+    store.add_event(5, "set", "lr=0.2")
+    store.close()
+    reader = RunStore.open(tmp_path / "run")
+    meta = reader.meta()
+    assert meta["model"] == "rbm" and meta["config"] == {"lr": 0.1} and meta["status"] == "running"
+    steps, walls, values = reader.scalars("loss")
+    assert list(steps) == [1, 2, 3, 4, 5] and values[-1] == pytest.approx(0.2) and (walls > 0).all()
+    assert np.isnan(reader.scalars("bad")[2]).all()
+    assert reader.frame_names() == ["chains", "filters"]
+    (frame,) = list(reader.frames("filters"))
+    assert frame.step == 5 and frame.columns == 2 and np.array_equal(frame.images, grid(5).images)
+    (chains,) = list(reader.frames("chains"))
+    assert chains.samples.dtype == np.uint8 and list(chains.gibbs_steps) == [4, 4]
+    assert reader.events() == [(5, "set", "lr=0.2")]
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path):
+    RunStore.create(tmp_path / "run", {"model": "rbm"}).close()
+    with pytest.raises(StoreError, match="already holds a run"):
+        RunStore.create(tmp_path / "run", {"model": "rbm"})
+
+
+def test_unwritable_run_directory_gives_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreError, match="cannot write run directory"):
+        RunStore.create(blocker / "run", {})
+
+
+def test_open_refuses_what_is_not_a_run(tmp_path):
+    with pytest.raises(StoreError, match="no run directory"):
+        RunStore.open(tmp_path / "missing")
+    with pytest.raises(StoreError, match="not a run directory"):
+        RunStore.open(tmp_path)
+    (tmp_path / "run.sqlite").write_bytes(b"garbage" * 100)
+    with pytest.raises(StoreError, match="cannot read run"):
+        RunStore.open(tmp_path)
+
+
+def test_another_process_reads_a_run_while_it_is_written(tmp_path):
+    store = RunStore.create(tmp_path / "run", {"model": "rbm"})
+    store.add_scalars(1, {"loss": 1.0})
+    store.flush()
+    code = ("from engines.core.store import RunStore; s = RunStore.open(r'%s'); "
+            "print(len(s.scalars('loss')[0]))" % (tmp_path / "run"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+    store.add_scalars(2, {"loss": 0.5})
+    store.flush()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "2"
+    store.close()
+
+
+def test_checkpoints_are_atomic_and_only_the_newest_are_kept(tmp_path):
+    store = RunStore.create(tmp_path / "run", {})
+    for step in (10, 20, 30, 40):
+        store.save_checkpoint(step, {"w": torch.full((2,), float(step))}, keep_last=2)
+    files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    assert files == ["step-000000030.pt", "step-000000040.pt"]
+    assert store.latest_checkpoint().name == "step-000000040.pt"
+    assert load_checkpoint(store.latest_checkpoint())["w"][0] == 40
+
+
+class Hostile:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /tmp/genstudio-pwned",))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"model": Hostile()}, path)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(path)
+    raw = tmp_path / "raw.pt"
+    raw.write_bytes(pickle.dumps(Hostile(), protocol=2))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(raw)
+    assert not os.path.exists("/tmp/genstudio-pwned")
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 100, b"PK\x03\x04 truncated zip"])
+def test_a_corrupt_checkpoint_gives_a_clear_error(tmp_path, content):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="corrupt|refused"):
+        load_checkpoint(path)
+
+
+def test_a_checkpoint_that_is_not_a_state_dict_is_refused(tmp_path):
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    with pytest.raises(CheckpointError, match="not an engine state"):
+        load_checkpoint(tmp_path / "list.pt")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "none.pt")
