@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engines.core.engine import bernoulli
+
 
 def base_rate_bias(train_v: torch.Tensor, pseudo_count: float = 5.0) -> torch.Tensor:
     """``logit(p̂)`` of each pixel's mean over the training set, smoothed toward 1/2 with pseudo-counts."""
@@ -44,15 +46,15 @@ def ais_log_z(model, b_base: torch.Tensor, runs: int = 100, betas: np.ndarray | 
     W, b, c = model.W, model.b, model.c
     n_hidden = W.shape[1]
     log_z_base = float(F.softplus(b_base).sum()) + n_hidden * math.log(2.0)
-    v = torch.bernoulli(torch.sigmoid(b_base).expand(runs, -1).contiguous(), generator=generator)
+    v = bernoulli(torch.sigmoid(b_base).expand(runs, -1).contiguous(), generator=generator)
     log_w = torch.zeros(runs, dtype=torch.float64, device=W.device)
     pre, vb_base, vb = torch.addmm(c, v, W), v @ b_base, v @ b
     for k in range(1, len(betas)):
         beta_prev, beta = float(betas[k - 1]), float(betas[k])
         log_w += (_log_p_star(beta, v, vb_base, vb, pre) - _log_p_star(beta_prev, v, vb_base, vb, pre)).double()
         if k < len(betas) - 1:
-            h = torch.bernoulli(torch.sigmoid(beta * pre), generator=generator)
-            v = torch.bernoulli(torch.sigmoid((1 - beta) * b_base + beta * torch.addmm(b, h, W.t())),
+            h = bernoulli(torch.sigmoid(beta * pre), generator=generator)
+            v = bernoulli(torch.sigmoid((1 - beta) * b_base + beta * torch.addmm(b, h, W.t())),
                                 generator=generator)
             pre, vb_base, vb = torch.addmm(c, v, W), v @ b_base, v @ b
     log_mean_w = float(torch.logsumexp(log_w, 0)) - math.log(runs)

@@ -15,7 +15,7 @@ from torch import nn
 
 from engines.boltzmann.ais import ais_log_likelihood, base_rate_bias
 from engines.core.config import live, param
-from engines.core.engine import BatchSampler, Engine
+from engines.core.engine import BatchSampler, Engine, bernoulli
 from engines.core.frames import ChainHistory, ChainState, ImageGrid, image_array
 
 
@@ -43,9 +43,9 @@ class RBM(nn.Module):
         """k full steps v → h → v; returns the last binary sample and its mean-field probabilities."""
         probs = v
         for _ in range(k):
-            h = torch.bernoulli(self.hidden_probs(v), generator=generator)
+            h = bernoulli(self.hidden_probs(v), generator=generator)
             probs = self.visible_probs(h)
-            v = torch.bernoulli(probs, generator=generator)
+            v = bernoulli(probs, generator=generator)
         return v, probs
 
 
@@ -81,7 +81,7 @@ class RBMEngine(Engine):
         self.model.b.copy_(self.b_base)   # start the visible biases at the data's base rates
         self.batches = BatchSampler(data.train, device, self.rng)
         self.velocity = [torch.zeros_like(p) for p in (self.model.W, self.model.b, self.model.c)]
-        self.persistent = torch.bernoulli(torch.sigmoid(self.b_base).expand(config.batch_size, -1).contiguous(),
+        self.persistent = bernoulli(torch.sigmoid(self.b_base).expand(config.batch_size, -1).contiguous(),
                                           generator=self.generator)
         # Monitoring sets: fixed binarized train images and the fixed binarized test set.
         monitor_rng = np.random.default_rng(seed + 1)
@@ -102,25 +102,25 @@ class RBMEngine(Engine):
     # ------------------------------------------------------------------------------ training
     def train_step(self) -> dict[str, float]:
         cfg, m = self.config, self.model
-        v0 = torch.bernoulli(self.batches.next(cfg.batch_size), generator=self.generator)
+        v0 = bernoulli(self.batches.next(cfg.batch_size), generator=self.generator)
         h0 = m.hidden_probs(v0)
         if cfg.method == "pcd":
             vk, _ = m.gibbs(self.persistent, cfg.k, self.generator)
             self.persistent = vk
         else:
-            h = torch.bernoulli(h0, generator=self.generator)
-            vk = torch.bernoulli(m.visible_probs(h), generator=self.generator)
+            h = bernoulli(h0, generator=self.generator)
+            vk = bernoulli(m.visible_probs(h), generator=self.generator)
             if cfg.k > 1:
                 vk, _ = m.gibbs(vk, cfg.k - 1, self.generator)
         hk = m.hidden_probs(vk)
         n = v0.shape[0]
-        grads = (
-            (v0.t() @ h0 - vk.t() @ hk) / n - cfg.weight_decay * m.W,
-            (v0 - vk).mean(0),
-            (h0 - hk).mean(0),
-        )
-        for param_, vel, grad in zip((m.W, m.b, m.c), self.velocity, grads):
-            vel.mul_(cfg.momentum).add_(grad)
+        # velocity ← momentum·velocity + (v0ᵀh0 − vkᵀhk)/n − decay·W, in place (no 784×500 temporaries)
+        vel_w, vel_b, vel_c = self.velocity
+        vel_w.mul_(cfg.momentum).addmm_(v0.t(), h0, alpha=1 / n).addmm_(vk.t(), hk, alpha=-1 / n)
+        vel_w.add_(m.W, alpha=-cfg.weight_decay)
+        vel_b.mul_(cfg.momentum).add_((v0 - vk).mean(0))
+        vel_c.mul_(cfg.momentum).add_((h0 - hk).mean(0))
+        for param_, vel in zip((m.W, m.b, m.c), self.velocity):
             param_.add_(vel, alpha=cfg.lr)
         self._last_batch = v0
         self.step += 1

@@ -82,6 +82,12 @@ class Engine(ABC):
         self.rng.bit_generator.state = state["rng"]
 
 
+def bernoulli(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A binary sample with ``P(1) = probs``: uniform noise compared in place, several times faster
+    on the CPU than ``torch.bernoulli`` and the same in distribution."""
+    return torch.rand(probs.shape, generator=generator, device=probs.device, dtype=probs.dtype).lt_(probs)
+
+
 class BatchSampler:
     """Shuffled minibatches of the training set, one epoch after another (a fresh permutation each
     epoch), as float tensors on the engine's device."""
