@@ -19,7 +19,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from engines.core.frames import Frame, decode, encode
 
@@ -149,6 +148,8 @@ class RunStore:
 
     def save_checkpoint(self, step: int, state: dict, keep_last: int = 3) -> Path:
         """Write ``state`` atomically (temp file, then rename) and record it; keep the newest few."""
+        import torch  # here, not at the top: readers of a run (export, replay) never need torch
+
         final = self.path / "checkpoints" / f"step-{step:09d}.pt"
         tmp = final.with_suffix(".pt.tmp")
         torch.save(state, tmp)
@@ -226,6 +227,8 @@ class RunStore:
 def load_checkpoint(path, map_location="cpu") -> dict:
     """Load a checkpoint with ``weights_only=True``: tensors and plain data only. A file that is
     corrupt, truncated or holds a pickle that would run code raises :class:`CheckpointError`."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")

@@ -1,0 +1,79 @@
+"""Command line: ``python -m studio export RUN_DIR --panel chains --format mp4 --out FILE``.
+
+Bad input prints one line ``error: ...`` on stderr and exits 2 (never a traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, like the rest of the CLI's errors."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from studio.export import FORMATS
+
+    p = _Parser(prog="python -m studio", description="genstudio's studio, headless commands.")
+    sub = p.add_subparsers(dest="command")
+
+    e = sub.add_parser("export", help="export a run's recorded frames as MP4, GIF or a PNG sheet",
+                       description="Export recorded frames of a run (panels side by side) as an "
+                                   "animation or one PNG sheet of frames.")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--panel", dest="panels", action="append", required=True, metavar="NAME",
+                   help="a recorded panel (chains, chain_history, filters, reconstructions, ...); "
+                        "repeat it or separate names by commas to put panels side by side")
+    e.add_argument("--format", choices=FORMATS, help="default: from the suffix of --out")
+    e.add_argument("--out", required=True, metavar="FILE")
+    e.add_argument("--fps", type=float, default=10.0, help="frames per second (default 10)")
+    e.add_argument("--first-step", type=int, default=0)
+    e.add_argument("--last-step", type=int, help="default: the last recorded step")
+    e.add_argument("--scale", type=int, default=3, help="pixels per image pixel (default 3)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return cmd_export(args)
+
+
+def cmd_export(args) -> int:
+    from studio.export import ExportError, export_run
+
+    panels = [name for value in args.panels for name in value.split(",")]
+
+    mid_line = False   # a progress line is on stderr without its newline yet
+
+    def report(done: int, total: int) -> None:
+        nonlocal mid_line
+        mid_line = done < total
+        print(f"\rexporting frame {done}/{total}", end="" if mid_line else "\n", file=sys.stderr, flush=True)
+
+    def fail(message: str, status: int) -> int:
+        print(f"\nerror: {message}" if mid_line else f"error: {message}", file=sys.stderr)
+        return status
+
+    try:
+        count = export_run(args.run_dir, panels, args.out, args.format, args.fps, args.first_step,
+                           args.last_step, args.scale, progress=report)
+    except ExportError as exc:
+        return fail(str(exc), EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        return fail("interrupted; nothing was written", 130)
+    print(f"wrote {count} frames to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

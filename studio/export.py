@@ -1,0 +1,350 @@
+"""Export a run's recorded frames as an animation (MP4, GIF) or one PNG sheet of frames.
+
+Reads only the run store, so it works on a run still being trained (by this app or a headless
+job), after training, and on runs trained headless. No Qt and no torch at import: the CLI
+(``python -m studio export``) starts fast and the studio calls :func:`export_run` from a worker
+thread. Output is written to a temp file beside ``out`` and renamed at the end, so a cancelled or
+failed export leaves no half-written file (and an existing ``out`` untouched).
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import os
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from engines.core.frames import ChainHistory, ChainState, Frame, ImageGrid, tile
+
+FORMATS = ("mp4", "gif", "png")
+
+BACKGROUND = (28, 28, 28)        # dark, like the studio's image panels; grey, as is the text, so
+TEXT = (225, 225, 225)           # pictures of grey images stay grey (a GIF then needs no quantizing)
+CELL_SEPARATOR = 0.3             # grey lines between images of a grid: digits are white on black
+GAP = 6                          # pixels between panels (and between pictures of a PNG sheet)
+MARGIN = 4
+MAX_SHEET_PIXELS = 64_000_000    # ~190 MB of RGB: beyond that a sheet is unwieldy to build or view
+
+
+class ExportError(RuntimeError):
+    """An export that cannot be done; the one-line message says why."""
+
+
+class ExportCancelled(ExportError):
+    """The progress callback asked to stop."""
+
+
+# --------------------------------------------------------------------------------------- reading
+@contextmanager
+def _open_run(run_dir):
+    """The run's store, read-only; its errors become :class:`ExportError`."""
+    # Imported here, not at the top: engines.core.store imports torch (for checkpoints).
+    from engines.core.store import RunStore, StoreError
+
+    try:
+        store = RunStore.open(run_dir)
+    except StoreError as exc:
+        raise ExportError(str(exc)) from None
+    try:
+        yield store
+    except StoreError as exc:
+        raise ExportError(str(exc)) from None
+    finally:
+        store.close()
+
+
+def exportable_panels(run_dir) -> list[str]:
+    """Names of the frames recorded in the run (e.g. chains, chain_history, filters)."""
+    with _open_run(run_dir) as store:
+        return store.frame_names()
+
+
+def step_range(run_dir, panels) -> tuple[int, int]:
+    """First and last recorded step over ``panels``."""
+    with _open_run(run_dir) as store:
+        steps = [s for name in panels for s in _recorded_steps(store, name)]
+    return min(steps), max(steps)
+
+
+def _recorded_steps(store, name: str) -> list[int]:
+    """Distinct recorded steps of one panel; a panel with none is an :class:`ExportError`."""
+    steps = sorted(set(store.frame_steps(name)))
+    if not steps:
+        available = ", ".join(store.frame_names()) or "none"
+        raise ExportError(f"no recorded frames for panel '{name}' in {store.path} (recorded: {available})")
+    return steps
+
+
+def _first_per_step(frames):
+    """Frames in step order, keeping the first one recorded at each step (a run's final frame may
+    repeat its last recorded step; the first is stable while another process appends)."""
+    last = None
+    for frame in frames:
+        if frame.step != last:
+            last = frame.step
+            yield frame
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which frame of each panel is shown at each time point."""
+    panels: list[str]
+    time_points: list[int]           # the first panel's recorded steps in the range
+    shown: list[list[int]]           # shown[p][i]: step of panel p's frame at time point i
+
+    def frame_sets(self, store):
+        """Yield (time point, [frame of each panel]), decoding each needed frame once."""
+        streams = [_first_per_step(store.frames(name, min(steps), max(steps)))
+                   for name, steps in zip(self.panels, self.shown)]
+        current: list[Frame | None] = [None] * len(self.panels)
+        for i, t in enumerate(self.time_points):
+            for p, stream in enumerate(streams):
+                while current[p] is None or current[p].step < self.shown[p][i]:
+                    current[p] = next(stream)
+            yield t, list(current)
+
+
+def _plan(store, panels: list[str], first_step: int, last_step: int | None) -> _Plan:
+    recorded = [_recorded_steps(store, name) for name in panels]
+    last = recorded[0][-1] if last_step is None else last_step
+    time_points = [s for s in recorded[0] if first_step <= s <= last]
+    if not time_points:
+        raise ExportError(f"no frames of '{panels[0]}' between steps {first_step} and {last} "
+                          f"(recorded: steps {recorded[0][0]} to {recorded[0][-1]})")
+    shown = [[_latest_at_or_before(steps, t) for t in time_points] for steps in recorded]
+    return _Plan(panels, time_points, shown)
+
+
+def _latest_at_or_before(steps: list[int], t: int) -> int:
+    """The latest of the sorted ``steps`` that is <= ``t``, or the first one if none is."""
+    return steps[max(0, bisect.bisect_right(steps, t) - 1)]
+
+
+# --------------------------------------------------------------------------------------- drawing
+def render_frame(frame: Frame, scale: int = 3) -> np.ndarray:
+    """One frame as an (H, W, 3) uint8 RGB picture: its images tiled as the studio shows them,
+    each pixel repeated ``scale`` times in both directions (nearest neighbour)."""
+    pixels = (np.clip(_mosaic(frame), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+    return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def _mosaic(frame: Frame) -> np.ndarray:
+    """A frame's images as one float mosaic in [0, 1], (H, W) or (H, W, 3)."""
+    if isinstance(frame, ChainState):
+        return tile(frame.probs, frame.columns, fill=CELL_SEPARATOR)
+    if isinstance(frame, ImageGrid):
+        return tile(frame.images, frame.columns, fill=CELL_SEPARATOR)
+    if isinstance(frame, ChainHistory):
+        rows, chains = frame.rows.shape[:2]    # one row of chains per `every` Gibbs steps
+        return tile(frame.rows.reshape(rows * chains, *frame.rows.shape[2:]), chains, fill=CELL_SEPARATOR)
+    raise ExportError(f"cannot draw frames of kind {type(frame).__name__} ('{frame.name}')")
+
+
+@cache
+def _font(scale: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's default font, sized to go with images drawn at ``scale``."""
+    try:
+        return ImageFont.load_default(max(10, 4 * scale + 3))
+    except ImportError:  # Pillow without FreeType: its small fixed-size bitmap font
+        return ImageFont.load_default()
+
+
+class _Layout:
+    """Panels side by side, top-aligned, under a caption band ("step N" above the panel names).
+    Each panel gets the largest size any of its frames needs, so every picture has one size."""
+
+    def __init__(self, panels: list[str], sizes: list[tuple[int, int]], scale: int, colour: bool):
+        self.panels = panels
+        self.colour = colour             # any colour image; otherwise every picture is grey
+        self.font = _font(scale)
+        top, bottom = self.font.getbbox("step 0123456789 gjpqy")[1::2]
+        self.line = bottom - top + 4
+        self.band = MARGIN + 2 * self.line
+        self.lefts = []
+        x = MARGIN
+        for name, (h, w) in zip(panels, sizes):
+            self.lefts.append(x)
+            x += max(w, int(self.font.getlength(name)) + 2) + GAP
+        self.width = x - GAP + MARGIN
+        self.height = self.band + max(h for h, _ in sizes) + MARGIN
+
+    def compose(self, step: int, pictures: list[np.ndarray]) -> np.ndarray:
+        """One (height, width, 3) uint8 picture: the caption band, then the panels' pictures."""
+        canvas = np.empty((self.height, self.width, 3), np.uint8)
+        canvas[:self.band] = self._caption(step)
+        canvas[self.band:] = BACKGROUND
+        for left, picture in zip(self.lefts, pictures):
+            h, w = picture.shape[:2]
+            canvas[self.band:self.band + h, left:left + w] = picture
+        return canvas
+
+    def _caption(self, step: int) -> np.ndarray:
+        band = Image.new("RGB", (self.width, self.band), BACKGROUND)
+        draw = ImageDraw.Draw(band)
+        draw.text((MARGIN, MARGIN), f"step {step}", fill=TEXT, font=self.font)
+        for left, name in zip(self.lefts, self.panels):
+            draw.text((left, MARGIN + self.line), name, fill=TEXT, font=self.font)
+        return np.asarray(band)
+
+
+def _layout(store, plan: _Plan, scale: int) -> _Layout:
+    """Sizes every shown frame would have (a first pass over the frames, without drawing)."""
+    sizes, colour = [(0, 0)] * len(plan.panels), False
+    for _, frames in plan.frame_sets(store):
+        for p, frame in enumerate(frames):
+            mosaic = _mosaic(frame)
+            h, w = mosaic.shape[:2]
+            sizes[p] = (max(sizes[p][0], h * scale), max(sizes[p][1], w * scale))
+            colour |= mosaic.ndim == 3
+    return _Layout(plan.panels, sizes, scale, colour)
+
+
+# --------------------------------------------------------------------------------------- writers
+def _write_mp4(pictures, path: Path, fps: float, count: int, layout: _Layout) -> None:
+    """H.264 (libx264, yuv420p: sizes padded to even numbers) in an MP4 container."""
+    import av  # ~0.13 s to import: only when a video is written
+
+    height, width = layout.height, layout.width
+    try:
+        with av.open(str(path), mode="w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
+                                          options={"crf": "18", "preset": "veryfast"})
+            stream.width, stream.height = width + width % 2, height + height % 2
+            stream.pix_fmt = "yuv420p"
+            even = np.empty((stream.height, stream.width, 3), np.uint8)
+            even[:] = BACKGROUND
+            for picture in pictures:
+                even[:height, :width] = picture
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(even, format="rgb24")))
+            container.mux(stream.encode(None))
+    except OSError:
+        raise        # a file-system error: reported as such by _write_atomically
+    except av.FFmpegError as exc:
+        raise ExportError(f"the video encoder failed: {exc}") from None
+
+
+def _write_gif(pictures, path: Path, fps: float, count: int, layout: _Layout) -> None:
+    """Looping GIF: grey pictures with their exact greys, colour ones with an adaptive palette each."""
+    frames = [Image.fromarray(p).convert("P", palette=Image.Palette.ADAPTIVE) if layout.colour
+              else Image.fromarray(p).convert("L") for p in pictures]
+    frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=1000 / fps, loop=0)
+
+
+def _write_png(pictures, path: Path, fps: float, count: int, layout: _Layout) -> None:
+    """One PNG sheet: the pictures (each with its step caption) in a grid ~sqrt(count) wide."""
+    height, width = layout.height, layout.width
+    columns, rows = _sheet_grid(count)
+    sheet = np.empty((rows * (height + GAP) - GAP, columns * (width + GAP) - GAP, 3), np.uint8)
+    sheet[:] = BACKGROUND
+    for i, picture in enumerate(pictures):
+        r, c = divmod(i, columns)
+        sheet[r * (height + GAP):r * (height + GAP) + height, c * (width + GAP):c * (width + GAP) + width] = picture
+    image = Image.fromarray(sheet)
+    (image if layout.colour else image.convert("L")).save(path, format="PNG")
+
+
+def _sheet_grid(count: int) -> tuple[int, int]:
+    """(columns, rows) of a PNG sheet of ``count`` pictures: about square in pictures."""
+    columns = math.ceil(math.sqrt(count))
+    return columns, math.ceil(count / columns)
+
+
+WRITERS = {"mp4": _write_mp4, "gif": _write_gif, "png": _write_png}
+
+
+# --------------------------------------------------------------------------------------- export
+def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: float = 10.0,
+               first_step: int = 0, last_step: int | None = None, scale: int = 3,
+               progress=None) -> int:
+    """Write the recorded frames of ``panels`` (side by side) between ``first_step`` and
+    ``last_step`` to ``out`` as ``fmt`` (from ``out``'s suffix if None); return the frame count.
+
+    Time points are the recorded steps of the first panel; another panel shows its latest frame
+    at or before each (its first frame before it has any). ``progress(done, total)`` is called
+    after each frame; returning False cancels (:class:`ExportCancelled`, and no file is left).
+    """
+    out = Path(out).expanduser()
+    fmt = _format(out, fmt)
+    panels = _checked_options(panels, fps, scale, first_step, last_step)
+    _check_writable(out.parent)
+    with _open_run(run_dir) as store:
+        plan = _plan(store, panels, first_step, last_step)
+        layout = _layout(store, plan, scale)
+        count = len(plan.time_points)
+        if fmt == "png":
+            _check_sheet_size(layout, count)
+        pictures = _reporting(
+            (layout.compose(t, [render_frame(f, scale) for f in frames]) for t, frames in plan.frame_sets(store)),
+            count, progress)
+        _write_atomically(out, lambda path: WRITERS[fmt](pictures, path, fps, count, layout))
+    return count
+
+
+def _format(out: Path, fmt: str | None) -> str:
+    fmt = (fmt or out.suffix.lstrip(".")).lower()
+    if fmt not in FORMATS:
+        given = f"'{fmt}'" if fmt else f"none (the output {out.name} has no suffix)"
+        raise ExportError(f"unknown export format {given}: choose one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def _checked_options(panels, fps, scale, first_step, last_step) -> list[str]:
+    if isinstance(panels, str):
+        panels = [panels]
+    panels = [p.strip() for p in panels if p.strip()]
+    if not panels:
+        raise ExportError("choose at least one panel to export")
+    if not (isinstance(fps, (int, float, np.number)) and math.isfinite(fps) and fps > 0):
+        raise ExportError(f"frame rate must be a positive number (got {fps})")
+    if not (isinstance(scale, (int, np.integer)) and scale >= 1):
+        raise ExportError(f"scale must be a whole number >= 1 (got {scale})")
+    if last_step is not None and last_step < first_step:
+        raise ExportError(f"empty step range: first step {first_step} is after last step {last_step}")
+    return panels
+
+
+def _check_writable(directory: Path) -> None:
+    if not directory.exists():
+        raise ExportError(f"cannot write the export: directory {directory} does not exist")
+    if not directory.is_dir():
+        raise ExportError(f"cannot write the export: {directory} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ExportError(f"cannot write the export: directory {directory} is not writable")
+
+
+def _check_sheet_size(layout: _Layout, count: int) -> None:
+    columns, rows = _sheet_grid(count)
+    width, height = columns * (layout.width + GAP) - GAP, rows * (layout.height + GAP) - GAP
+    if width * height > MAX_SHEET_PIXELS:
+        raise ExportError(f"a PNG sheet of {count} frames would be {width}x{height} pixels; "
+                          "choose a narrower step range or a smaller scale")
+
+
+def _reporting(pictures, total: int, progress):
+    """Pass the pictures through, calling ``progress(done, total)`` after each one is written."""
+    for done, picture in enumerate(pictures, 1):
+        yield picture
+        if progress is not None and progress(done, total) is False:
+            raise ExportCancelled(f"export cancelled after {done} of {total} frames")
+
+
+def _write_atomically(out: Path, write) -> None:
+    """``write(temp path)`` beside ``out``, then rename over it; the temp file never survives."""
+    temp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.part")
+    try:
+        write(temp)
+        os.replace(temp, out)
+    except OSError as exc:
+        raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
