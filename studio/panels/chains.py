@@ -1,0 +1,173 @@
+"""The Gibbs chains panel: the live grid of persistent chains and the chain-history strip."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from engines.core.frames import ChainHistory, ChainState, tile
+from studio.panels.images import MosaicView, caption_label
+
+TILE_PAD = 1            # pixels between tiles, as tile() lays them out by default
+HIGHLIGHT_MS = 800      # how long a clicked chain stays outlined
+
+
+class ClickableImageItem(pg.ImageItem):
+    """An ImageItem that reports left clicks in image pixel coordinates (x = column, y = row)."""
+    clicked = QtCore.Signal(float, float)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            ev.accept()
+            pos = ev.pos()
+            self.clicked.emit(pos.x(), pos.y())
+        else:
+            super().mouseClickEvent(ev)
+
+
+class ChainsPanel(QtWidgets.QWidget):
+    """Shows ``ChainState`` frames as a grid (probabilities or binary samples; click a chain to pick
+    it) and ``ChainHistory`` frames as a strip, one row of the first chains every ``every`` steps."""
+
+    chainClicked = QtCore.Signal(int)
+    gibbsPerFrameChanged = QtCore.Signal(int)
+
+    MODES = ("probabilities", "binary samples")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.mode_combo = QtWidgets.QComboBox()
+        self.mode_combo.addItems(self.MODES)
+        self.mode_combo.setToolTip("Draw the chains' visible probabilities or the binary samples drawn from them")
+        self.gibbs_spin = QtWidgets.QSpinBox()
+        self.gibbs_spin.setRange(1, 1000)
+        self.gibbs_spin.setKeyboardTracking(False)  # typing "100" emits once, not 1, 10, 100
+        self.gibbs_spin.setToolTip("Gibbs steps the shown chains take between two displayed frames")
+
+        toolbar = QtWidgets.QHBoxLayout()
+        toolbar.setContentsMargins(0, 0, 0, 0)
+        toolbar.addWidget(self.mode_combo)
+        toolbar.addStretch(1)
+        toolbar.addWidget(QtWidgets.QLabel("Gibbs steps per frame"))
+        toolbar.addWidget(self.gibbs_spin)
+
+        self.caption = caption_label("Gibbs chains · click a chain to restart it")
+        self.grid_view = MosaicView(image_item=ClickableImageItem())
+        self.image_item = self.grid_view.image_item
+        self.history_caption = caption_label("Chain history · no rows yet")
+        self.history_view = MosaicView(left_label="Gibbs step", anchor_top=True)
+        self.history_item = self.history_view.image_item
+
+        grid_box = self._boxed(self.caption, self.grid_view)
+        history_box = self._boxed(self.history_caption, self.history_view)
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        splitter.addWidget(grid_box)
+        splitter.addWidget(history_box)
+        splitter.setChildrenCollapsible(False)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        layout.addLayout(toolbar)
+        layout.addWidget(splitter, 1)
+        self.setMinimumSize(260, 360)
+
+        self.highlight = QtWidgets.QGraphicsRectItem()
+        self.highlight.setPen(pg.mkPen("#ffa726", width=2, cosmetic=True))
+        self.highlight.hide()
+        self.grid_view.view.addItem(self.highlight, ignoreBounds=True)
+        self._highlight_timer = QtCore.QTimer(self)
+        self._highlight_timer.setSingleShot(True)
+        self._highlight_timer.setInterval(HIGHLIGHT_MS)
+        self._highlight_timer.timeout.connect(self.highlight.hide)
+
+        self._state: ChainState | None = None
+        self._history_steps: np.ndarray | None = None
+        self.mode_combo.currentIndexChanged.connect(self._draw_state)
+        self.gibbs_spin.valueChanged.connect(self.gibbsPerFrameChanged)
+        self.image_item.clicked.connect(self._on_grid_clicked)
+
+    @staticmethod
+    def _boxed(caption: QtWidgets.QLabel, view: QtWidgets.QWidget) -> QtWidgets.QWidget:
+        box = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(caption)
+        layout.addWidget(view, 1)
+        return box
+
+    # ------------------------------------------------------------------------------ frames
+    def show_frame(self, frame: ChainState | ChainHistory) -> None:
+        if isinstance(frame, ChainState):
+            self._state = frame
+            self._draw_state()
+        elif isinstance(frame, ChainHistory):
+            self._draw_history(frame)
+        else:
+            raise TypeError(f"ChainsPanel draws ChainState and ChainHistory frames, not {type(frame).__name__}")
+
+    @property
+    def show_samples(self) -> bool:
+        return self.mode_combo.currentIndex() == 1
+
+    def _draw_state(self) -> None:
+        state = self._state
+        if state is None:
+            return
+        images = state.samples if self.show_samples else state.probs
+        self.grid_view.show_mosaic(tile(images, state.columns, TILE_PAD))
+        mean_gibbs = float(np.mean(state.gibbs_steps)) if len(state.gibbs_steps) else 0.0
+        self.caption.setText(f"Gibbs chains · step {state.step} · {mean_gibbs:,.0f} Gibbs steps on average")
+
+    def _draw_history(self, history: ChainHistory) -> None:
+        rows, chains, image_h = history.rows.shape[:3]
+        strip = history.rows.reshape((rows * chains, *history.rows.shape[2:]))   # row after row
+        self.history_view.show_mosaic(tile(strip, chains, TILE_PAD))
+        if self._history_steps is None or not np.array_equal(self._history_steps, history.row_steps):
+            self._history_steps = np.array(history.row_steps)
+            centres = [r * (image_h + TILE_PAD) + image_h / 2 for r in range(rows)]
+            labels = [(y, f"{s:,}") for y, s in zip(centres, history.row_steps, strict=True)]
+            ends = [labels[0], labels[-1]] if rows > 1 else labels
+            # first and last row always labelled; the rows between only when there is room
+            self.history_view.plot.getAxis("left").setTicks([ends, labels[1:-1]])
+        self.history_caption.setText(
+            f"Chain history · first {chains} chains · a row every {history.every:,} Gibbs steps")
+
+    # ------------------------------------------------------------------------------ controls
+    def set_gibbs_per_frame(self, n: int) -> None:
+        """Show ``n`` in the spin box without emitting ``gibbsPerFrameChanged``."""
+        with QtCore.QSignalBlocker(self.gibbs_spin):
+            self.gibbs_spin.setValue(int(n))
+
+    def _tile_geometry(self) -> tuple[int, int, int, int]:
+        """(chains, image height, image width, columns) of the shown grid, as tile() lays it out."""
+        n, h, w = self._state.probs.shape[:3]
+        return n, h, w, max(1, min(self._state.columns, n))
+
+    def chain_at(self, x: float, y: float) -> int | None:
+        """Index of the chain whose tile holds image pixel (x, y), or None on padding or outside."""
+        if self._state is None or x < 0 or y < 0:
+            return None
+        n, h, w, columns = self._tile_geometry()
+        col, x_in = divmod(int(x), w + TILE_PAD)
+        row, y_in = divmod(int(y), h + TILE_PAD)
+        if x_in >= w or y_in >= h or col >= columns:
+            return None
+        index = row * columns + col
+        return index if index < n else None
+
+    def _on_grid_clicked(self, x: float, y: float) -> None:
+        index = self.chain_at(x, y)
+        if index is None:
+            return
+        self._outline(index)
+        self.chainClicked.emit(index)
+
+    def _outline(self, index: int) -> None:
+        """Outline chain ``index`` for a moment, so the user sees which one was picked."""
+        _, h, w, columns = self._tile_geometry()
+        row, col = divmod(index, columns)
+        self.highlight.setRect(QtCore.QRectF(col * (w + TILE_PAD), row * (h + TILE_PAD), w, h))
+        self.highlight.show()
+        self._highlight_timer.start()

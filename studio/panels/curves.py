@@ -1,0 +1,463 @@
+"""The curves panel: every scalar an engine reports, live, one small plot per metric (each its own
+y scale, x axes linked), with TensorBoard-style smoothing, step or wall-time x axis, log y and a
+hover read-out.
+
+Built to stay smooth with a million points per curve: values go into NumPy buffers that double
+when full (amortised O(1) per row, never ``np.append``), each curve is one ``PlotDataItem`` with
+peak downsampling and clip-to-view, smoothing is computed only for points not smoothed yet, and a
+redraw happens at most once per ``add_rows`` call, only while the panel is visible, and less often
+when redraws get expensive.
+
+Painting, not data, is the price of a live plot: auto-range fitted to data that grow every frame
+moves the axes every frame, and re-laying out tick text costs several ms per axis. So each plot
+holds an invisible "headroom box" item that spans the data plus a margin and only grows in steps;
+the view auto-ranges to it, and its axes change only when the data leave the box. (A grid doubles
+the paint time; there is none.)
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+PALETTE = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292")
+RAW_ALPHA = 70              # opacity (of 255) of the raw curve drawn behind a smoothed one
+CHEAP_REDRAW_S = 0.005      # redraws cheaper than this happen at once, every time
+REDRAW_HOLDOFF = 4.0        # after a costlier redraw, wait this many times its cost before the next
+MAX_HOLDOFF_S = 1.0
+X_AXES = ("step", "wall time")
+X_HEADROOM = 0.2            # a growing headroom box reaches this fraction of the x extent past the data
+Y_HEADROOM = 0.1            # and this fraction of the y extent above and below it
+
+
+def ema(values: np.ndarray, weight: float, start: float = 0.0) -> np.ndarray:
+    """Exponential moving average e_t = w·e_{t-1} + (1 - w)·x_t from e_{-1} = ``start``, vectorised.
+
+    A doubling scan: after the pass with shift k every e_t holds the terms w^j·(1 - w)·x_{t-j} for
+    j < 2k, so log2(n) array passes replace a Python loop over n points. Passes stop once w^k is
+    below 1e-20, where the terms left out no longer change a float64.
+    """
+    out = (1.0 - weight) * np.asarray(values, dtype=np.float64)
+    shift, factor = 1, weight                       # factor == weight ** shift
+    while shift < len(out) and factor > 1e-20:
+        out[shift:] += factor * out[:-shift]        # the product is a new array: reads old values
+        shift, factor = 2 * shift, factor * factor
+    if start:
+        out += start * weight ** np.arange(1, len(out) + 1)
+    return out
+
+
+def smooth_debiased(values: np.ndarray, weight: float, state: tuple[float, int] = (0.0, 0)):
+    """TensorBoard's smoothing: s_t = e_t / (1 - w^t), with e the EMA started at 0 and t counting
+    the finite values so far; non-finite values pass through unchanged and do not enter the EMA.
+
+    ``state`` = (last e, count) carries the EMA across calls, so appended points are smoothed
+    without revisiting old ones. Returns (smoothed values, new state).
+    """
+    last, count = state
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    all_finite = bool(finite.all())
+    x = values if all_finite else values[finite]
+    if not len(x):
+        return values.copy(), state
+    smoothed = ema(x, weight, last)
+    last = float(smoothed[-1])
+    biased = min(len(x), max(0, _bias_horizon(weight) - count))
+    if biased:      # beyond the horizon 1 - w^t rounds to 1: skip the (slow) powers there
+        smoothed[:biased] /= 1.0 - weight ** (count + np.arange(1, biased + 1))
+    if all_finite:
+        return smoothed, (last, count + len(x))
+    out = values.copy()
+    out[finite] = smoothed
+    return out, (last, count + len(x))
+
+
+def _bias_horizon(weight: float) -> int:
+    """How many first values of a debiased EMA differ from the plain one: w^t > 1e-17."""
+    return 0 if weight <= 0 else math.ceil(math.log(1e-17) / math.log(weight))
+
+
+class _Extent:
+    """Running minimum and maximum of the finite values seen."""
+    __slots__ = ("hi", "lo")
+
+    def __init__(self):
+        self.lo, self.hi = math.inf, -math.inf
+
+    def include(self, values: np.ndarray) -> None:
+        if values.dtype.kind == "f":
+            values = values[np.isfinite(values)]
+        if len(values):
+            self.lo = min(self.lo, float(values.min()))
+            self.hi = max(self.hi, float(values.max()))
+
+    @property
+    def empty(self) -> bool:
+        return self.lo > self.hi
+
+
+class _Series:
+    """One metric: steps, wall times, values and smoothed values in buffers that double when full,
+    their running extents, the curves that draw them, and the EMA state of the points smoothed."""
+
+    def __init__(self, name: str, plot: pg.PlotItem, color: str):
+        self.name = name
+        self.plot = plot
+        self.n = 0
+        self.steps = np.empty(0, np.int64)
+        self.walls = np.empty(0, np.float64)
+        self.values = np.empty(0, np.float64)
+        self.smoothed = np.empty(0, np.float64)
+        self._reset_extents()
+        self.reset_smoothing()
+        self.y_box: tuple[float, float] | None = None   # headroom box's y extent, in display units
+        self.log_blank = False                  # on a log axis with no value > 0 to show
+        self.label = pg.LabelItem(name, size="9pt", color="#dddddd")
+        self.label.setParentItem(plot.getViewBox())
+        self.label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(4, 0))
+        faint = pg.mkColor(color)
+        faint.setAlpha(RAW_ALPHA)
+        self.raw_curve = self._curve(pg.mkPen(faint, width=1))
+        self.raw_curve.setZValue(-1)
+        self.curve = self._curve(pg.mkPen(color, width=1))
+        self.headroom = pg.PlotDataItem(pen=pg.mkPen(0, 0, 0, 0))    # invisible; the view fits it
+        plot.addItem(self.headroom)
+        self.marker = pg.PlotDataItem(symbol="o", symbolSize=7, pen=None, symbolBrush=color, symbolPen="w")
+        self.marker.hide()
+        plot.addItem(self.marker, ignoreBounds=True)
+
+    def _curve(self, pen) -> pg.PlotDataItem:
+        curve = pg.PlotDataItem(pen=pen, connect="finite")
+        self.plot.addItem(curve)        # takes the plot's downsampling and clip-to-view settings
+        return curve
+
+    def _reset_extents(self) -> None:
+        self.step_extent, self.wall_extent = _Extent(), _Extent()
+        self.value_extent, self.positive_extent = _Extent(), _Extent()
+
+    def extend(self, steps, walls, values: np.ndarray) -> None:
+        start, end = self.n, self.n + len(values)
+        if end > len(self.values):
+            self._grow(max(end, 2 * len(self.values), 1024))
+        self.steps[start:end] = steps
+        self.walls[start:end] = walls
+        self.values[start:end] = values
+        self.n = end
+        self.step_extent.include(self.steps[start:end])
+        self.wall_extent.include(self.walls[start:end])
+        self.value_extent.include(values)
+        self.positive_extent.include(values[values > 0])
+
+    def _grow(self, capacity: int) -> None:
+        for attr in ("steps", "walls", "values", "smoothed"):
+            old = getattr(self, attr)
+            new = np.empty(capacity, old.dtype)
+            new[:self.n] = old[:self.n]
+            setattr(self, attr, new)
+
+    def replace(self, steps, walls, values) -> None:
+        self.n = 0
+        self._reset_extents()
+        self.reset_smoothing()
+        self.y_box = None
+        self.extend(steps, walls, values)
+
+    def reset_smoothing(self) -> None:
+        self.smoothed_upto = 0
+        self.ema_state = (0.0, 0)
+
+    def smoothed_values(self, weight: float) -> np.ndarray:
+        """The debiased EMA of all values, computing only the points added since the last call."""
+        if self.smoothed_upto < self.n:
+            new, self.ema_state = smooth_debiased(self.values[self.smoothed_upto:self.n], weight, self.ema_state)
+            self.smoothed[self.smoothed_upto:self.n] = new
+            self.smoothed_upto = self.n
+        return self.smoothed[:self.n]
+
+    def y_extent(self, log_y: bool) -> tuple[float, float] | None:
+        """Extent of the values in display units (log10 on a log axis), None when nothing shows."""
+        if log_y:
+            ext = self.positive_extent
+            return None if ext.empty else (math.log10(ext.lo), math.log10(ext.hi))
+        ext = self.value_extent
+        return None if ext.empty else (ext.lo, ext.hi)
+
+
+class CurvesPanel(QtWidgets.QWidget):
+    """Live scalar curves. Feed it with ``add_rows`` (live) or ``set_series`` (a recorded run)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, 99)
+        self.smoothing_slider.setFixedWidth(110)
+        self.smoothing_slider.setToolTip("EMA smoothing weight, debiased as in TensorBoard")
+        self.smoothing_value = QtWidgets.QLabel("0.00")
+        self.x_axis_combo = QtWidgets.QComboBox()
+        self.x_axis_combo.addItems(X_AXES)
+        self.x_axis_combo.setToolTip("x axis: training step, or seconds since the first row")
+        self.log_check = QtWidgets.QCheckBox("log y")
+        self.log_check.setToolTip("Logarithmic y axes (values <= 0 are left out)")
+
+        toolbar = QtWidgets.QHBoxLayout()
+        toolbar.setContentsMargins(0, 0, 0, 0)
+        toolbar.addWidget(QtWidgets.QLabel("Smoothing"))
+        toolbar.addWidget(self.smoothing_slider)
+        toolbar.addWidget(self.smoothing_value)
+        toolbar.addSpacing(8)
+        toolbar.addWidget(QtWidgets.QLabel("x"))
+        toolbar.addWidget(self.x_axis_combo)
+        toolbar.addSpacing(8)
+        toolbar.addWidget(self.log_check)
+        toolbar.addStretch(1)
+
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.ci.layout.setContentsMargins(0, 0, 4, 0)
+        self.plots.ci.layout.setVerticalSpacing(2)
+        self.readout = QtWidgets.QLabel("Hover a curve to read its values")
+        self.readout.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        layout.addLayout(toolbar)
+        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.readout)
+        self.setMinimumSize(300, 240)
+
+        self._series: dict[str, _Series] = {}
+        self._t0: float | None = None          # wall time of the first row: wall-time axis origin
+        self._x_box: tuple[float, float] | None = None   # headroom boxes' x extent (shared: x linked)
+        self._stale: set[str] = set()          # series whose curves lag their buffers
+        self._redraw_cost = 0.0
+        self._last_redraw_end = 0.0
+        self._redraw_timer = QtCore.QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.timeout.connect(self.redraw)
+
+        self.smoothing_slider.valueChanged.connect(self._on_smoothing_changed)
+        self.x_axis_combo.currentIndexChanged.connect(self._on_axes_changed)
+        self.log_check.toggled.connect(self._on_axes_changed)
+        self.plots.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    # ------------------------------------------------------------------------------ data in
+    def add_rows(self, rows: list[tuple[int, float, dict[str, float]]]) -> None:
+        """Append (step, wall time, {metric: value}) rows; a metric seen for the first time gets a plot."""
+        if not rows:
+            return
+        grouped: dict[str, tuple[list, list, list]] = {}
+        for step, wall, values in rows:
+            for name, value in values.items():
+                columns = grouped.get(name)
+                if columns is None:
+                    columns = grouped[name] = ([], [], [])
+                columns[0].append(step)
+                columns[1].append(wall)
+                columns[2].append(value)
+        self._note_first_wall(rows[0][1])
+        for name, (steps, walls, values) in grouped.items():
+            self._get_series(name).extend(steps, walls, np.asarray(values, dtype=np.float64))
+        self._stale.update(grouped)
+        self._request_redraw()
+
+    def set_series(self, name: str, steps, walls, values) -> None:
+        """Replace the whole series ``name`` (e.g. when replaying a recorded run)."""
+        walls = np.asarray(walls, dtype=np.float64)
+        if len(walls):
+            self._note_first_wall(float(walls.min()))
+        self._get_series(name).replace(steps, walls, np.asarray(values, dtype=np.float64))
+        self._x_box = None                      # the x extent may have shrunk
+        self._stale.add(name)
+        self._request_redraw()
+
+    def clear(self) -> None:
+        """Forget every series and remove their plots."""
+        self.plots.clear()
+        self._series.clear()
+        self._stale.clear()
+        self._t0 = None
+        self._x_box = None
+        self.readout.setText("Hover a curve to read its values")
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, wall times, values) of ``name``: views of the raw buffers, trimmed to length."""
+        s = self._series[name]
+        return s.steps[:s.n], s.walls[:s.n], s.values[:s.n]
+
+    def names(self) -> list[str]:
+        return list(self._series)
+
+    def plotted(self, name: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(x, y) given to the main curve of ``name`` (smoothed when smoothing is on), before log
+        mapping and downsampling."""
+        return self._series[name].curve.getOriginalDataset()
+
+    def plot_item(self, name: str) -> pg.PlotItem:
+        return self._series[name].plot
+
+    def _note_first_wall(self, wall: float) -> None:
+        if self._t0 is None or wall < self._t0:
+            self._t0 = wall
+            if not self._x_is_step:
+                self._x_box = None
+                self._stale.update(self._series)   # every wall-time x moved
+
+    def _get_series(self, name: str) -> _Series:
+        s = self._series.get(name)
+        if s is None:
+            plot = self.plots.addPlot(row=len(self._series), col=0)
+            plot.setMenuEnabled(enableMenu=False, enableViewBoxMenu=True)
+            plot.setLogMode(False, self.log_check.isChecked())
+            plot.setDownsampling(auto=True, mode="peak")   # draw ~ a few points per pixel column
+            plot.setClipToView(True)                      # and only those in view once zoomed
+            plot.getAxis("left").setWidth(48)      # equal widths keep the linked x axes aligned
+            if self._series:
+                plot.setXLink(next(iter(self._series.values())).plot)
+            s = self._series[name] = _Series(name, plot, PALETTE[len(self._series) % len(PALETTE)])
+        return s
+
+    # ------------------------------------------------------------------------------ drawing
+    @property
+    def smoothing(self) -> float:
+        return self.smoothing_slider.value() / 100.0
+
+    @property
+    def _x_is_step(self) -> bool:
+        return self.x_axis_combo.currentIndex() == 0
+
+    def _request_redraw(self) -> None:
+        """Redraw now, unless the last redraw was costly and recent: then once its hold-off ends."""
+        if self._redraw_timer.isActive():
+            return
+        holdoff = min(MAX_HOLDOFF_S, REDRAW_HOLDOFF * self._redraw_cost) if self._redraw_cost > CHEAP_REDRAW_S else 0.0
+        wait = holdoff - (time.perf_counter() - self._last_redraw_end)
+        if wait <= 0:
+            self.redraw()
+        else:
+            self._redraw_timer.start(max(1, int(wait * 1000)))
+
+    def redraw(self) -> None:
+        """Push every stale series to its curves now (nothing happens while the panel is hidden)."""
+        self._redraw_timer.stop()
+        if not self._stale or not self.isVisible():
+            return
+        started = time.perf_counter()
+        weight = self.smoothing
+        drawn = [self._series[name] for name in self._stale]
+        for s in drawn:
+            self._draw(s, weight)
+        self._stale.clear()
+        self._fit_headroom(drawn)
+        self._last_redraw_end = time.perf_counter()
+        self._redraw_cost = self._last_redraw_end - started
+
+    def _draw(self, s: _Series, weight: float) -> None:
+        if s.n == 0:
+            return
+        x = s.steps[:s.n] if self._x_is_step else s.walls[:s.n] - self._t0
+        raw = s.values[:s.n]
+        if weight > 0:
+            s.curve.setData(x, s.smoothed_values(weight))
+            s.raw_curve.setData(x, raw)
+        else:
+            s.curve.setData(x, raw)
+            s.raw_curve.clear()
+        blank = self.log_check.isChecked() and s.positive_extent.empty
+        if blank != s.log_blank:
+            s.log_blank = blank
+            s.label.setText(f"{s.name} · no value > 0 for a log axis" if blank else s.name)
+            if blank:
+                s.plot.setYRange(0, 1)      # log10 space: 1 to 10, instead of a range made of NaN
+            else:
+                s.plot.enableAutoRange(y=True)
+
+    def _fit_headroom(self, drawn: list[_Series]) -> None:
+        """Grow the headroom boxes that the drawn data left (all of them when the x box grows).
+
+        A new box fits the data tightly (a replayed run fills the plot); a box that the data outgrow
+        gets headroom, so live data move the axes only now and then. A smoothed curve needs no room
+        of its own: a debiased EMA is a weighted mean of the values.
+        """
+        extents = [s.step_extent if self._x_is_step else s.wall_extent for s in self._series.values()]
+        extents = [e for e in extents if not e.empty]
+        if not extents:
+            return
+        offset = 0.0 if self._x_is_step else self._t0
+        x_lo, x_hi = min(e.lo for e in extents) - offset, max(e.hi for e in extents) - offset
+        x_moved = self._x_box is None or x_lo < self._x_box[0] or x_hi > self._x_box[1]
+        if x_moved:
+            room = 0.0 if self._x_box is None else X_HEADROOM * max(x_hi - x_lo, 1.0)
+            self._x_box = (x_lo, x_hi + room)
+        log_y = self.log_check.isChecked()
+        for s in self._series.values() if x_moved else drawn:
+            extent = s.y_extent(log_y)
+            y_moved = extent is not None and (s.y_box is None or extent[0] < s.y_box[0] or extent[1] > s.y_box[1])
+            if y_moved:
+                margin = 0.0 if s.y_box is None else Y_HEADROOM * ((extent[1] - extent[0]) or abs(extent[1]) or 1.0)
+                s.y_box = (extent[0] - margin, extent[1] + margin)
+            if x_moved or y_moved:
+                y_box = [math.nan, math.nan] if s.y_box is None else list(s.y_box)
+                s.headroom.setData(list(self._x_box), np.power(10.0, y_box) if log_y else y_box)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._request_redraw()
+
+    def _on_smoothing_changed(self, value: int) -> None:
+        self.smoothing_value.setText(f"{value / 100:.2f}")
+        for s in self._series.values():
+            s.reset_smoothing()
+        self._stale.update(self._series)
+        self._request_redraw()
+
+    def _on_axes_changed(self) -> None:
+        log_y = self.log_check.isChecked()
+        self._x_box = None
+        for s in self._series.values():
+            s.plot.setLogMode(False, log_y)
+            s.y_box = None
+            s.marker.hide()
+        self._stale.update(self._series)
+        self.redraw()
+        for s in self._series.values():
+            if not s.log_blank:
+                s.plot.enableAutoRange()
+
+    # ------------------------------------------------------------------------------ hover
+    def _on_mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
+        """Show the metric, step, time and value of the point nearest (in x) to the mouse."""
+        for s in self._series.values():
+            view = s.plot.getViewBox()
+            if s.n == 0 or not view.sceneBoundingRect().contains(scene_pos):
+                continue
+            x = view.mapSceneToView(scene_pos).x()
+            keys = s.steps[:s.n] if self._x_is_step else s.walls[:s.n]
+            target = x if self._x_is_step else x + self._t0
+            i = min(bisect.bisect_left(keys, target), s.n - 1)
+            if i > 0 and abs(keys[i - 1] - target) <= abs(keys[i] - target):
+                i -= 1
+            self._show_readout(s, i)
+            return
+
+    def _show_readout(self, s: _Series, i: int) -> None:
+        value = s.values[i]
+        text = f"{s.name} · step {s.steps[i]:,} · {s.walls[i] - self._t0:,.1f} s · {value:.6g}"
+        shown = value
+        if self.smoothing > 0 and i < s.smoothed_upto:
+            shown = s.smoothed[i]
+            text += f" (smoothed {shown:.6g})"
+        self.readout.setText(text)
+        for other in self._series.values():
+            if other is not s:
+                other.marker.hide()
+        x = s.steps[i] if self._x_is_step else s.walls[i] - self._t0
+        if np.isfinite(shown) and (shown > 0 or not self.log_check.isChecked()):
+            s.marker.setData([x], [shown])
+            s.marker.show()
+        else:
+            s.marker.hide()

@@ -1,0 +1,340 @@
+"""The display panels: frames in, pixels and curves out, controls and signals (pytest-qt, offscreen)."""
+import time
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+from PySide6.QtTest import QTest
+
+from engines.core.frames import ChainHistory, ChainState, ImageGrid, tile
+from studio.panels import PANEL_TITLES, ChainsPanel, CurvesPanel, ImageGridPanel, create_panel
+from studio.panels.curves import ema, smooth_debiased
+
+RNG = np.random.default_rng(0)
+
+
+def shown(qtbot, widget, size=(500, 500)):
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def chain_state(n=10, h=6, w=5, columns=4, step=7):
+    probs = RNG.random((n, h, w), dtype=np.float32)
+    samples = (probs > 0.5).astype(np.uint8)
+    return ChainState("chains", step, probs, samples, np.arange(n) * 10, columns)
+
+
+# ---------------------------------------------------------------------------------- images
+def test_create_panel_picks_the_widget_for_each_name(qtbot):
+    for name in ("chains", "curves", "filters", "samples"):
+        panel = create_panel(name)
+        qtbot.addWidget(panel)
+        assert isinstance(panel, {"chains": ChainsPanel, "curves": CurvesPanel}.get(name, ImageGridPanel))
+    assert create_panel("filters").title == PANEL_TITLES["filters"]
+    assert create_panel("samples").title == "samples"
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_image_grid_draws_the_tiled_mosaic(qtbot, colour):
+    panel = shown(qtbot, ImageGridPanel("Filters"))
+    images = RNG.random((6, 4, 3, 3) if colour else (6, 4, 3), dtype=np.float32)
+    panel.show_frame(ImageGrid("filters", 12, images, columns=4))
+    np.testing.assert_array_equal(panel.image_item.image, tile(images, 4))
+    assert panel.image_item.levels is not None and list(np.ravel(panel.image_item.levels)[:2]) == [0, 1]
+    assert "step 12" in panel.caption.text() and "Filters" in panel.caption.text()
+    assert panel.grab().width() > 0
+
+
+def test_image_grid_reranges_only_when_the_shape_changes(qtbot):
+    panel = shown(qtbot, ImageGridPanel("Samples"))
+    view = panel.mosaic_view.view
+    panel.show_frame(ImageGrid("samples", 1, RNG.random((4, 8, 8), dtype=np.float32), columns=2))
+    view.scaleBy((0.5, 0.5))                        # the user zooms in ...
+    zoomed = view.viewRange()
+    panel.show_frame(ImageGrid("samples", 2, RNG.random((4, 8, 8), dtype=np.float32), columns=2))
+    assert view.viewRange() == zoomed               # ... and a new frame of the same shape keeps it
+    panel.show_frame(ImageGrid("samples", 3, RNG.random((9, 8, 8), dtype=np.float32), columns=3))
+    (x0, x1), (y0, y1) = view.viewRange()
+    assert x0 <= 0 and x1 >= 26 and y0 <= 0 and y1 >= 26    # a new shape: the whole 26x26 mosaic
+
+
+# ---------------------------------------------------------------------------------- chains
+def test_chains_toggle_between_probabilities_and_samples(qtbot):
+    panel = shown(qtbot, ChainsPanel())
+    state = chain_state()
+    panel.show_frame(state)
+    np.testing.assert_array_equal(panel.image_item.image, tile(state.probs, 4))
+    panel.mode_combo.setCurrentIndex(1)
+    np.testing.assert_array_equal(panel.image_item.image, tile(state.samples, 4))
+    assert "step 7" in panel.caption.text() and "45 Gibbs steps" in panel.caption.text()
+
+
+def click_image_pixel(panel: ChainsPanel, x: float, y: float):
+    """A real mouse click on the grid view at image pixel (x, y)."""
+    scene_pos = panel.image_item.mapToScene(QtCore.QPointF(x, y))
+    widget_pos = panel.grid_view.mapFromScene(scene_pos)
+    QTest.mouseClick(panel.grid_view.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                     QtCore.Qt.KeyboardModifier.NoModifier, widget_pos)
+
+
+def test_clicking_a_chain_tile_emits_its_index(qtbot):
+    panel = shown(qtbot, ChainsPanel(), (400, 600))
+    panel.show_frame(chain_state(n=10, h=6, w=5, columns=4))   # tiles 5 wide + 1 pad, 6 high + 1 pad
+    qtbot.wait(50)
+    for index in (0, 3, 6, 9):
+        row, col = divmod(index, 4)
+        with qtbot.waitSignal(panel.chainClicked, timeout=1000) as blocker:
+            click_image_pixel(panel, col * 6 + 2.5, row * 7 + 3.0)
+        assert blocker.args == [index]
+        assert panel.highlight.isVisible()
+    clicked = []
+    panel.chainClicked.connect(clicked.append)
+    click_image_pixel(panel, 5.5, 3.0)          # the padding column between chains 0 and 1
+    click_image_pixel(panel, 2.5, 6.5)          # the padding row between chains 0 and 4
+    click_image_pixel(panel, 3 * 6 + 2.5, 2 * 7 + 3.0)   # the empty 12th tile (10 chains)
+    qtbot.wait(50)
+    assert clicked == []
+    assert panel.chain_at(-1, 2) is None and panel.chain_at(23.5, 1) is None
+
+
+def test_gibbs_spin_box_emits_and_set_gibbs_per_frame_does_not(qtbot):
+    panel = shown(qtbot, ChainsPanel())
+    emitted = []
+    panel.gibbsPerFrameChanged.connect(emitted.append)
+    panel.gibbs_spin.setValue(25)
+    assert emitted == [25]
+    panel.set_gibbs_per_frame(300)
+    assert panel.gibbs_spin.value() == 300 and emitted == [25]
+    assert (panel.gibbs_spin.minimum(), panel.gibbs_spin.maximum()) == (1, 1000)
+
+
+def test_chain_history_rows_stack_top_to_bottom_with_their_steps(qtbot):
+    panel = shown(qtbot, ChainsPanel(), (400, 700))
+    rows = RNG.random((3, 5, 6, 4), dtype=np.float32)   # 3 rows of the first 5 chains
+    panel.show_frame(ChainHistory("chain_history", 40, rows, np.array([200, 400, 600]), 200))
+    mosaic = panel.history_item.image
+    np.testing.assert_array_equal(mosaic, tile(rows.reshape(15, 6, 4), 5))
+    np.testing.assert_array_equal(mosaic[7:13, 5:9], rows[1, 1])     # row 1, chain 1
+    ticks = panel.history_view.plot.getAxis("left")._tickLevels
+    labels = {text for level in ticks for _, text in level}
+    assert labels == {"200", "400", "600"}
+    assert "every 200 Gibbs steps" in panel.history_caption.text()
+    # building up: a fourth row arrives and is drawn at the bottom
+    rows4 = np.concatenate([rows, RNG.random((1, 5, 6, 4), dtype=np.float32)])
+    panel.show_frame(ChainHistory("chain_history", 50, rows4, np.array([200, 400, 600, 800]), 200))
+    assert panel.history_item.image.shape[0] == 4 * 7 - 1
+    np.testing.assert_array_equal(panel.history_item.image[21:27, :4], rows4[3, 0])
+
+
+def test_chains_panel_rejects_other_frames(qtbot):
+    panel = shown(qtbot, ChainsPanel())
+    with pytest.raises(TypeError, match="ChainState"):
+        panel.show_frame(ImageGrid("filters", 1, np.zeros((1, 2, 2), np.float32)))
+
+
+# ---------------------------------------------------------------------------------- curves
+def rows_of(steps, walls, **series):
+    return [(int(s), float(w), {name: float(v[i]) for name, v in series.items()})
+            for i, (s, w) in enumerate(zip(steps, walls, strict=True))]
+
+
+def plotted_now(panel: CurvesPanel, name: str):
+    """What ``name``'s curve shows once pending redraws have run (the panel holds them off for a
+    moment when redraws get slow, e.g. on a loaded machine)."""
+    panel.redraw()
+    return panel.plotted(name)
+
+
+def reference_smoothing(values, weight):
+    """TensorBoard's loop, point by point."""
+    last, count, out = 0.0, 0, []
+    for v in values:
+        if not np.isfinite(v):
+            out.append(v)
+            continue
+        last = last * weight + (1 - weight) * v
+        count += 1
+        out.append(last / (1 - weight ** count))
+    return np.array(out)
+
+
+def test_add_rows_creates_a_curve_per_metric_and_fills_buffers(qtbot):
+    panel = shown(qtbot, CurvesPanel())
+    panel.add_rows(rows_of([10, 20], [100.0, 101.0], loss=[3.0, 2.0]))
+    panel.add_rows([(30, 102.0, {"loss": 1.5, "acc": 0.5})])
+    assert panel.names() == ["loss", "acc"]
+    steps, walls, values = panel.series("loss")
+    np.testing.assert_array_equal(steps, [10, 20, 30])
+    np.testing.assert_array_equal(walls, [100.0, 101.0, 102.0])
+    np.testing.assert_array_equal(values, [3.0, 2.0, 1.5])
+
+    def all_rows_drawn():
+        x, _ = panel.plotted("loss")
+        assert x is not None and len(x) == 3
+
+    qtbot.waitUntil(all_rows_drawn)
+    x, y = panel.plotted("loss")
+    np.testing.assert_array_equal(x, [10, 20, 30])
+    np.testing.assert_array_equal(y, [3.0, 2.0, 1.5])
+    assert panel.plot_item("loss") is not panel.plot_item("acc")      # one plot per metric
+    panel.clear()
+    assert panel.names() == []
+
+
+def test_buffers_grow_by_doubling_not_per_row(qtbot):
+    panel = shown(qtbot, CurvesPanel())
+    capacities = set()
+    for start in range(0, 5000, 50):
+        panel.add_rows(rows_of(range(start, start + 50), range(start, start + 50), m=np.ones(50)))
+        capacities.add(len(panel._series["m"].values))
+    assert capacities == {1024, 2048, 4096, 8192}
+    assert len(panel.series("m")[0]) == 5000
+
+
+def test_nan_values_are_kept_in_buffers_and_break_the_curve(qtbot):
+    panel = shown(qtbot, CurvesPanel())
+    panel.add_rows(rows_of([1, 2, 3, 4], [0, 1, 2, 3], m=[1.0, np.nan, 3.0, 4.0]))
+    assert np.isnan(panel.series("m")[2][1])
+    curve = panel._series["m"].curve
+    assert curve.opts["connect"] == "finite"
+    path = curve.curve.getPath()
+    elements = [path.elementAt(i) for i in range(path.elementCount())]
+    assert 2 not in [e.x for e in elements]                    # the NaN point is not drawn ...
+    restart = next(e for e in elements if e.x == 3)
+    assert restart.isMoveTo()                                  # ... and no line crosses its gap
+
+
+def test_ema_vectorised_matches_the_loop_and_continues_across_chunks():
+    values = RNG.normal(size=3000)
+    values[[5, 100, 2999]] = np.nan
+    for weight in (0.0, 0.3, 0.9, 0.99):
+        expected = reference_smoothing(values, weight)
+        whole, _ = smooth_debiased(values, weight)
+        np.testing.assert_allclose(whole, expected, rtol=1e-10, atol=1e-12)
+        first, state = smooth_debiased(values[:1234], weight)
+        rest, _ = smooth_debiased(values[1234:], weight, state)
+        np.testing.assert_allclose(np.concatenate([first, rest]), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ema(np.ones(5), 0.5), [0.5, 0.75, 0.875, 0.9375, 0.96875])
+
+
+def test_smoothing_slider_draws_the_debiased_ema_over_the_faint_raw_curve(qtbot):
+    panel = shown(qtbot, CurvesPanel())
+    values = np.array([1.0, 5.0, 2.0, 8.0, 3.0, 9.0])
+    panel.add_rows(rows_of(range(3), range(3), m=values[:3]))
+    panel.smoothing_slider.setValue(60)
+    panel.add_rows(rows_of(range(3, 6), range(3, 6), m=values[3:]))   # smoothed incrementally
+    _, y = plotted_now(panel, "m")
+    np.testing.assert_allclose(y, reference_smoothing(values, 0.6))
+    assert y[0] == values[0]                  # debiased: the first point is not pulled to 0
+    raw = panel._series["m"].raw_curve
+    np.testing.assert_array_equal(raw.getOriginalDataset()[1], values)
+    assert raw.opts["pen"].color().alpha() < 255
+    panel.smoothing_slider.setValue(0)
+    np.testing.assert_array_equal(plotted_now(panel, "m")[1], values)
+    assert raw.getOriginalDataset() == (None, None)
+
+
+def test_wall_time_axis_counts_seconds_from_the_first_row(qtbot):
+    panel = shown(qtbot, CurvesPanel())
+    panel.add_rows(rows_of([10, 20, 30], [1000.0, 1002.5, 1010.0], m=[1, 2, 3]))
+    panel.x_axis_combo.setCurrentIndex(1)
+    np.testing.assert_allclose(plotted_now(panel, "m")[0], [0.0, 2.5, 10.0])
+    panel.set_series("early", [0, 5], [990.0, 995.0], [1.0, 1.0])   # a series starting earlier
+    np.testing.assert_allclose(plotted_now(panel, "m")[0], [10.0, 12.5, 20.0])
+    panel.x_axis_combo.setCurrentIndex(0)
+    np.testing.assert_array_equal(plotted_now(panel, "m")[0], [10, 20, 30])
+
+
+def test_log_axis_maps_positive_values_and_skips_the_rest(qtbot):
+    panel = shown(qtbot, CurvesPanel())
+    panel.add_rows(rows_of([1, 2, 3, 4], [0, 1, 2, 3], m=[10.0, 0.0, -1.0, 1000.0], neg=[-1, -2, -3, -4]))
+    panel.log_check.setChecked(True)
+    plot = panel.plot_item("m")
+    assert plot.getAxis("left").logMode
+    _, shown_y = panel._series["m"].curve.getData()
+    np.testing.assert_array_equal(shown_y[[0, 3]], [1.0, 3.0])
+    assert np.isnan(shown_y[1]) and np.isnan(shown_y[2])
+    (_, _), (y0, y1) = plot.getViewBox().viewRange()
+    assert y0 <= 1.0 and y1 >= 3.0                            # log10 space: 10 .. 1000 visible
+    assert "log" in panel._series["neg"].label.text             # nothing to show, said so
+    assert all(np.isfinite(panel.plot_item("neg").getViewBox().viewRange()[1]))
+    panel.log_check.setChecked(False)
+    assert panel._series["neg"].label.text == "neg"
+
+
+def settled_range(qtbot, panel: CurvesPanel, name: str):
+    """The range of ``name``'s view once pending redraws have run and it has auto-ranged (it does
+    when it paints; forced in case it has not)."""
+    panel.redraw()
+    qtbot.wait(10)
+    view = panel.plot_item(name).getViewBox()
+    view.updateAutoRange()
+    return view.viewRange()
+
+
+def test_live_rows_move_the_axes_only_when_they_leave_the_headroom(qtbot):
+    panel = shown(qtbot, CurvesPanel())
+    panel.add_rows(rows_of(range(0, 100, 10), range(10), m=np.linspace(1.0, 2.0, 10)))
+    (x0, x1), (y0, y1) = settled_range(qtbot, panel, "m")
+    assert x0 <= 0 and 90 <= x1 < 100 and y0 <= 1 and 2 <= y1 < 2.1    # a first box fits tightly
+    panel.add_rows([(100, 10.0, {"m": 2.1})])                 # outgrown: the box grows with room
+    grown = settled_range(qtbot, panel, "m")
+    assert grown[0][1] >= 110 and grown[1][1] >= 2.2
+    for step, value in ((110, 2.05), (115, 0.95)):            # inside the room: the axes stay put
+        panel.add_rows([(step, 11.0, {"m": value})])
+        assert settled_range(qtbot, panel, "m") == grown
+    panel.add_rows([(1000, 12.0, {"m": 2.0})])
+    assert settled_range(qtbot, panel, "m")[0][1] >= 1000
+
+
+def test_hover_shows_the_nearest_point(qtbot):
+    panel = shown(qtbot, CurvesPanel(), (600, 500))
+    panel.add_rows(rows_of([0, 100, 200, 300], [50.0, 51.0, 52.0, 53.0], loss=[4.0, 3.0, 2.5, 2.0], acc=[0.1] * 4))
+    qtbot.wait(20)
+    view = panel.plot_item("loss").getViewBox()
+    panel._on_mouse_moved(view.mapViewToScene(QtCore.QPointF(190.0, 2.6)))
+    text = panel.readout.text()
+    assert "loss" in text and "step 200" in text and "2.5" in text and "2.0 s" in text
+    assert panel._series["loss"].marker.isVisible()
+    acc_view = panel.plot_item("acc").getViewBox()
+    panel._on_mouse_moved(acc_view.mapViewToScene(QtCore.QPointF(20.0, 0.1)))
+    assert panel.readout.text().startswith("acc · step 0")
+    assert not panel._series["loss"].marker.isVisible()
+
+
+def test_hidden_panel_defers_drawing_until_shown(qtbot):
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.add_rows(rows_of([1, 2], [0, 1], m=[1.0, 2.0]))
+    assert panel.plotted("m") == (None, None)            # nothing drawn while hidden
+    np.testing.assert_array_equal(panel.series("m")[2], [1.0, 2.0])
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: panel.plotted("m")[1] is not None, timeout=1000)
+    np.testing.assert_array_equal(panel.plotted("m")[1], [1.0, 2.0])
+
+
+def test_a_million_points_per_curve_in_chunks(qtbot):
+    panel = shown(qtbot, CurvesPanel(), (600, 500))
+    total, chunk = 1_000_000, 20_000
+    values = np.cumsum(RNG.normal(size=total))
+    elapsed = 0.0                                           # time in the panel, not in making rows
+    for start in range(0, total, chunk):
+        rows = [(s, 0.01 * s, {"a": values[s], "b": -values[s]}) for s in range(start, start + chunk)]
+        started = time.perf_counter()
+        panel.add_rows(rows)
+        elapsed += time.perf_counter() - started
+    started = time.perf_counter()
+    panel.smoothing_slider.setValue(90)
+    panel.redraw()
+    elapsed += time.perf_counter() - started
+    print(f"1,000,000 points x 2 curves added in chunks + smoothed redraw: {elapsed:.2f} s")
+    assert elapsed < 5.0
+    assert len(panel.series("a")[2]) == total
+    np.testing.assert_allclose(plotted_now(panel, "a")[1][-1], reference_smoothing(values[-5000:], 0.9)[-1], rtol=1e-6)
+    settled_range(qtbot, panel, "a")                        # display data follow the range
+    shown_x, _ = panel._series["a"].curve.getData()
+    assert len(shown_x) < 50_000                           # peak-downsampled for display
