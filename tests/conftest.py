@@ -1,0 +1,25 @@
+"""Test-session setup shared by every test: Qt offscreen, runs and settings in temp directories."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before anything imports Qt
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_user_dirs(tmp_path_factory):
+    """New runs go to a temp ``GENSTUDIO_RUNS`` (child processes inherit it) and the studio's
+    QSettings (window layout) to a temp INI file, so tests never touch the user's own."""
+    runs = tmp_path_factory.mktemp("runs")
+    settings = tmp_path_factory.mktemp("settings")
+    previous = os.environ.get("GENSTUDIO_RUNS")
+    os.environ["GENSTUDIO_RUNS"] = str(runs)
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(settings))
+    yield runs
+    if previous is None:
+        os.environ.pop("GENSTUDIO_RUNS", None)
+    else:
+        os.environ["GENSTUDIO_RUNS"] = previous
