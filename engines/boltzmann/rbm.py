@@ -184,9 +184,11 @@ class RBMEngine(Engine):
         return image_array(torch.cat([v, recon]), self.data.shape)
 
     def restart_chain(self, index: int, test_index: int | None = None) -> int:
-        """Restart shown chain ``index`` from a test digit (random unless given); returns which."""
+        """Restart shown chain ``index`` from a test digit (random unless given); returns which.
+        The random pick uses the display generator, so a click never changes the training run."""
         if test_index is None:
-            test_index = int(self.rng.integers(len(self.test_v)))
+            test_index = int(torch.randint(len(self.test_v), (1,), generator=self.display_generator,
+                                           device=self.device))
         self.chain_v[index] = self.test_v[test_index]
         self.chain_probs[index] = self.test_v[test_index]
         self.chain_steps[index] = 0

@@ -1,0 +1,1 @@
+"""genstudio's Qt studio."""
