@@ -1,0 +1,129 @@
+"""``python main.py`` / ``genstudio``: parse the command line, show the window, then start training.
+
+The window appears before torch is imported: training (and torch) live in a child process that
+starts once the event loop runs. Command-line mistakes that can be seen without torch (unknown
+model, device or dataset, a malformed ``--set``, a missing ``--open`` directory) print one line on
+stderr and exit 2; an unknown config key or a bad value shows in the window.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+STARTED = time.perf_counter()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line, like every other command-line error here."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = _Parser(prog="genstudio", description="Train classic image generative models and watch them learn.")
+    p.add_argument("--model", default="rbm", help="engine to train (default rbm)")
+    p.add_argument("--data", default="mnist", help="mnist | digits | folder:PATH | torchvision:NAME")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a config field (repeatable); `python -m engines list` shows them")
+    p.add_argument("--paused", action="store_true", help="start paused (Space resumes)")
+    p.add_argument("--open", metavar="RUN_DIR", help="view a recorded run instead of training")
+    return p.parse_args(argv)
+
+
+def check_args(args: argparse.Namespace) -> str | None:
+    """The first mistake on the command line that needs no torch to see, or None."""
+    from engines.core.config import ConfigError, parse_assignments
+    from engines.data import DATASETS
+    from engines.registry import MODELS
+    from studio.controls import DEVICE_CHOICES
+
+    if args.open:
+        path = Path(args.open).expanduser()
+        return None if path.is_dir() else f"no run directory at {path}"
+    if args.model not in MODELS:
+        return f"unknown model '{args.model}' (known: {', '.join(sorted(MODELS))})"
+    if args.device not in DEVICE_CHOICES and not args.device.startswith("cuda:"):
+        return f"unknown device '{args.device}' (choose from {', '.join(DEVICE_CHOICES)})"
+    if args.data not in DATASETS and not args.data.startswith(("folder:", "torchvision:")):
+        return f"unknown dataset '{args.data}' (known: mnist, digits, folder:PATH, torchvision:NAME)"
+    if args.data.startswith("folder:") and not Path(args.data.removeprefix("folder:")).expanduser().is_dir():
+        return f"image folder {args.data.removeprefix('folder:')} does not exist"
+    try:
+        parse_assignments(args.overrides)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def _debug(what: str) -> None:
+    """With GENSTUDIO_DEBUG_STARTUP=1, print when each startup stage happened."""
+    if os.environ.get("GENSTUDIO_DEBUG_STARTUP"):
+        print(f"[genstudio] {time.perf_counter() - STARTED:6.2f}s {what} (torch imported: {'torch' in sys.modules})",
+              file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    problem = check_args(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    from PySide6 import QtCore, QtWidgets
+
+    from engines.core.config import parse_assignments
+    from studio.theme import apply_theme
+    from studio.window import MainWindow
+    from studio.worker import RunSpec
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setOrganizationName("genstudio")
+    app.setApplicationName("studio")
+    apply_theme(app)
+    window = MainWindow()
+    window.show()
+    _debug("window shown")
+    _close_on_signals(window)
+    if args.open:
+        QtCore.QTimer.singleShot(0, lambda: window.open_run(args.open))
+    else:
+        spec = RunSpec(model=args.model, data=args.data, device=args.device, seed=args.seed,
+                       overrides=parse_assignments(args.overrides), paused=args.paused)
+        QtCore.QTimer.singleShot(0, lambda: window.start_run(spec))
+    if os.environ.get("GENSTUDIO_DEBUG_STARTUP"):
+        _watch_first_frames(window)
+    return app.exec()
+
+
+def _close_on_signals(window) -> None:
+    """Ctrl+C or a SIGTERM closes the window as the Quit menu does (the run is saved and kept).
+    Python runs signal handlers between bytecodes only, so a light timer keeps it looking."""
+    from PySide6 import QtCore
+
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: window.close())
+    timer = QtCore.QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+
+def _watch_first_frames(window) -> None:
+    from PySide6 import QtCore
+
+    timer = QtCore.QTimer(window)
+
+    def check():
+        if window.frames_shown:
+            _debug("first frames shown")
+            timer.stop()
+    timer.timeout.connect(check)
+    timer.start(20)

@@ -1,0 +1,198 @@
+"""File → Export: pick panels, step range, frame rate and format; the export runs in a QThread
+with a cancellable progress dialog. It reads the run store only, so it works on the live run while
+it trains, on a finished run and on a run opened with ``--open``."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from studio.export import FORMATS, ExportCancelled, ExportError, export_run, exportable_panels, step_range
+
+FORMAT_LABELS = {"mp4": "MP4 video (H.264)", "gif": "Animated GIF", "png": "PNG sheet of frames"}
+
+
+class ExportJob(QtCore.QThread):
+    """Runs :func:`export_run` off the GUI thread. Its signals reach the dialog (a GUI-thread
+    QObject) queued; ``cancel()`` makes the next progress call stop the export."""
+
+    progressed = QtCore.Signal(int, int)
+    succeeded = QtCore.Signal(int)
+    failed = QtCore.Signal(str)
+
+    def __init__(self, run_dir, panels, out, fmt, fps, first_step, last_step, parent=None):
+        super().__init__(parent)
+        self.args = (run_dir, panels, out)
+        self.options = {"fmt": fmt, "fps": fps, "first_step": first_step, "last_step": last_step}
+        self._cancel = threading.Event()
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _progress(self, done: int, total: int) -> bool:
+        self.progressed.emit(done, total)
+        return not self._cancel.is_set()
+
+    def run(self) -> None:
+        try:
+            count = export_run(*self.args, **self.options, progress=self._progress)
+        except ExportCancelled:
+            self.cancelled = True
+            self.failed.emit("Export cancelled; no file was written.")
+        except ExportError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - whatever goes wrong reaches the user as a message
+            self.failed.emit(f"export failed: {type(exc).__name__}: {exc}")
+        else:
+            self.succeeded.emit(count)
+
+
+class ExportDialog(QtWidgets.QDialog):
+    """The export form for one run directory. ``start_export()`` is what the Export button does;
+    tests call it directly and wait for ``finished_message``."""
+
+    def __init__(self, run_dir, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export animation")
+        self.run_dir = Path(run_dir)
+        self.job: ExportJob | None = None
+        self.finished_message = ""
+        self.progress: QtWidgets.QProgressDialog | None = None
+
+        panels = exportable_panels(self.run_dir)   # ExportError for a run without frames: the caller shows it
+        self.panel_boxes: dict[str, QtWidgets.QCheckBox] = {}
+        panel_group = QtWidgets.QGroupBox("Panels (side by side)")
+        panel_layout = QtWidgets.QVBoxLayout(panel_group)
+        for name in panels:
+            box = QtWidgets.QCheckBox(name)
+            box.setChecked(name == "chains" or len(panels) == 1)
+            box.toggled.connect(self._update_range)
+            self.panel_boxes[name] = box
+            panel_layout.addWidget(box)
+
+        self.first_spin = QtWidgets.QSpinBox()
+        self.last_spin = QtWidgets.QSpinBox()
+        for spin in (self.first_spin, self.last_spin):
+            spin.setRange(0, 2**31 - 1)
+            spin.setGroupSeparatorShown(True)
+        self.fps_spin = QtWidgets.QDoubleSpinBox()
+        self.fps_spin.setRange(0.5, 120.0)
+        self.fps_spin.setDecimals(1)
+        self.fps_spin.setValue(10.0)
+        self.format_combo = QtWidgets.QComboBox()
+        for fmt in FORMATS:
+            self.format_combo.addItem(FORMAT_LABELS.get(fmt, fmt), fmt)
+        self.out_edit = QtWidgets.QLineEdit(str(self.run_dir / "chains.mp4"))
+        browse = QtWidgets.QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        out_row = QtWidgets.QHBoxLayout()
+        out_row.addWidget(self.out_edit, 1)
+        out_row.addWidget(browse)
+        self.message = QtWidgets.QLabel()
+        self.message.setWordWrap(True)
+
+        form = QtWidgets.QFormLayout()
+        form.addRow("First step", self.first_spin)
+        form.addRow("Last step", self.last_spin)
+        form.addRow("Frames per second", self.fps_spin)
+        form.addRow("Format", self.format_combo)
+        form.addRow("Save to", out_row)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
+        self.export_button = buttons.addButton("Export", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button.setDefault(True)
+        buttons.accepted.connect(self.start_export)
+        buttons.rejected.connect(self.reject)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(QtWidgets.QLabel(f"Run: {self.run_dir}"))
+        layout.addWidget(panel_group)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+        self.format_combo.currentIndexChanged.connect(self._format_changed)
+        self._update_range()
+        self._format_changed()
+
+    # ------------------------------------------------------------------------------ form
+    def chosen_panels(self) -> list[str]:
+        return [name for name, box in self.panel_boxes.items() if box.isChecked()]
+
+    def _update_range(self) -> None:
+        panels = self.chosen_panels()
+        self.export_button.setEnabled(bool(panels))
+        if not panels:
+            return
+        try:
+            first, last = step_range(self.run_dir, panels)   # a live run grows: read it again
+        except ExportError as exc:
+            self.message.setText(str(exc))
+            return
+        for spin in (self.first_spin, self.last_spin):
+            spin.setRange(first, last)
+        self.first_spin.setValue(first)
+        self.last_spin.setValue(last)
+
+    def _format_changed(self) -> None:
+        fmt = self.format_combo.currentData()
+        path = Path(self.out_edit.text() or self.run_dir / "export")
+        name = "_".join(self.chosen_panels()) or "export"
+        stem = path.stem if path.suffix.lstrip(".") in FORMATS else name
+        self.out_edit.setText(str(path.with_name(f"{stem}.{fmt}")))
+
+    def _browse(self) -> None:
+        fmt = self.format_combo.currentData()
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export to", self.out_edit.text(),
+                                                        f"{FORMAT_LABELS[fmt]} (*.{fmt})")
+        if path:
+            self.out_edit.setText(path)
+
+    # ------------------------------------------------------------------------------ export
+    def start_export(self) -> None:
+        """Start the export in a background thread, with a progress dialog that can cancel it."""
+        if self.job is not None and self.job.isRunning():
+            return
+        self.finished_message = ""
+        self.message.setText("Exporting…")
+        self.export_button.setEnabled(False)
+        self.job = ExportJob(self.run_dir, self.chosen_panels(), self.out_edit.text(),
+                             self.format_combo.currentData(), self.fps_spin.value(),
+                             self.first_spin.value(), self.last_spin.value(), parent=self)
+        self.progress = QtWidgets.QProgressDialog("Exporting frames…", "Cancel", 0, 0, self)
+        self.progress.setWindowTitle("Export")
+        self.progress.setMinimumDuration(300)
+        self.progress.setAutoClose(False)
+        self.progress.setAutoReset(False)
+        self.progress.canceled.connect(self.job.cancel)
+        self.job.progressed.connect(self._progressed)
+        self.job.succeeded.connect(self._succeeded)
+        self.job.failed.connect(self._failed)
+        self.job.start()
+
+    def _progressed(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress.setMaximum(total)
+            self.progress.setValue(done)
+
+    def _succeeded(self, count: int) -> None:
+        self._done(f"Wrote {count} frames to {self.out_edit.text()}")
+
+    def _failed(self, message: str) -> None:
+        self._done(message)
+
+    def _done(self, message: str) -> None:
+        self.job.wait()
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
+        self.finished_message = message
+        self.message.setText(message)
+        self.export_button.setEnabled(bool(self.chosen_panels()))
+
+    def done(self, result: int) -> None:
+        """Closing the dialog cancels a running export and waits for its thread."""
+        if self.job is not None and self.job.isRunning():
+            self.job.cancel()
+            self.job.wait()
+        super().done(result)

@@ -1,0 +1,72 @@
+"""A recorded run read back from its store, for ``--open``: its curves, and its frames at any
+recorded step; a run still being written (headless job) is followed by polling. No Qt here."""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from pathlib import Path
+
+
+class RecordedRun:
+    """Reads one run directory. ``poll()`` returns the scalar rows and frame steps added since the
+    previous call, so a viewer can follow a run that another process is still training."""
+
+    def __init__(self, path):
+        from engines.core.store import RunStore   # imports torch: only once a run is opened
+
+        self.path = Path(path)
+        self.store = RunStore.open(self.path)
+        self.meta = self.store.meta()
+        if "model" not in self.meta:
+            self.store.close()
+            from engines.core.store import StoreError
+            raise StoreError(f"{self.path} holds no run description (not a genstudio run?)")
+        self._last_scalar_step: dict[str, int] = {}
+        self._frame_steps: dict[str, list[int]] = {}
+
+    @property
+    def running(self) -> bool:
+        return self.meta.get("status") == "running"
+
+    def series(self) -> dict[str, tuple]:
+        """Every scalar recorded so far: ``{name: (steps, walls, values)}`` (NumPy arrays)."""
+        out = {}
+        for name in self.store.scalar_names():
+            out[name] = self.store.scalars(name)
+            if len(out[name][0]):
+                self._last_scalar_step[name] = int(out[name][0][-1])
+        self._refresh()
+        return out
+
+    def poll(self) -> list[tuple[int, float, dict[str, float]]]:
+        """Scalar rows ``(step, wall, {name: value})`` recorded since the last call (or since
+        :meth:`series`); also refreshes the run's status and its recorded frame steps."""
+        by_step: dict[int, tuple[float, dict]] = defaultdict(lambda: (0.0, {}))
+        for name in self.store.scalar_names():
+            steps, walls, values = self.store.scalars(name, self._last_scalar_step.get(name, -1))
+            if len(steps):
+                self._last_scalar_step[name] = int(steps[-1])
+            for step, wall, value in zip(steps.tolist(), walls.tolist(), values.tolist()):
+                by_step[step] = (wall, {**by_step[step][1], name: value})
+        self._refresh()
+        return [(step, wall, values) for step, (wall, values) in sorted(by_step.items())]
+
+    def _refresh(self) -> None:
+        self.meta = self.store.meta()
+        self._frame_steps = {name: self.store.frame_steps(name) for name in self.store.frame_names()}
+
+    def frame_steps(self) -> list[int]:
+        """Every step at which some frame was recorded, in order."""
+        return sorted({s for steps in self._frame_steps.values() for s in steps})
+
+    def frames_at(self, step: int) -> list:
+        """For each recorded panel, its newest frame at or before ``step``."""
+        out = []
+        for name, steps in self._frame_steps.items():
+            i = bisect.bisect_right(steps, step) - 1
+            if i >= 0:   # a step may hold two frames of a panel (the last one saved at a stop): take the newest
+                out.append(list(self.store.frames(name, steps[i], steps[i]))[-1])
+        return out
+
+    def close(self) -> None:
+        self.store.close()
