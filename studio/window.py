@@ -295,6 +295,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.action_pause.setChecked(state == "paused")
         self.action_pause.setText("Resume" if state == "paused" else "Pause")
         self.setup.set_running(training)
+        chains = self.panels.get("chains")
+        if isinstance(chains, ChainsPanel):   # a recording's chains moved as they were recorded
+            chains.gibbs_spin.setEnabled(state != "viewing")
         self.state_label.setText(state)
 
     def show_error(self, message: str) -> None:
@@ -501,6 +504,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.setup.set_run(model, meta.get("data", "mnist"), meta.get("device", "auto"),
                                meta.get("seed", 0), meta.get("config"))
         self._use_model_panels(model)
+        chains = self.panels.get("chains")
+        if isinstance(chains, ChainsPanel) and "gibbs_per_frame" in meta.get("config", {}):
+            chains.set_gibbs_per_frame(meta["config"]["gibbs_per_frame"])
         self.curves.clear()
         self.last_frames.clear()
         self._pending.clear()

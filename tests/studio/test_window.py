@@ -181,6 +181,9 @@ def test_open_recorded_run_shows_frames_curves_and_scrubs(qtbot, recorded_run):
     window.step_slider.setValue(0)
     assert window.last_frames["filters"].step == 30 and window.last_frames["chains"].step == 30
     assert window.setup.editor.values()["hidden"] == 16
+    chains = window.panels["chains"]   # the recording's own setting, shown but not editable
+    assert chains.gibbs_spin.value() == window.setup.editor.values()["gibbs_per_frame"]
+    assert not chains.gibbs_spin.isEnabled()
 
 
 def test_open_follows_a_run_still_being_written(qtbot, tmp_path):
