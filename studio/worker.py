@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -264,7 +265,17 @@ def run_training(gui_conn, display_conn, spec: RunSpec) -> None:
         gui_conn.send(("done", session.summary))
 
 
+def leave_signals_to_the_gui() -> None:
+    """Ctrl+C in a terminal (or ``timeout``, or ``kill -- -PGID``) signals the whole process group.
+    The children ignore SIGINT and SIGTERM: the GUI closes on them and stops training through the
+    pipe, so the run is saved; if the GUI dies instead, its pipe's EOF stops training the same way."""
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
 def _training_process(gui_conn, display_conn, spec: RunSpec) -> None:
+    leave_signals_to_the_gui()
     run_training(gui_conn, display_conn, spec)
 
 
@@ -398,6 +409,7 @@ def run_display(gui_conn, training_conn, spec: RunSpec) -> None:
 
 
 def _display_process(gui_conn, training_conn, spec: RunSpec) -> None:
+    leave_signals_to_the_gui()
     with contextlib.suppress(AttributeError, OSError):
         os.nice(DISPLAY_NICE)
     cores = split_cores()

@@ -1,6 +1,7 @@
 """The main window, driven as a user would: a live run, a failing run, recorded runs, export."""
 import multiprocessing
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -285,3 +286,36 @@ def test_the_window_shows_before_torch_is_imported():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_ctrl_c_to_the_whole_process_group_saves_the_run(tmp_path):
+    """A terminal's Ctrl+C (or ``timeout``) signals the app *and* its training processes; the run
+    must still end as stopped, with its steps, not be cut off mid-write."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from engines.core.store import RunStore
+
+    env = {**os.environ, "GENSTUDIO_RUNS": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    app = subprocess.Popen([sys.executable, "main.py", "--data", "digits", "--set", "hidden=32"],
+                           cwd=Path(__file__).parents[2], env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = list(tmp_path.glob("rbm-*/run.sqlite"))
+            if runs and len(RunStore.open(runs[0].parent).scalars("recon_error")[0]) > 2:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the app never started training")
+        os.killpg(app.pid, signal.SIGINT)
+        assert app.wait(timeout=60) == 0, app.stderr.read()
+    finally:
+        if app.poll() is None:
+            os.killpg(app.pid, signal.SIGKILL)
+    meta = RunStore.open(runs[0].parent).meta()
+    assert meta["status"] == "stopped" and meta["steps"] > 0
