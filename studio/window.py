@@ -303,8 +303,18 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_error(self, message: str) -> None:
         """Show a message in the banner over the panels (non-blocking; the app keeps running)."""
         self.error_banner.setText(message)
+        self._fit_banner()
         self.banner_bar.show()
         self.statusBar().showMessage((message.splitlines() or [""])[0], 10_000)
+
+    def _fit_banner(self) -> None:
+        """A word-wrapped label guesses its height for a narrow width: give it the one it will have."""
+        self.error_banner.setFixedHeight(self.error_banner.heightForWidth(max(300, self.width() - 120)))
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self.banner_bar.isHidden():
+            self._fit_banner()
 
     def clear_error(self) -> None:
         self.error_banner.clear()
