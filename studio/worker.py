@@ -324,7 +324,8 @@ class DisplaySession:
         self._last = time.perf_counter()
         try:
             for command in self._commands:
-                self._apply(command)
+                with contextlib.suppress(ValueError):   # the Runner refuses the same and says why
+                    self.engine.apply(command)
             self._commands = []
             if self._skeleton is not None:
                 self.engine.load_state_dict(join_state(self._skeleton, self._shared))
@@ -334,14 +335,6 @@ class DisplaySession:
             self.problem = f"live display stopped: {type(exc).__name__}: {exc}"
             return
         self._fresh, self._first = True, False
-
-    def _apply(self, command: tuple) -> None:
-        kind, name, value = command
-        if kind == "call":
-            getattr(self.engine, name)(*value)
-            return
-        with contextlib.suppress(ValueError):   # the Runner refuses the same value and says why
-            self.engine.set_live(name, value)
 
     def take(self) -> list | None:
         """The newest frames if not taken yet (a chain history only when it changed), else None."""

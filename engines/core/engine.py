@@ -71,6 +71,17 @@ class Engine(ABC):
             raise ValueError(f"{name} cannot change during a run")
         self.config = dataclasses.replace(self.config, **{name: coerce(info, value)})
 
+    def apply(self, command: tuple) -> None:
+        """Obey a control command between two steps: ``("set", name, value)`` is
+        :meth:`set_live` (ValueError if refused), ``("call", method, args)`` calls ``method(*args)``."""
+        kind, name, value = command
+        if kind == "call":
+            getattr(self, name)(*value)
+        elif kind == "set":
+            self.set_live(name, value)
+        else:
+            raise ValueError(f"unknown command {command!r}")
+
     def base_state(self) -> dict:
         """The part of the state every engine has: step count and random generators."""
         return {"step": self.step, "generator": self.generator.get_state(),

@@ -254,16 +254,13 @@ class Runner:
             if callable(command):
                 command(self.engine)
                 continue
-            kind, name, value = command
-            if kind == "call":
-                getattr(self.engine, name)(*value)
-                continue
             try:
-                self.engine.set_live(name, value)
+                self.engine.apply(command)
             except ValueError as exc:
                 self.latest.status.message = str(exc)
                 continue
-            if self.store:
+            kind, name, _ = command
+            if kind == "set" and self.store:
                 self.store.add_event(self.engine.step, "set", f"{name}={getattr(self.engine.config, name)!r}")
 
     def _publish_frames(self, record: bool = False, force: bool = False) -> None:
