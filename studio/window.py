@@ -384,7 +384,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state_label.setText(status)
         where = f" (the run is kept in {self.run_dir})" if self.run_dir else ""
         if status in ("failed", "diverged"):
-            self.show_error(f"Training {status} at step {summary.get('steps')}: {summary.get('message', '')}{where}")
+            message = summary.get("message", "")
+            if not message.startswith(f"training {status}"):   # a diverged run's message says so itself
+                message = f"training {status} at step {summary.get('steps')}: {message}"
+            self.show_error(f"{message[:1].upper()}{message[1:]}{where}")
         else:
             self.statusBar().showMessage(f"Run {status} at step {summary.get('steps')}{where}", 10_000)
 
