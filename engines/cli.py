@@ -19,8 +19,16 @@ class UsageError(ValueError):
     pass
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose mistakes print one ``error:`` line and exit 2, like every other bad input
+    (the studio's command lines use it too)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m engines", description="Train and evaluate genstudio's engines headless.")
+    p = OneLineParser(prog="python -m engines", description="Train and evaluate genstudio's engines headless.")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model and record the run")

@@ -7,20 +7,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_BAD_INPUT = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with its errors on one line, like the rest of the CLI's errors."""
-
-    def error(self, message: str):
-        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
+from engines.cli import EXIT_BAD_INPUT, OneLineParser
 
 
 def _parser() -> argparse.ArgumentParser:
     from studio.export import FORMATS
 
-    p = _Parser(prog="python -m studio", description="genstudio's studio, headless commands.")
+    p = OneLineParser(prog="python -m studio", description="genstudio's studio, headless commands.")
     sub = p.add_subparsers(dest="command")
 
     e = sub.add_parser("export", help="export a run's recorded frames as MP4, GIF or a PNG sheet",

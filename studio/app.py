@@ -14,19 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-EXIT_BAD_INPUT = 2
+from engines.cli import EXIT_BAD_INPUT, OneLineParser
+
 STARTED = time.perf_counter()
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors are one line, like every other command-line error here."""
-
-    def error(self, message: str):
-        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = _Parser(prog="genstudio", description="Train classic image generative models and watch them learn.")
+    p = OneLineParser(prog="genstudio", description="Train classic image generative models and watch them learn.")
     p.add_argument("--model", default="rbm", help="engine to train (default rbm)")
     p.add_argument("--data", default="mnist", help="mnist | digits | folder:PATH | torchvision:NAME")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
