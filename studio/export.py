@@ -144,8 +144,7 @@ def _mosaic(frame: Frame) -> np.ndarray:
     if isinstance(frame, ImageGrid):
         return tile(frame.images, frame.columns, fill=CELL_SEPARATOR)
     if isinstance(frame, ChainHistory):
-        rows, chains = frame.rows.shape[:2]    # one row of chains per `every` Gibbs steps
-        return tile(frame.rows.reshape(rows * chains, *frame.rows.shape[2:]), chains, fill=CELL_SEPARATOR)
+        return tile(frame.strip(), frame.rows.shape[1], fill=CELL_SEPARATOR)
     raise ExportError(f"cannot draw frames of kind {type(frame).__name__} ('{frame.name}')")
 
 

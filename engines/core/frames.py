@@ -48,6 +48,11 @@ class ChainHistory(Frame):
     row_steps: np.ndarray
     every: int
 
+    def strip(self) -> np.ndarray:
+        """The rows one after another, ``(rows·chains, H, W[, C])``: tiled ``chains`` per line it
+        is the picture."""
+        return self.rows.reshape(-1, *self.rows.shape[2:])
+
 
 FRAME_KINDS: dict[str, type[Frame]] = {cls.__name__: cls for cls in (ImageGrid, ChainState, ChainHistory)}
 

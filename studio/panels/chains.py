@@ -122,8 +122,7 @@ class ChainsPanel(QtWidgets.QWidget):
 
     def _draw_history(self, history: ChainHistory) -> None:
         rows, chains, image_h = history.rows.shape[:3]
-        strip = history.rows.reshape((rows * chains, *history.rows.shape[2:]))   # row after row
-        self.history_view.show_mosaic(tile(strip, chains, TILE_PAD))
+        self.history_view.show_mosaic(tile(history.strip(), chains, TILE_PAD))
         if self._history_steps is None or not np.array_equal(self._history_steps, history.row_steps):
             self._history_steps = np.array(history.row_steps)
             centres = [r * (image_h + TILE_PAD) + image_h / 2 for r in range(rows)]
