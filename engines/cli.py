@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and record the run")
     t.add_argument("model")
-    t.add_argument("--data", default="mnist", help="mnist | digits | folder:PATH | torchvision:NAME")
+    t.add_argument("--data", help="mnist | digits | folder:PATH | torchvision:NAME | ... (`list`); "
+                                  "default: the model's own")
     length = t.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="optimisation steps (default 2000)")
     length.add_argument("--epochs", type=float, help="passes over the training set")
@@ -91,7 +92,7 @@ def cmd_train(args) -> int:
     _threads()
     engine = build_engine(args.model, args.data, args.device, args.seed, overrides)
     steps = args.steps or (round(args.epochs * engine.steps_per_epoch) if args.epochs else 2000)
-    store = RunStore.create(run_dir, describe(engine, args.data))
+    store = RunStore.create(run_dir, describe(engine, args.data or engine_class(args.model).default_data))
     control = Control()
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
     progress = Progress(steps, engine.step)
@@ -131,7 +132,7 @@ def cmd_eval(args) -> int:
         raise CheckpointError(f"{args.run_dir} has no checkpoint yet")
     _threads()
     config = from_dict(engine_class(meta["model"]).Config, meta["config"])
-    engine = build_engine(meta["model"], meta.get("data", "mnist"), args.device, int(meta.get("seed", 0)),
+    engine = build_engine(meta["model"], meta.get("data"), args.device, int(meta.get("seed", 0)),
                           {k: getattr(config, k) for k in meta["config"] if hasattr(config, k)})
     state = load_checkpoint(checkpoint, map_location=engine.device)
     try:
@@ -151,25 +152,23 @@ def cmd_eval(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from engines.core.config import fields_of
+    from engines.core.config import FieldInfo
     from engines.data import DATASETS
-    from engines.registry import MODELS, engine_class
+    from engines.registry import catalog
 
-    models = {}
-    for name in MODELS:
-        cls = engine_class(name)
-        models[name] = {"summary": cls.summary, "config": [
-            {"name": f.name, "type": f.type.__name__, "default": f.default, "live": f.live, "help": f.help,
-             **({"choices": list(f.choices)} if f.choices else {})} for f in fields_of(cls.Config)]}
+    models = catalog()
     if args.json:
         print(json.dumps({"models": models, "datasets": DATASETS}))
         return 0
     print("Models (fields marked * can change during a run):")
     for name, info in models.items():
-        print(f"  {name}: {info['summary']}")
-        for f in info["config"]:
-            mark = "*" if f["live"] else " "
-            print(f"    {mark} {f['name']:<16} {f['type']:<6} = {f['default']!s:<8} {f['help']}")
+        print(f"  {name}: {info['summary']} (default data: {info['default_data']})")
+        for f in map(FieldInfo.from_dict, info["fields"]):
+            mark = "*" if f.live else " "
+            allowed = f"one of {', '.join(map(str, f.choices))}" if f.choices else f.range_text()
+            default = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+            print(f"    {mark} {f.name:<16} {f.to_dict()['type']:<6} = {default!s:<8} {f.help}"
+                  + (f" [{allowed}]" if allowed else ""))
     print("Datasets:")
     for name, text in DATASETS.items():
         print(f"  {name:<18} {text}")

@@ -1,44 +1,94 @@
-"""Which engines exist, and how to build one from a model name, a dataset spec and overrides."""
+"""Which engines exist, and how to build one from a model name, a dataset spec and overrides.
+
+Built-in engines are listed in :data:`BUILTIN_MODELS`; more can be plugged in without editing this package
+through ``GENSTUDIO_ENGINES="name=package.module:Class,..."`` (the tests add a toy engine this way,
+and child processes inherit it). Nothing here imports torch: the studio lists models at once.
+"""
 from __future__ import annotations
 
 import importlib
-
+import os
 from typing import TYPE_CHECKING
 
-from engines.core.config import ConfigError, to_dict, with_overrides
+from engines.core.config import ConfigError, fields_of, to_dict, with_overrides
 
 if TYPE_CHECKING:  # torch loads only when an engine is built: the studio shows its window first
     from engines.core.engine import Engine
 
 # name -> "module:class"; imported only when asked for, so `list` and the studio start fast.
-MODELS = {
+BUILTIN_MODELS = {
     "rbm": "engines.boltzmann.rbm:RBMEngine",
 }
+DEFAULT_MODEL = "rbm"          # what `python main.py` trains when no model is named
+PLUGINS_ENV = "GENSTUDIO_ENGINES"
+
+
+def plugin_models() -> dict[str, str]:
+    """Engines named in ``$GENSTUDIO_ENGINES`` (``name=module:Class`` separated by commas)."""
+    out = {}
+    for item in filter(None, (s.strip() for s in os.environ.get(PLUGINS_ENV, "").split(","))):
+        name, _, target = item.partition("=")
+        if name and ":" in target:
+            out[name.strip()] = target.strip()
+    return out
+
+
+def models() -> dict[str, str]:
+    """Every registered engine, ``name -> "module:Class"``: built-in ones, then plug-ins (read
+    each time, so a test or a launcher may set the variable after import)."""
+    return {**BUILTIN_MODELS, **plugin_models()}
+
+
+def engine_packages() -> set[str]:
+    """Top-level packages that hold registered engines (where their frame kinds may live)."""
+    return {"engines"} | {target.split(":")[0].split(".")[0] for target in plugin_models().values()}
 
 
 def engine_class(model: str) -> type["Engine"]:
-    if model not in MODELS:
-        raise ConfigError(f"unknown model '{model}' (known: {', '.join(sorted(MODELS))})")
-    module, _, cls = MODELS[model].partition(":")
+    known = models()
+    if model not in known:
+        raise ConfigError(f"unknown model '{model}' (known: {', '.join(sorted(known))})")
+    module, _, cls = known[model].partition(":")
     return getattr(importlib.import_module(module), cls)
 
 
-def build_engine(model: str, data: str = "mnist", device: str = "auto", seed: int = 0,
+def build_engine(model: str, data: str | None = None, device: str = "auto", seed: int = 0,
                  overrides: dict | None = None) -> "Engine":
     """Check the config first (cheap), then load the data and build the engine on its device."""
-    from engines.core.device import resolve_device, seed_everything
-    from engines.data import load_dataset
+    from engines.core.device import check_seed, resolve_device, seed_everything
 
     cls = engine_class(model)
     config = with_overrides(cls.Config(), overrides or {})
+    check_seed(seed)
     dev = resolve_device(device)
-    dataset = load_dataset(data, size=getattr(config, "image_size", 28),
-                           grey=getattr(config, "grey", True))
+    dataset = cls.load_data(data or cls.default_data, config)
     seed_everything(seed)
     return cls(config, dataset, dev, seed)
 
 
+def catalog_entry(cls) -> dict:
+    """A model as plain data: summary, default dataset, config fields and views (what the studio
+    shows before and while a run trains, and what a run store keeps)."""
+    return {"summary": cls.summary, "default_data": cls.default_data,
+            "fields": [f.to_dict() for f in fields_of(cls.Config)],
+            "views": [v.to_dict() for v in cls.views]}
+
+
+def catalog() -> dict[str, dict]:
+    """Every registered model's :func:`catalog_entry` (imports the engines, hence torch). An engine
+    that cannot be imported (a broken plug-in) is listed with the reason, so the others still work."""
+    out = {}
+    for name in models():
+        try:
+            out[name] = catalog_entry(engine_class(name))
+        except (ImportError, AttributeError) as exc:
+            out[name] = {"summary": f"unavailable: {type(exc).__name__}: {exc}", "default_data": "",
+                         "fields": [], "views": [], "error": str(exc)}
+    return out
+
+
 def describe(engine: "Engine", data: str) -> dict:
-    """What a run store records about a run so that it can be rebuilt later."""
+    """What a run store records about a run: enough to rebuild it, and to show and export it
+    without importing the engine (its views and config fields)."""
     return {"model": engine.name, "data": data, "seed": engine.seed, "device": str(engine.device),
-            "config": to_dict(engine.config)}
+            "config": to_dict(engine.config), **catalog_entry(type(engine))}

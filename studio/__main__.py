@@ -1,4 +1,4 @@
-"""Command line: ``python -m studio export RUN_DIR --panel chains --format mp4 --out FILE``.
+"""Command line: ``python -m studio export RUN_DIR --panel NAME --format mp4 --out FILE``.
 
 Bad input prints one line ``error: ...`` on stderr and exits 2 (never a traceback).
 """
@@ -21,7 +21,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "animation or one PNG sheet of frames.")
     e.add_argument("run_dir", metavar="RUN_DIR")
     e.add_argument("--panel", dest="panels", action="append", required=True, metavar="NAME",
-                   help="a recorded panel (chains, chain_history, filters, reconstructions, ...); "
+                   help="a recorded panel (the names of the run's recorded frames, e.g. samples, filters); "
                         "repeat it or separate names by commas to put panels side by side")
     e.add_argument("--format", choices=FORMATS, help="default: from the suffix of --out")
     e.add_argument("--out", required=True, metavar="FILE")

@@ -15,14 +15,15 @@ import time
 from pathlib import Path
 
 from engines.cli import EXIT_BAD_INPUT, OneLineParser
+from engines.registry import DEFAULT_MODEL
 
 STARTED = time.perf_counter()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = OneLineParser(prog="genstudio", description="Train classic image generative models and watch them learn.")
-    p.add_argument("--model", default="rbm", help="engine to train (default rbm)")
-    p.add_argument("--data", default="mnist", help="mnist | digits | folder:PATH | torchvision:NAME")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"engine to train (default {DEFAULT_MODEL})")
+    p.add_argument("--data", help="mnist | digits | folder:PATH | torchvision:NAME | ... (default: the model's own)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -35,21 +36,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def check_args(args: argparse.Namespace) -> str | None:
     """The first mistake on the command line that needs no torch to see, or None."""
     from engines.core.config import ConfigError, parse_assignments
-    from engines.data import DATASETS
-    from engines.registry import MODELS
+    from engines.data import dataset_problem
+    from engines.registry import models
     from studio.controls import DEVICE_CHOICES
 
     if args.open:
         path = Path(args.open).expanduser()
         return None if path.is_dir() else f"no run directory at {path}"
-    if args.model not in MODELS:
-        return f"unknown model '{args.model}' (known: {', '.join(sorted(MODELS))})"
+    if args.model not in models():
+        return f"unknown model '{args.model}' (known: {', '.join(sorted(models()))})"
     if args.device not in DEVICE_CHOICES and not args.device.startswith("cuda:"):
         return f"unknown device '{args.device}' (choose from {', '.join(DEVICE_CHOICES)})"
-    if args.data not in DATASETS and not args.data.startswith(("folder:", "torchvision:")):
-        return f"unknown dataset '{args.data}' (known: mnist, digits, folder:PATH, torchvision:NAME)"
-    if args.data.startswith("folder:") and not Path(args.data.removeprefix("folder:")).expanduser().is_dir():
-        return f"image folder {args.data.removeprefix('folder:')} does not exist"
+    if args.data and dataset_problem(args.data):
+        return dataset_problem(args.data)
     try:
         parse_assignments(args.overrides)
     except ConfigError as exc:

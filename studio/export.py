@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from engines.core.frames import ChainHistory, ChainState, Frame, ImageGrid, tile
+from engines.core.frames import Frame
 
 FORMATS = ("mp4", "gif", "png")
 
@@ -64,6 +64,16 @@ def exportable_panels(run_dir) -> list[str]:
     """Names of the frames recorded in the run (e.g. chains, chain_history, filters)."""
     with _open_run(run_dir) as store:
         return store.frame_names()
+
+
+def default_panels(run_dir) -> list[str]:
+    """The recorded frames of the run's first view (its main picture), else its first recorded panel."""
+    with _open_run(run_dir) as store:
+        recorded = store.frame_names()
+        views = store.meta().get("views")
+    first = views[0].get("frames", []) if isinstance(views, list) and views and isinstance(views[0], dict) else []
+    chosen = [name for name in first if name in recorded][:1]
+    return chosen or recorded[:1]
 
 
 def step_range(run_dir, panels) -> tuple[int, int]:
@@ -129,23 +139,29 @@ def _latest_at_or_before(steps: list[int], t: int) -> int:
 
 # --------------------------------------------------------------------------------------- drawing
 def render_frame(frame: Frame, scale: int = 3) -> np.ndarray:
-    """One frame as an (H, W, 3) uint8 RGB picture: its images tiled as the studio shows them,
-    each pixel repeated ``scale`` times in both directions (nearest neighbour)."""
-    pixels = (np.clip(_mosaic(frame), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    """One frame as an (H, W, 3) uint8 RGB picture: its still picture (images tiled as the studio
+    shows them), each pixel repeated ``scale`` times in both directions (nearest neighbour)."""
+    return _to_rgb(_still(frame), scale)
+
+
+def render_pictures(frame: Frame, scale: int = 3) -> list[np.ndarray]:
+    """The RGB pictures a frame contributes to an animation (see :func:`_pictures_of`)."""
+    return [_to_rgb(picture, scale) for picture in _pictures_of(frame)]
+
+
+def _to_rgb(picture: np.ndarray, scale: int) -> np.ndarray:
+    pixels = (np.clip(picture, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], 3, axis=2)
     return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
-def _mosaic(frame: Frame) -> np.ndarray:
-    """A frame's images as one float mosaic in [0, 1], (H, W) or (H, W, 3)."""
-    if isinstance(frame, ChainState):
-        return tile(frame.probs, frame.columns, fill=CELL_SEPARATOR)
-    if isinstance(frame, ImageGrid):
-        return tile(frame.images, frame.columns, fill=CELL_SEPARATOR)
-    if isinstance(frame, ChainHistory):
-        return tile(frame.strip(), frame.rows.shape[1], fill=CELL_SEPARATOR)
-    raise ExportError(f"cannot draw frames of kind {type(frame).__name__} ('{frame.name}')")
+def _still(frame: Frame) -> np.ndarray:
+    """A frame's still picture in [0, 1], (H, W) or (H, W, 3), grey lines between its tiles."""
+    try:
+        return frame.still(fill=CELL_SEPARATOR)
+    except NotImplementedError:
+        raise ExportError(f"cannot draw frames of kind {type(frame).__name__} ('{frame.name}')") from None
 
 
 @cache
@@ -161,9 +177,10 @@ class _Layout:
     """Panels side by side, top-aligned, under a caption band ("step N" above the panel names).
     Each panel gets the largest size any of its frames needs, so every picture has one size."""
 
-    def __init__(self, panels: list[str], sizes: list[tuple[int, int]], scale: int, colour: bool):
+    def __init__(self, panels: list[str], sizes: list[tuple[int, int]], scale: int, colour: bool, count: int):
         self.panels = panels
         self.colour = colour             # any colour image; otherwise every picture is grey
+        self.count = count               # pictures in the export
         self.font = _font(scale)
         top, bottom = self.font.getbbox("step 0123456789 gjpqy")[1::2]
         self.line = bottom - top + 4
@@ -195,16 +212,36 @@ class _Layout:
         return np.asarray(band)
 
 
+def _pictures_of(frame: Frame) -> list[np.ndarray]:
+    """One picture per step of the frame's own animation for a kind that has one (DRAW's
+    glimpses, a turntable's azimuths), else its still picture."""
+    animation = getattr(frame, "animation", None)
+    return animation() if animation is not None else [_still(frame)]
+
+
 def _layout(store, plan: _Plan, scale: int) -> _Layout:
     """Sizes every shown frame would have (a first pass over the frames, without drawing)."""
-    sizes, colour = [(0, 0)] * len(plan.panels), False
+    sizes, colour, count = [(0, 0)] * len(plan.panels), False, 0
     for _, frames in plan.frame_sets(store):
+        longest = 1
         for p, frame in enumerate(frames):
-            mosaic = _mosaic(frame)
-            h, w = mosaic.shape[:2]
-            sizes[p] = (max(sizes[p][0], h * scale), max(sizes[p][1], w * scale))
-            colour |= mosaic.ndim == 3
-    return _Layout(plan.panels, sizes, scale, colour)
+            pictures = _pictures_of(frame)
+            longest = max(longest, len(pictures))
+            for picture in pictures:
+                h, w = picture.shape[:2]
+                sizes[p] = (max(sizes[p][0], h * scale), max(sizes[p][1], w * scale))
+                colour |= picture.ndim == 3
+        count += longest
+    return _Layout(plan.panels, sizes, scale, colour, count)
+
+
+def _composed(store, plan: _Plan, layout: _Layout, scale: int):
+    """The export's pictures in order: at each time point, the panels side by side; a panel whose
+    frame animates (glimpses, azimuths) plays it, the others hold their picture meanwhile."""
+    for t, frames in plan.frame_sets(store):
+        pictures = [render_pictures(f, scale) for f in frames]
+        for i in range(max(map(len, pictures))):
+            yield layout.compose(t, [p[min(i, len(p) - 1)] for p in pictures])
 
 
 # --------------------------------------------------------------------------------------- writers
@@ -266,7 +303,7 @@ def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: flo
                first_step: int = 0, last_step: int | None = None, scale: int = 3,
                progress=None) -> int:
     """Write the recorded frames of ``panels`` (side by side) between ``first_step`` and
-    ``last_step`` to ``out`` as ``fmt`` (from ``out``'s suffix if None); return the frame count.
+    ``last_step`` to ``out`` as ``fmt`` (from ``out``'s suffix if None); return the picture count.
 
     Time points are the recorded steps of the first panel; another panel shows its latest frame
     at or before each (its first frame before it has any). ``progress(done, total)`` is called
@@ -279,12 +316,10 @@ def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: flo
     with _open_run(run_dir) as store:
         plan = _plan(store, panels, first_step, last_step)
         layout = _layout(store, plan, scale)
-        count = len(plan.time_points)
+        count = layout.count
         if fmt == "png":
             _check_sheet_size(layout, count)
-        pictures = _reporting(
-            (layout.compose(t, [render_frame(f, scale) for f in frames]) for t, frames in plan.frame_sets(store)),
-            count, progress)
+        pictures = _reporting(_composed(store, plan, layout, scale), count, progress)
         _write_atomically(out, lambda path: WRITERS[fmt](pictures, path, fps, count, layout))
     return count
 

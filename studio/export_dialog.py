@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from studio.export import FORMATS, ExportCancelled, ExportError, export_run, exportable_panels, step_range
+from studio.export import (FORMATS, ExportCancelled, ExportError, default_panels, export_run, exportable_panels,
+                           step_range)
 
 FORMAT_LABELS = {"mp4": "MP4 video (H.264)", "gif": "Animated GIF", "png": "PNG sheet of frames"}
 
@@ -62,12 +63,13 @@ class ExportDialog(QtWidgets.QDialog):
         self.progress: QtWidgets.QProgressDialog | None = None
 
         panels = exportable_panels(self.run_dir)   # ExportError for a run without frames: the caller shows it
+        chosen = default_panels(self.run_dir)
         self.panel_boxes: dict[str, QtWidgets.QCheckBox] = {}
         panel_group = QtWidgets.QGroupBox("Panels (side by side)")
         panel_layout = QtWidgets.QVBoxLayout(panel_group)
         for name in panels:
             box = QtWidgets.QCheckBox(name)
-            box.setChecked(name == "chains" or len(panels) == 1)
+            box.setChecked(name in chosen)
             box.toggled.connect(self._update_range)
             self.panel_boxes[name] = box
             panel_layout.addWidget(box)
@@ -84,7 +86,7 @@ class ExportDialog(QtWidgets.QDialog):
         self.format_combo = QtWidgets.QComboBox()
         for fmt in FORMATS:
             self.format_combo.addItem(FORMAT_LABELS.get(fmt, fmt), fmt)
-        self.out_edit = QtWidgets.QLineEdit(str(self.run_dir / "chains.mp4"))
+        self.out_edit = QtWidgets.QLineEdit(str(self.run_dir / f"{'_'.join(chosen) or 'export'}.mp4"))
         browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         out_row = QtWidgets.QHBoxLayout()

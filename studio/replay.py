@@ -1,5 +1,6 @@
-"""A recorded run read back from its store, for ``--open``: its curves, and its frames at any
-recorded step; a run still being written (headless job) is followed by polling. No Qt here."""
+"""A recorded run read back from its store, for ``--open``: its description (views and config
+fields: a run describes itself, so no engine is imported), its curves, and its frames at any
+recorded step; a run still being written (headless job) is followed by polling. No Qt, no torch."""
 from __future__ import annotations
 
 import bisect
@@ -12,7 +13,7 @@ class RecordedRun:
     previous call, so a viewer can follow a run that another process is still training."""
 
     def __init__(self, path):
-        from engines.core.store import RunStore   # imports torch: only once a run is opened
+        from engines.core.store import RunStore
 
         self.path = Path(path)
         self.store = RunStore.open(self.path)
@@ -23,6 +24,29 @@ class RecordedRun:
             raise StoreError(f"{self.path} holds no run description (not a genstudio run?)")
         self._last_scalar_step: dict[str, int] = {}
         self._frame_steps: dict[str, list[int]] = {}
+
+    def views(self) -> list:
+        """The run's views as recorded; a run recorded before runs described their views gets one
+        view per recorded frame name."""
+        from engines.core.views import View
+
+        recorded = self.meta.get("views")
+        if isinstance(recorded, list):
+            try:
+                return [View.from_dict(v) for v in recorded]
+            except ValueError:
+                pass
+        return [View(name, name.replace("_", " ").capitalize(), (self.store.frame_kind(name),))
+                for name in self.store.frame_names()]
+
+    def fields(self) -> list:
+        """The run's config fields as recorded (none for older runs)."""
+        from engines.core.config import ConfigError, FieldInfo
+
+        try:
+            return [FieldInfo.from_dict(f) for f in self.meta.get("fields") or []]
+        except (ConfigError, TypeError):
+            return []
 
     @property
     def running(self) -> bool:

@@ -1,7 +1,10 @@
-"""The main window: run setup on the left, dockable panels, run controls, status bar and menus.
+"""The main window: run setup on the left, a dock per view of the run, run controls, status bar
+and menus.
 
 It owns at most one training run (a :class:`~studio.worker.TrainingWorker`, whose signals arrive
-in the GUI thread) or one recorded run being viewed (a :class:`~studio.replay.RecordedRun`).
+in the GUI thread) or one recorded run being viewed (a :class:`~studio.recorded_view.RecordedRunView`).
+It knows no model and no panel by name: a run's views (from the training process, or from the run
+store of a recording) say which panels to show, and every panel is wired the same way.
 Nothing here imports torch: the window shows first, the training process loads the heavy parts.
 """
 from __future__ import annotations
@@ -12,18 +15,17 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engines.core.frames import ChainHistory, ChainState
-from engines.registry import MODELS
+from engines.core.config import FieldInfo
+from engines.core.views import View
 from studio.controls import RunSetup
-from studio.panels import PANEL_TITLES, ChainsPanel, CurvesPanel, create_panel
-from studio.worker import RunSpec, TrainingWorker
+from studio.layout import DockLayout, settings
+from studio.protocol import Pause, Resume, RunSpec, Step
+from studio.recorded_view import RecordedRunView, Timeline
+from studio.worker import TrainingWorker
 
-SETTINGS_ORG, SETTINGS_APP = "genstudio", "studio"
-FOLLOW_INTERVAL_MS = 1000   # how often a recorded run that is still training is read again
-
-# Image panels each model family shows, biggest first; the curves dock is always there. Frames
-# with other names get a dock of their own when they first arrive.
-FAMILY_PANELS = {"boltzmann": ("chains", "filters", "reconstructions")}
+WINDOW_SIZE = (1400, 860)         # first-launch size
+STATUS_MESSAGE_MS = 10_000        # how long a status-bar message stays
+FRAME_RATE_WINDOW_S = 1.0         # frames/s counts the frames of the last second
 
 SHORTCUTS = (
     ("Space", "pause / resume training"),
@@ -33,20 +35,8 @@ SHORTCUTS = (
     ("Shift+F5", "stop the run (it is kept, with a checkpoint)"),
     ("Ctrl+O", "open a recorded run"),
     ("Ctrl+E", "export an animation of this run"),
-    ("Click a chain", "restart that Gibbs chain from a test digit"),
     ("Ctrl+Q", "quit"),
 )
-
-
-def family_of(model: str) -> str:
-    """``engines.boltzmann.rbm:RBMEngine`` -> ``boltzmann``."""
-    module = MODELS.get(model, "").partition(":")[0].split(".")
-    return module[1] if len(module) > 2 else model
-
-
-def panel_name(frame) -> str:
-    """Which panel draws a frame: chain states and histories share the chains panel."""
-    return "chains" if isinstance(frame, (ChainState, ChainHistory)) else frame.name
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -59,50 +49,59 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setDockNestingEnabled(True)
         self.setCorner(QtCore.Qt.Corner.BottomLeftCorner, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.worker: TrainingWorker | None = None
-        self.recorded = None                      # a RecordedRun while one is viewed
+        self.viewer: RecordedRunView | None = None
         self.run_dir: Path | None = None          # the run File → Export works on
-        self.model = ""                           # the model whose panels are shown
         self.last_status: dict = {}
         self.last_frames: dict[str, object] = {}  # newest frame of each name, as drawn
         self.frames_shown = 0
+        self._views_known = False                 # the run's panels exist: frames can be drawn
         self._pending: dict[str, object] = {}     # live frames not drawn yet, by name
         self._pending_timer = QtCore.QTimer(self)
         self._pending_timer.setInterval(0)
         self._pending_timer.timeout.connect(self._draw_next_pending)
+        self._wanted_timer = QtCore.QTimer(self)
+        self._wanted_timer.setSingleShot(True)
+        self._wanted_timer.timeout.connect(self._send_wanted)
         self._frame_times: deque = deque(maxlen=200)
         self._paused = False
         self._last_message = ""
-        self.docks: dict[str, QtWidgets.QDockWidget] = {}
-        self.panels: dict[str, QtWidgets.QWidget] = {}
 
         self.setup = RunSetup()
-        self.setup_dock = self._dock("setup", "Run setup", self.setup)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, self.setup_dock)
+        setup_dock = QtWidgets.QDockWidget("Run setup", self)
+        setup_dock.setObjectName("dock-setup")
+        setup_dock.setWidget(self.setup)
         self.setup.editor.liveChanged.connect(self._live_edit)
+        self.setup.editor.refused.connect(self._edit_refused)
+        self.layout_ = DockLayout(self, setup_dock)
+        self.layout_.layoutChanged.connect(self._refresh_view_menu)
+        self.layout_.visibilityChanged.connect(self._visibility_changed)
+        self.curves = self.layout_.curves
 
         self._make_actions()
         self._make_menus_and_toolbars()
-        self.curves: CurvesPanel = self._panel("curves")
         self._make_status_bar()
-        self._make_timeline()
+        self.timeline = Timeline(self)
+        self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, self.timeline)
+        self.timeline.hide()
         self._set_state("idle")
-        self.resize(1400, 860)
-        geometry = self._settings().value("window/geometry")
+        self.resize(*WINDOW_SIZE)
+        geometry = settings().value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
 
+    @property
+    def panels(self) -> dict:
+        return self.layout_.panels
+
+    @property
+    def docks(self) -> dict:
+        return self.layout_.docks
+
+    @property
+    def setup_dock(self) -> QtWidgets.QDockWidget:
+        return self.layout_.setup_dock
+
     # ------------------------------------------------------------------------------ building
-    @staticmethod
-    def _settings() -> QtCore.QSettings:
-        fmt, scope = QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope
-        return QtCore.QSettings(fmt, scope, SETTINGS_ORG, SETTINGS_APP)
-
-    def _dock(self, name: str, title: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
-        dock = QtWidgets.QDockWidget(title, self)
-        dock.setObjectName(f"dock-{name}")
-        dock.setWidget(widget)
-        return dock
-
     def _action(self, text: str, slot, shortcuts=(), tip: str = "", checkable: bool = False) -> QtGui.QAction:
         action = QtGui.QAction(text, self)
         action.setShortcuts([QtGui.QKeySequence(s) for s in shortcuts])
@@ -173,111 +172,38 @@ class MainWindow(QtWidgets.QMainWindow):
             bar.addPermanentWidget(label)
         bar.addWidget(self.run_label)
 
-    def _make_timeline(self) -> None:
-        """The step slider shown while a recorded run is viewed."""
-        self.timeline = QtWidgets.QToolBar("Timeline")
-        self.timeline.setObjectName("toolbar-timeline")
-        self.timeline.setMovable(False)
-        self.step_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.step_slider.setRange(0, 0)
-        self.step_slider.setPageStep(1)
-        self.timeline_label = QtWidgets.QLabel("no frames recorded")
-        self.follow_box = QtWidgets.QCheckBox("Follow")
-        self.follow_box.setToolTip("Keep showing the newest frames while the run is still being written")
-        self.follow_box.setChecked(True)
-        self.timeline.addWidget(QtWidgets.QLabel(" Recorded step "))
-        self.timeline.addWidget(self.step_slider)
-        self.timeline.addWidget(self.timeline_label)
-        self.timeline.addWidget(self.follow_box)
-        self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, self.timeline)
-        self.timeline.hide()
-        self.step_slider.valueChanged.connect(self._show_recorded_step)
-        self._recorded_steps: list[int] = []
-        self._follow_timer = QtCore.QTimer(self)
-        self._follow_timer.setInterval(FOLLOW_INTERVAL_MS)
-        self._follow_timer.timeout.connect(self._follow_recorded)
-
     def _refresh_view_menu(self) -> None:
         self.view_menu.clear()
-        for dock in [self.setup_dock, *self.docks.values()]:
+        for dock in self.layout_.all_docks():
             self.view_menu.addAction(dock.toggleViewAction())
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.action_reset_layout)
 
-    # ------------------------------------------------------------------------------ panels and layout
-    def _panel(self, name: str) -> QtWidgets.QWidget:
-        """The panel for frames named ``name``, made (in a dock, placed by default) on first use."""
-        if name in self.panels:
-            return self.panels[name]
-        panel = create_panel(name)
-        dock = self._dock(name, PANEL_TITLES.get(name, name.replace("_", " ").capitalize()), panel)
-        self.panels[name], self.docks[name] = panel, dock
-        self._place(name)
-        if isinstance(panel, ChainsPanel):
-            panel.chainClicked.connect(self.restart_chain)
-            panel.gibbsPerFrameChanged.connect(self._gibbs_per_frame_changed)
-        self._refresh_view_menu()
-        return panel
+    # ------------------------------------------------------------------------------ panels
+    def _show_views(self, model: str, views: list[View], fields: list[FieldInfo], config: dict, live: bool) -> None:
+        """Make the run's panels (kept if the same model's are shown), wired the same way for all,
+        showing ``config`` in their controls; ``live`` while a run trains, else a replay."""
+        for panel in self.layout_.use(model, views, fields):
+            panel.configEdited.connect(self._panel_edit)
+            panel.methodCalled.connect(self._panel_call)
+        for name in self.layout_.views:
+            self.panels[name].set_config(config)
+            self.panels[name].set_live(live)
+        self._views_known = True
+        self._visibility_changed()
+        if self._pending and not self._pending_timer.isActive():
+            self._pending_timer.start()
 
-    def _place(self, name: str) -> None:
-        """Default arrangement: the first image panel big on the right of the setup, the second beside
-        it, the others stacked under the second; curves along the bottom."""
-        dock = self.docks[name]
-        area = QtCore.Qt.DockWidgetArea
-        if name == "curves":
-            self.addDockWidget(area.BottomDockWidgetArea, dock)
-        else:
-            images = [self.docks[n] for n in self.docks if n not in ("curves", name)]
-            if not images:
-                self.addDockWidget(area.RightDockWidgetArea, dock)
-            elif len(images) == 1:
-                self.splitDockWidget(images[0], dock, QtCore.Qt.Orientation.Horizontal)
-            else:
-                self.splitDockWidget(images[-1], dock, QtCore.Qt.Orientation.Vertical)
-        dock.show()
+    def _visibility_changed(self) -> None:
+        self._wanted_timer.start(0)     # once the dock moves of this event have settled
 
-    def _use_model_panels(self, model: str) -> None:
-        """Show the panels of ``model``'s family, laid out as the user left them for this model."""
-        if model == self.model:
-            return
-        if self.model:
-            self._save_layout()
-        for name in [n for n in self.docks if n != "curves"]:
-            dock = self.docks.pop(name)
-            self.panels.pop(name)
-            self.removeDockWidget(dock)
-            dock.deleteLater()
-        self.model = model
-        for name in FAMILY_PANELS.get(family_of(model), ()):
-            self._panel(name)
-        state = self._settings().value(f"layout/{model}")
-        if state is None or not self.restoreState(state):
-            # sizes apply once the new docks are laid out, i.e. after this event
-            QtCore.QTimer.singleShot(0, self._apply_default_sizes)
-
-    def _apply_default_sizes(self) -> None:
-        images = [d for n, d in self.docks.items() if n != "curves"][:2]
-        widths = [290, 700, 400][:1 + len(images)]
-        self.resizeDocks([self.setup_dock, *images], widths, QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["curves"]], [230], QtCore.Qt.Orientation.Vertical)
+    def _send_wanted(self) -> None:
+        if self.worker is not None and self._views_known:
+            self.worker.set_wanted(self.layout_.visible_frames())
 
     def reset_layout(self) -> None:
         """Put every dock back where a first launch puts it."""
-        docks, self.docks = self.docks, {}
-        for dock in [self.setup_dock, *docks.values()]:
-            self.removeDockWidget(dock)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, self.setup_dock)
-        self.setup_dock.show()
-        for name, dock in docks.items():   # in order of creation, as _place expects
-            self.docks[name] = dock
-            self._place(name)
-        QtCore.QTimer.singleShot(0, self._apply_default_sizes)
-
-    def _save_layout(self) -> None:
-        settings = self._settings()
-        if self.model:
-            settings.setValue(f"layout/{self.model}", self.saveState())
-        settings.setValue("window/geometry", self.saveGeometry())
+        self.layout_.reset()
 
     # ------------------------------------------------------------------------------ state
     def _set_state(self, state: str) -> None:
@@ -295,9 +221,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.action_pause.setChecked(state == "paused")
         self.action_pause.setText("Resume" if state == "paused" else "Pause")
         self.setup.set_running(training)
-        chains = self.panels.get("chains")
-        if isinstance(chains, ChainsPanel):   # a recording's chains moved as they were recorded
-            chains.gibbs_spin.setEnabled(state != "viewing")
+        for name in self.layout_.views:
+            self.panels[name].set_live(training)
         self.state_label.setText(state)
 
     def show_error(self, message: str) -> None:
@@ -305,7 +230,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.error_banner.setText(message)
         self._fit_banner()
         self.banner_bar.show()
-        self.statusBar().showMessage((message.splitlines() or [""])[0], 10_000)
+        self.statusBar().showMessage((message.splitlines() or [""])[0], STATUS_MESSAGE_MS)
 
     def _fit_banner(self) -> None:
         """A word-wrapped label guesses its height for a narrow width: give it the one it will have."""
@@ -331,22 +256,23 @@ class MainWindow(QtWidgets.QMainWindow):
     def start_run(self, spec: RunSpec | None = None) -> None:
         """Start training ``spec`` (default: the settings on the left) in a new recorded run."""
         if spec is None:
-            spec = RunSpec(model=self.setup.model, data=self.setup.data_combo.currentText().strip(),
+            spec = RunSpec(model=self.setup.model, data=self.setup.data_combo.currentText().strip() or None,
                            device=self.setup.device_combo.currentText(), seed=self.setup.seed_spin.value(),
                            overrides=self.setup.editor.overrides())
         self._shutdown_worker()
         self._close_recorded()
         self.clear_error()
-        self._use_model_panels(spec.model)
         self.curves.clear()
         self.last_frames.clear()
         self._pending.clear()
+        self._views_known = False
         self.run_dir = None
-        self.run_label.setText(f"starting {spec.model} on {spec.data}…")
+        self.run_label.setText(f"starting {spec.model}…")
         self.worker = TrainingWorker(spec, self)
         self.worker.ready.connect(self._worker_ready)
         self.worker.framesArrived.connect(self.queue_frames)
         self.worker.rowsArrived.connect(self.curves.add_rows)
+        self.worker.eventsArrived.connect(self._events_arrived)
         self.worker.statusChanged.connect(self._status_changed)
         self.worker.failed.connect(self._worker_failed)
         self.worker.finished.connect(self._worker_finished)
@@ -356,11 +282,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def _worker_ready(self, info: dict) -> None:
         self.run_dir = Path(info["run_dir"])
         spec = self.worker.spec
+        entry = info["catalog"][info["model"]]
         self.setup.set_catalog(info["catalog"])
-        self.setup.set_run(info["model"], spec.data, spec.device, spec.seed, info["config"])
-        chains = self.panels.get("chains")
-        if isinstance(chains, ChainsPanel) and "gibbs_per_frame" in info["config"]:
-            chains.set_gibbs_per_frame(info["config"]["gibbs_per_frame"])
+        self.setup.set_run(info["model"], info["data"], spec.device, spec.seed, info["config"])
+        self._show_views(info["model"], [View.from_dict(v) for v in entry["views"]],
+                         [FieldInfo.from_dict(f) for f in entry["fields"]], info["config"], live=True)
         self.device_label.setText(info["device"])
         self.run_label.setText(f"recording to {self.run_dir}")
         self.setWindowTitle(f"genstudio — {self.run_dir.name}")
@@ -389,22 +315,29 @@ class MainWindow(QtWidgets.QMainWindow):
                 message = f"training {status} at step {summary.get('steps')}: {message}"
             self.show_error(f"{message[:1].upper()}{message[1:]}{where}")
         else:
-            self.statusBar().showMessage(f"Run {status} at step {summary.get('steps')}{where}", 10_000)
+            self.statusBar().showMessage(f"Run {status} at step {summary.get('steps')}{where}", STATUS_MESSAGE_MS)
 
     def _status_changed(self, status: dict) -> None:
         self.last_status = status
         self.step_label.setText(f"step {status['step']:,}")
         self.rate_label.setText(f"{status['steps_per_s']:,.0f} steps/s")
         now = time.monotonic()
-        while self._frame_times and now - self._frame_times[0] > 1.0:
+        while self._frame_times and now - self._frame_times[0] > FRAME_RATE_WINDOW_S:
             self._frame_times.popleft()
         self.fps_label.setText(f"{len(self._frame_times)} frames/s")
         if status.get("message") and status["message"] != self._last_message:
-            self.statusBar().showMessage(status["message"], 10_000)   # e.g. a live edit the engine refused
+            self.statusBar().showMessage(status["message"], STATUS_MESSAGE_MS)   # e.g. a refused edit
         self._last_message = status.get("message", "")
 
+    def _events_arrived(self, events: list) -> None:
+        """Applied live edits and actions are confirmed in the status bar."""
+        for step, kind, text in events:
+            if kind in ("set", "action"):
+                verb = "applied" if kind == "set" else "ran"
+                self.statusBar().showMessage(f"{text} {verb} at step {step:,}", STATUS_MESSAGE_MS)
+
     def show_frames(self, frames: list) -> None:
-        """Hand each frame to its panel (made on first use) now."""
+        """Hand each frame to its panel now."""
         for frame in frames:
             self._draw(frame)
         self._count_frame()
@@ -415,17 +348,20 @@ class MainWindow(QtWidgets.QMainWindow):
         for frame in frames:
             self._pending[frame.name] = frame
         self._count_frame()
-        if not self._pending_timer.isActive():
+        if self._views_known and not self._pending_timer.isActive():
             self._pending_timer.start()
 
     def _draw_next_pending(self) -> None:
-        if not self._pending:
+        if not self._pending or not self._views_known:
             self._pending_timer.stop()
             return
         self._draw(self._pending.pop(next(iter(self._pending))))
 
     def _draw(self, frame) -> None:
-        self._panel(panel_name(frame)).show_frame(frame)
+        panel, new = self.layout_.panel_for(frame)
+        if new:
+            panel.set_live(self.state in ("starting", "running", "paused"))
+        panel.show_frame(frame)
         self.last_frames[frame.name] = frame
 
     def _count_frame(self) -> None:
@@ -435,7 +371,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def set_paused(self, paused: bool) -> None:
         if self.worker is None or self.state not in ("running", "paused"):
             return
-        self.worker.send("pause" if paused else "resume")
+        self.worker.send(Pause() if paused else Resume())
         self._set_state("paused" if paused else "running")
 
     def step_once(self) -> None:
@@ -444,7 +380,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         if self.state == "running":
             self.set_paused(True)
-        self.worker.send("step", 1)
+        self.worker.send(Step(1))
 
     def stop_run(self) -> None:
         """Stop training and wait for the run to be saved (status stopped, checkpoint written)."""
@@ -467,25 +403,27 @@ class MainWindow(QtWidgets.QMainWindow):
             if worker.summary:
                 self.statusBar().showMessage(
                     f"Run {worker.summary.get('status')} at step {worker.summary.get('steps')}, kept in {self.run_dir}",
-                    10_000)
-
-    def restart_chain(self, index: int) -> None:
-        """Restart Gibbs chain ``index`` from a random test digit (the chains panel's click)."""
-        if self.worker is not None:
-            self.worker.send("call", "restart_chain", (int(index),))
+                    STATUS_MESSAGE_MS)
 
     def _live_edit(self, name: str, value) -> None:
+        """A live field edited in the run setup: the run takes it, the panels show it."""
         if self.worker is not None:
-            self.worker.send("set", name, value)
-        chains = self.panels.get("chains")
-        if name == "gibbs_per_frame" and isinstance(chains, ChainsPanel):
-            chains.set_gibbs_per_frame(value)
+            self.worker.set_field(name, value)
+        for view_name in self.layout_.views:
+            self.panels[view_name].set_config({name: value})
 
-    def _gibbs_per_frame_changed(self, n: int) -> None:
+    def _panel_edit(self, name: str, value) -> None:
+        """A live field edited in a panel's controls: the run takes it, the run setup shows it."""
         if self.worker is not None:
-            self.worker.send("set", "gibbs_per_frame", int(n))
-        if "gibbs_per_frame" in self.setup.editor.fields:
-            self.setup.editor.set_value("gibbs_per_frame", int(n))
+            self.worker.set_field(name, value)
+        self.setup.editor.set_value(name, value)
+
+    def _panel_call(self, method: str, args) -> None:
+        if self.worker is not None:
+            self.worker.call(method, tuple(args))
+
+    def _edit_refused(self, name: str, message: str) -> None:
+        self.statusBar().showMessage(f"Not applied: {message}", STATUS_MESSAGE_MS)
 
     # ------------------------------------------------------------------------------ recorded runs
     def open_run_dialog(self) -> None:
@@ -498,7 +436,6 @@ class MainWindow(QtWidgets.QMainWindow):
         """View a recorded run (finished, or still written by a headless job: then it is followed)."""
         from engines.core.store import StoreError
         from studio.replay import RecordedRun
-        from studio.worker import model_catalog
 
         try:
             recorded = RecordedRun(path)
@@ -508,80 +445,40 @@ class MainWindow(QtWidgets.QMainWindow):
         self._shutdown_worker()
         self._close_recorded()
         self.clear_error()
-        self.recorded = recorded
         self.run_dir = recorded.path
         meta = recorded.meta
-        model = meta["model"]
-        if model in MODELS:
-            self.setup.set_catalog(model_catalog())
-            self.setup.set_run(model, meta.get("data", "mnist"), meta.get("device", "auto"),
-                               meta.get("seed", 0), meta.get("config"))
-        self._use_model_panels(model)
-        chains = self.panels.get("chains")
-        if isinstance(chains, ChainsPanel) and "gibbs_per_frame" in meta.get("config", {}):
-            chains.set_gibbs_per_frame(meta["config"]["gibbs_per_frame"])
+        model, fields, config = meta["model"], recorded.fields(), meta.get("config") or {}
+        if fields:
+            self.setup.set_catalog({model: {"summary": meta.get("summary", ""), "fields": [f.to_dict() for f in fields],
+                                            "default_data": meta.get("data", "")}})
+        self.setup.set_run(model, meta.get("data", ""), meta.get("device", "auto"), meta.get("seed", 0), config)
         self.curves.clear()
         self.last_frames.clear()
         self._pending.clear()
+        self._show_views(model, recorded.views(), fields, config, live=False)
         for name, (steps, walls, values) in recorded.series().items():
             self.curves.set_series(name, steps, walls, values)
         self.device_label.setText(meta.get("device", ""))
+        self.run_label.setText(f"viewing {recorded.path}")
         self.setWindowTitle(f"genstudio — {recorded.path.name} (recorded)")
-        self.timeline.show()
         self._set_state("viewing")
-        self._update_timeline(jump_to_end=True)
-        if recorded.running:
-            self._follow_timer.start()
-        self._update_recorded_status()
+        self.viewer = RecordedRunView(recorded, self.timeline, self)
+        self.viewer.framesShown.connect(self.show_frames)
+        self.viewer.rowsArrived.connect(self.curves.add_rows)
+        self.viewer.statusChanged.connect(self._recorded_status)
+        self.viewer.failed.connect(self.show_error)
+        self.viewer.start()
         return True
 
-    def _update_timeline(self, jump_to_end: bool) -> None:
-        self._recorded_steps = self.recorded.frame_steps()
-        at_end = self.step_slider.value() >= self.step_slider.maximum()
-        with QtCore.QSignalBlocker(self.step_slider):
-            self.step_slider.setRange(0, max(0, len(self._recorded_steps) - 1))
-        if self._recorded_steps and (jump_to_end or (at_end and self.follow_box.isChecked())):
-            self.step_slider.setValue(self.step_slider.maximum())
-            self._show_recorded_step(self.step_slider.maximum())
-        elif not self._recorded_steps:
-            self.timeline_label.setText("no frames recorded yet")
-
-    def _show_recorded_step(self, index: int) -> None:
-        if self.recorded is None or not self._recorded_steps:
-            return
-        step = self._recorded_steps[index]
-        self.show_frames(self.recorded.frames_at(step))
-        self.timeline_label.setText(f" {step:,} ({index + 1}/{len(self._recorded_steps)}) ")
-
-    def _follow_recorded(self) -> None:
-        from engines.core.store import StoreError
-        try:
-            rows = self.recorded.poll()
-        except StoreError as exc:
-            self._follow_timer.stop()
-            self.show_error(f"Stopped following the run: {exc}")
-            return
-        if rows:
-            self.curves.add_rows(rows)
-        self._update_timeline(jump_to_end=False)
-        self._update_recorded_status()
-        if not self.recorded.running:
-            self._follow_timer.stop()
-
-    def _update_recorded_status(self) -> None:
-        meta = self.recorded.meta
-        status = meta.get("status", "?")
-        last = self._recorded_steps[-1] if self._recorded_steps else 0
-        self.state_label.setText(f"recorded · {status}" + (" (following)" if self.recorded.running else ""))
-        self.step_label.setText(f"step {meta.get('steps', last):,}")
-        self.run_label.setText(f"viewing {self.recorded.path}")
+    def _recorded_status(self, state: str, step: str) -> None:
+        self.state_label.setText(state)
+        self.step_label.setText(step)
 
     def _close_recorded(self) -> None:
-        self._follow_timer.stop()
-        self.timeline.hide()
-        if self.recorded is not None:
-            self.recorded.close()
-            self.recorded = None
+        if self.viewer is not None:
+            self.viewer.close()
+            self.viewer.deleteLater()
+            self.viewer = None
 
     # ------------------------------------------------------------------------------ export, help
     def open_export_dialog(self):
@@ -620,7 +517,8 @@ class MainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------------------ closing
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         """Save the layout, stop training (the run is kept, with a checkpoint) and wait for it."""
-        self._save_layout()
+        self.layout_.save()
+        settings().setValue("window/geometry", self.saveGeometry())
         self._shutdown_worker()
         self._close_recorded()
         for dialog in self.findChildren(QtWidgets.QDialog):

@@ -1,7 +1,9 @@
-"""Test-session setup shared by every test: Qt offscreen, runs and settings in temp directories."""
+"""Test-session setup shared by every test: Qt offscreen, runs and settings in temp directories,
+and the toy engine (tests/toy) registered beside the built-in ones (child processes inherit it)."""
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before anything imports Qt
+os.environ["GENSTUDIO_ENGINES"] = "toy=tests.toy.engine:ToyEngine"
 
 import pytest  # noqa: E402
 
@@ -23,3 +25,13 @@ def isolated_user_dirs(tmp_path_factory):
         os.environ.pop("GENSTUDIO_RUNS", None)
     else:
         os.environ["GENSTUDIO_RUNS"] = previous
+
+
+@pytest.fixture
+def toy():
+    """The toy engine on the 8x8 digits (builds in milliseconds)."""
+    from engines.registry import build_engine
+
+    def make(seed=0, **overrides):
+        return build_engine("toy", "digits", "cpu", seed, overrides)
+    return make

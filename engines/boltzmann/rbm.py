@@ -15,8 +15,10 @@ from torch import nn
 
 from engines.boltzmann.ais import ais_log_likelihood, base_rate_bias
 from engines.core.config import live, param
-from engines.core.engine import BatchSampler, Engine, bernoulli
-from engines.core.frames import ChainHistory, ChainState, ImageGrid, image_array
+from engines.core.engine import BatchSampler, Engine, bernoulli, wants
+from engines.boltzmann.frames import ChainHistory, ChainState
+from engines.core.frames import ImageGrid, image_array
+from engines.core.views import View
 
 
 class RBM(nn.Module):
@@ -51,23 +53,30 @@ class RBM(nn.Module):
 
 @dataclass
 class RBMConfig:
-    hidden: int = param(500, "hidden units")
+    hidden: int = param(500, "hidden units", low=1, high=16384)
     method: str = param("pcd", "cd: chains start at the data; pcd: persistent chains", ("cd", "pcd"))
-    k: int = live(5, "Gibbs steps per update")
-    lr: float = live(0.02, "learning rate")
-    momentum: float = live(0.5, "momentum of the parameter updates")
-    weight_decay: float = live(1e-4, "L2 penalty on W")
-    batch_size: int = param(20, "images per update (PCD: also the number of persistent chains)")
-    chains: int = param(64, "Gibbs chains shown live (started from test digits)")
-    gibbs_per_frame: int = live(10, "Gibbs steps the shown chains take between two frames")
-    history_every: int = live(200, "Gibbs steps between two rows of the chain history")
-    ais_runs: int = param(100, "AIS runs for the log-likelihood estimate")
+    k: int = live(5, "Gibbs steps per update", low=1, high=1000)
+    lr: float = live(0.02, "learning rate", low=0, low_open=True, high=10)
+    momentum: float = live(0.5, "momentum of the parameter updates", low=0, high=1, high_open=True)
+    weight_decay: float = live(1e-4, "L2 penalty on W", low=0, high=1)
+    batch_size: int = param(20, "images per update (PCD: also the number of persistent chains)", low=1, high=4096)
+    chains: int = param(64, "Gibbs chains shown live (started from test digits)", low=1, high=1024)
+    gibbs_per_frame: int = live(10, "Gibbs steps the shown chains take between two frames", low=1, high=1000)
+    history_every: int = live(200, "Gibbs steps between two rows of the chain history", low=1, high=1_000_000)
+    ais_runs: int = param(100, "AIS runs for the log-likelihood estimate", low=2, high=100_000)
 
 
 class RBMEngine(Engine):
     name = "rbm"
     summary = "Restricted Boltzmann machine, CD-k / PCD-k, AIS log-likelihood"
     Config = RBMConfig
+    views = (
+        View("chains", "Gibbs chains", kinds=(ChainState, ChainHistory), frames=("chains", "chain_history"),
+             controls=("gibbs_per_frame",), calls=("restart_chain",), area="main"),
+        View("filters", "Filters (hidden units)", kinds=(ImageGrid,)),
+        View("reconstructions", "Reconstructions", kinds=(ImageGrid,)),
+    )
+    smoke_overrides = {"hidden": 32, "chains": 16, "ais_runs": 10, "history_every": 5}
 
     HISTORY_CHAINS = 20
     HISTORY_ROWS = 20
@@ -150,25 +159,29 @@ class RBMEngine(Engine):
 
     # ------------------------------------------------------------------------------ frames
     @torch.no_grad()
-    def frames(self):
+    def frames(self, wanted=None):
+        """The chains (advanced ``gibbs_per_frame`` Gibbs steps by the display generator) and their
+        history whenever they are wanted, filters and reconstructions only when wanted."""
         cfg, shape = self.config, self.data.shape
-        every = max(1, cfg.history_every)
-        for _ in range(cfg.gibbs_per_frame):
-            self.chain_v, self.chain_probs = self.model.gibbs(self.chain_v, 1, self.display_generator)
-            self.chain_steps += 1
-            self.gibbs_total += 1
-            if self.gibbs_total % every == 0:
-                row = image_array(self.chain_probs[:self.HISTORY_CHAINS], shape)
-                self.history = (self.history + [(self.gibbs_total, row)])[-self.HISTORY_ROWS:]
-        frames = [
-            ChainState("chains", self.step, image_array(self.chain_probs, shape),
-                       image_array(self.chain_v, shape).astype(np.uint8), self.chain_steps.copy()),
-            ImageGrid("filters", self.step, self.filter_images(64)),
-            ImageGrid("reconstructions", self.step, self.reconstructions(16), columns=16),
-        ]
-        if self.history:
-            frames.append(ChainHistory("chain_history", self.step, np.stack([r for _, r in self.history]),
-                                       np.array([s for s, _ in self.history]), every))
+        frames = []
+        if wants(wanted, "chains", "chain_history"):
+            every = max(1, cfg.history_every)
+            for _ in range(cfg.gibbs_per_frame):
+                self.chain_v, self.chain_probs = self.model.gibbs(self.chain_v, 1, self.display_generator)
+                self.chain_steps += 1
+                self.gibbs_total += 1
+                if self.gibbs_total % every == 0:
+                    row = image_array(self.chain_probs[:self.HISTORY_CHAINS], shape)
+                    self.history = (self.history + [(self.gibbs_total, row)])[-self.HISTORY_ROWS:]
+            frames.append(ChainState("chains", self.step, image_array(self.chain_probs, shape),
+                                     image_array(self.chain_v, shape).astype(np.uint8), self.chain_steps.copy()))
+            if self.history:
+                frames.append(ChainHistory("chain_history", self.step, np.stack([r for _, r in self.history]),
+                                           np.array([s for s, _ in self.history]), every))
+        if wants(wanted, "filters"):
+            frames.append(ImageGrid("filters", self.step, self.filter_images(64)))
+        if wants(wanted, "reconstructions"):
+            frames.append(ImageGrid("reconstructions", self.step, self.reconstructions(16), columns=16))
         return frames
 
     def filter_images(self, count: int) -> np.ndarray:

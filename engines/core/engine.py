@@ -13,18 +13,25 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from engines.core.commands import CallMethod, SetField
 from engines.core.config import coerce, field_info
 from engines.core.frames import Frame
+from engines.core.views import View
 from engines.data.base import ImageDataset
 
 
 class Engine(ABC):
-    """Base of all engines. Subclasses set ``name``, ``Config`` and ``summary`` and implement the
-    abstract methods; the model itself is an ``nn.Module`` kept separate from the engine."""
+    """Base of all engines. Subclasses set ``name``, ``summary``, ``Config`` and ``views`` and
+    implement the abstract methods; the model itself is an ``nn.Module`` kept separate from the
+    engine. ``smoke_overrides`` is a config that trains in about a second (tests, quick checks)."""
 
     name: ClassVar[str]
     summary: ClassVar[str]
     Config: ClassVar[type]
+    views: ClassVar[tuple[View, ...]] = ()
+    default_data: ClassVar[str] = "mnist"
+    smoke_data: ClassVar[str] = "digits"
+    smoke_overrides: ClassVar[dict] = {}
 
     def __init__(self, config, data: ImageDataset, device: torch.device, seed: int = 0):
         self.config = config
@@ -35,13 +42,23 @@ class Engine(ABC):
         self.generator = torch.Generator(device=device).manual_seed(seed)
         self.rng = np.random.default_rng(seed)
 
+    @classmethod
+    def load_data(cls, spec: str, config) -> ImageDataset:
+        """The dataset ``spec`` names, sized for this engine (``image_size`` and ``grey`` config
+        fields where the engine has them). Engines that train on something else override it."""
+        from engines.data import load_dataset
+
+        return load_dataset(spec, size=getattr(config, "image_size", 28), grey=getattr(config, "grey", True))
+
     @abstractmethod
     def train_step(self) -> dict[str, float]:
         """One optimisation step; returns the step's scalars (loss and friends) as floats."""
 
     @abstractmethod
-    def frames(self) -> list[Frame]:
-        """A cheap, no-grad snapshot of the model for the panels."""
+    def frames(self, wanted: set[str] | None = None) -> list[Frame]:
+        """A cheap, no-grad snapshot of the model for the panels. ``wanted`` names the frames a
+        display shows now (None: all, as the run store records them); an engine may skip making
+        the others (see :func:`wants`)."""
 
     def monitor(self) -> dict[str, float]:
         """Costlier training diagnostics, asked for every few steps by the Runner (default none)."""
@@ -71,16 +88,23 @@ class Engine(ABC):
             raise ValueError(f"{name} cannot change during a run")
         self.config = dataclasses.replace(self.config, **{name: coerce(info, value)})
 
-    def apply(self, command: tuple) -> None:
-        """Obey a control command between two steps: ``("set", name, value)`` is
-        :meth:`set_live` (ValueError if refused), ``("call", method, args)`` calls ``method(*args)``."""
-        kind, name, value = command
-        if kind == "call":
-            getattr(self, name)(*value)
-        elif kind == "set":
-            self.set_live(name, value)
-        else:
-            raise ValueError(f"unknown command {command!r}")
+    @classmethod
+    def callable_methods(cls) -> set[str]:
+        """The methods the engine's views may call or run (and no others)."""
+        return {name for view in cls.views for name in (*view.calls, *view.actions)}
+
+    def apply(self, command: SetField | CallMethod):
+        """Obey a command between two steps: :class:`SetField` is :meth:`set_live`,
+        :class:`CallMethod` calls a method one of the views declares and returns its result.
+        Anything else, or a refused value, raises ValueError."""
+        if isinstance(command, SetField):
+            self.set_live(command.name, command.value)
+            return None
+        if isinstance(command, CallMethod):
+            if command.method not in self.callable_methods():
+                raise ValueError(f"{self.name} has no method '{command.method}' that its views may call")
+            return getattr(self, command.method)(*command.args)
+        raise ValueError(f"unknown command {command!r}")
 
     def base_state(self) -> dict:
         """The part of the state every engine has: step count and random generators."""
@@ -91,6 +115,11 @@ class Engine(ABC):
         self.step = int(state["step"])
         self.generator.set_state(state["generator"])
         self.rng.bit_generator.state = state["rng"]
+
+
+def wants(wanted: set[str] | None, *names: str) -> bool:
+    """Whether any of the frames ``names`` is wanted (``wanted`` None: every frame is)."""
+    return wanted is None or any(name in wanted for name in names)
 
 
 def bernoulli(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -1,17 +1,56 @@
 """Frames: cheap, frozen snapshots of what a model is doing, made of plain NumPy data.
 
-An engine's ``frames()`` returns a list of them; the studio's panels draw them and the run store
-records them. Arrays are always copies (never views of a tensor's storage), images are float32 in
-[0, 1] shaped (N, H, W) for grey or (N, H, W, 3) for colour.
+An engine's ``frames()`` returns a list of them; the studio's panels draw them, the run store
+records them and the exporter turns them into animations. Arrays are always copies (never views
+of a tensor's storage); images are float32 in [0, 1] shaped (N, H, W) for grey or (N, H, W, 3)
+for colour.
+
+Frame kinds are open: any module may define a ``Frame`` subclass (a family keeps its own in its
+folder, importing NumPy only), and it registers itself by being defined. A kind knows
+
+- its **still picture** (:meth:`Frame.still`): the mosaic in [0, 1] that image panels and the
+  exporter show when they know nothing more about the kind;
+- whether it **repeats** the previous frame of its name (:meth:`Frame.repeats`): then it is
+  neither sent to the display nor stored again;
+- how its arrays are **stored**: a field made with :func:`image_field` is kept as 8-bit (the
+  precision it is shown at), one made with :func:`bits_field` is bit-packed, others as they are.
+
+A kind is named ``module:Class`` (:func:`~engines.core.views.kind_id`). Decoding a stored frame
+imports the kind's module only if it lies in a package that holds registered engines, so a
+crafted run store cannot make the reader import anything else.
 """
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from engines.core.views import kind_id
+
+FRAME_KINDS: dict[str, type["Frame"]] = {}
+
+# Runs recorded before kinds were named by module kept bare class names.
+LEGACY_KINDS = {"ImageGrid": "engines.core.frames:ImageGrid",
+                "ChainState": "engines.boltzmann.frames:ChainState",
+                "ChainHistory": "engines.boltzmann.frames:ChainHistory"}
+
+
+class FrameKindError(ValueError):
+    """A stored frame whose kind is unknown or may not be imported."""
+
+
+def image_field(**kwargs):
+    """An array field of images in [0, 1]: stored as 8-bit, read back as float32."""
+    return field(metadata={"store": "u8"}, **kwargs)
+
+
+def bits_field(**kwargs):
+    """An array field of 0/1 values: stored bit-packed, read back as uint8."""
+    return field(metadata={"store": "bits"}, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -20,41 +59,29 @@ class Frame:
     name: str
     step: int
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        FRAME_KINDS[kind_id(cls)] = cls
+
+    def still(self, fill: float = 0.0) -> np.ndarray:
+        """The frame as one picture, (H, W) or (H, W, 3) in [0, 1]; ``fill`` is the colour between
+        tiles. Every kind that is not purely numeric defines it."""
+        raise NotImplementedError(f"{type(self).__name__} has no still picture")
+
+    def repeats(self, previous: "Frame | None") -> bool:
+        """True when this frame shows nothing new over ``previous`` (same name): it need not be
+        drawn or stored again. By default a frame is always new."""
+        return False
+
 
 @dataclass(frozen=True)
 class ImageGrid(Frame):
-    """A set of images shown as a grid (samples, filters, reconstructions)."""
-    images: np.ndarray
+    """A set of images shown as a grid (samples, filters, reconstructions), ``columns`` wide."""
+    images: np.ndarray = image_field()
     columns: int = 8
 
-
-@dataclass(frozen=True)
-class ChainState(Frame):
-    """Persistent Gibbs chains: visible mean-field probabilities and the binary sample they came from.
-
-    ``gibbs_steps`` counts the Gibbs updates each chain has made since it was (re)started.
-    """
-    probs: np.ndarray
-    samples: np.ndarray
-    gibbs_steps: np.ndarray
-    columns: int = 8
-
-
-@dataclass(frozen=True)
-class ChainHistory(Frame):
-    """The classic chain picture: ``rows[r]`` is the chains' probabilities after ``row_steps[r]``
-    Gibbs steps, one row every ``every`` steps."""
-    rows: np.ndarray
-    row_steps: np.ndarray
-    every: int
-
-    def strip(self) -> np.ndarray:
-        """The rows one after another, ``(rows·chains, H, W[, C])``: tiled ``chains`` per line it
-        is the picture."""
-        return self.rows.reshape(-1, *self.rows.shape[2:])
-
-
-FRAME_KINDS: dict[str, type[Frame]] = {cls.__name__: cls for cls in (ImageGrid, ChainState, ChainHistory)}
+    def still(self, fill: float = 0.0) -> np.ndarray:
+        return tile(self.images, self.columns, fill=fill)
 
 
 def image_array(tensor, shape: tuple[int, ...]) -> np.ndarray:
@@ -79,25 +106,78 @@ def tile(images: np.ndarray, columns: int, pad: int = 1, fill: float = 0.0) -> n
     return out
 
 
+# ----------------------------------------------------------------------------------- storage
+def _store_mode(f: dataclasses.Field) -> str:
+    return f.metadata.get("store", "raw")
+
+
 def encode(frame: Frame) -> tuple[str, dict, bytes]:
-    """Frame -> (kind, JSON-able metadata, compressed ``.npz`` bytes of its arrays)."""
+    """Frame -> (kind id, JSON-able metadata, compressed ``.npz`` bytes of its arrays), each array
+    at its field's stored precision."""
     meta, arrays = {}, {}
     for f in dataclasses.fields(frame):
         value = getattr(frame, f.name)
-        if isinstance(value, np.ndarray):
-            arrays[f.name] = value
+        if not isinstance(value, np.ndarray):
+            meta[f.name] = value.tolist() if isinstance(value, np.generic) else value
+            continue
+        mode = _store_mode(f)
+        if mode == "u8":
+            arrays[f.name] = (np.clip(value, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+        elif mode == "bits":
+            arrays[f.name] = np.packbits(value.astype(bool), axis=None)
+            meta[f"{f.name}__shape"] = list(value.shape)
         else:
-            meta[f.name] = value
+            arrays[f.name] = value
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
-    return type(frame).__name__, meta, buf.getvalue()
+    return kind_id(type(frame)), meta, buf.getvalue()
 
 
 def decode(kind: str, meta: dict | str, blob: bytes) -> Frame:
-    """Inverse of :func:`encode`; arrays are loaded without pickle."""
-    cls = FRAME_KINDS[kind]
+    """Inverse of :func:`encode`; arrays are loaded without pickle. Raises :class:`FrameKindError`
+    for a kind it may not use and ``ValueError`` for data that do not fit the kind."""
+    cls = kind_class(kind)
     if isinstance(meta, str):
         meta = json.loads(meta)
+    meta = dict(meta)
     with np.load(io.BytesIO(blob), allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
-    return cls(**meta, **arrays)
+    modes = {f.name: _store_mode(f) for f in dataclasses.fields(cls)}
+    for name, value in arrays.items():
+        mode = modes.get(name)
+        if mode == "u8" and value.dtype == np.uint8:
+            arrays[name] = value.astype(np.float32) / 255
+        elif mode == "bits" and f"{name}__shape" in meta:
+            shape = tuple(meta.pop(f"{name}__shape"))
+            arrays[name] = np.unpackbits(value, count=int(np.prod(shape))).reshape(shape)
+    try:
+        return cls(**meta, **arrays)
+    except TypeError as exc:
+        raise ValueError(f"stored frame does not fit kind {kind}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------------- kinds
+def kind_class(kind: str) -> type[Frame]:
+    """The frame class named ``kind`` (``module:Class``, or a bare legacy name), importing its
+    module if needed and allowed (see :func:`allowed_kind_module`)."""
+    kind = LEGACY_KINDS.get(kind, kind)
+    if kind in FRAME_KINDS:
+        return FRAME_KINDS[kind]
+    module, _, name = kind.partition(":")
+    if not name or not allowed_kind_module(module):
+        raise FrameKindError(f"unknown frame kind '{kind}'")
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise FrameKindError(f"frame kind '{kind}' cannot be loaded ({exc})") from None
+    if kind not in FRAME_KINDS:
+        raise FrameKindError(f"unknown frame kind '{kind}'")
+    return FRAME_KINDS[kind]
+
+
+def allowed_kind_module(module: str) -> bool:
+    """Frame kinds live in the packages that hold registered engines (``engines`` and any package
+    an engine plug-in comes from)."""
+    from engines.registry import engine_packages
+
+    return any(module == p or module.startswith(p + ".") for p in engine_packages())

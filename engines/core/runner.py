@@ -13,6 +13,7 @@ import traceback
 from collections import deque
 from dataclasses import dataclass
 
+from engines.core.commands import CallMethod, SetField
 from engines.core.engine import Engine
 from engines.core.frames import Frame
 from engines.core.store import RunStore
@@ -60,16 +61,16 @@ class Control:
 
     def set(self, name: str, value) -> None:
         """Change a live-editable config field before the next step."""
-        self.submit(("set", name, value))
+        self.submit(SetField(name, value))
 
     def call(self, method: str, *args) -> None:
         """Call ``engine.method(*args)`` between two steps (e.g. ``call("restart_chain", 3)``)."""
-        self.submit(("call", method, args))
+        self.submit(CallMethod(method, args))
 
     def submit(self, command) -> None:
-        """Queue a command: ``("set", name, value)``, ``("call", method, args)`` or a callable
-        ``fn(engine)``, run in the loop's thread between steps (so nothing touches the engine while
-        it trains). Tuples can cross a process boundary; callables cannot."""
+        """Queue a command: a :class:`SetField`, a :class:`CallMethod` or a callable ``fn(engine)``,
+        run in the loop's thread between steps (so nothing touches the engine while it trains).
+        The named commands can cross a process boundary; callables cannot."""
         with self._cond:
             self._commands.append(command)
             self._cond.notify_all()
@@ -119,6 +120,7 @@ class LatestSlot:
         self._frames: list[Frame] | None = None
         self._taken = True
         self._rows: deque = deque(maxlen=max_rows)
+        self._events: deque = deque(maxlen=1000)
         self.status = LiveStatus()
         self.consumer = False
 
@@ -147,6 +149,17 @@ class LatestSlot:
             rows = list(self._rows)
             self._rows.clear()
             return rows
+
+    def put_event(self, step: int, kind: str, text: str) -> None:
+        """An applied live edit (``set``), a refused command (``refused``), a training action run."""
+        with self._lock:
+            self._events.append((step, kind, text))
+
+    def take_events(self) -> list[tuple[int, str, str]]:
+        with self._lock:
+            events = list(self._events)
+            self._events.clear()
+            return events
 
 
 @dataclass
@@ -250,18 +263,26 @@ class Runner:
             self.on_step(step, values)
 
     def _run_commands(self) -> None:
+        """Obey the queued commands; each applied edit or action is an event (recorded, and shown
+        live: a confirmation in the studio and a mark on its curves), each refusal a message."""
         for command in self.control.take_commands():
             if callable(command):
                 command(self.engine)
                 continue
+            step = self.engine.step
             try:
                 self.engine.apply(command)
             except ValueError as exc:
                 self.latest.status.message = str(exc)
+                self.latest.put_event(step, "refused", str(exc))
                 continue
-            kind, name, _ = command
-            if kind == "set" and self.store:
-                self.store.add_event(self.engine.step, "set", f"{name}={getattr(self.engine.config, name)!r}")
+            if isinstance(command, SetField):
+                kind, text = "set", f"{command.name}={getattr(self.engine.config, command.name)!r}"
+            else:
+                kind, text = "action", f"{command.method}({', '.join(map(repr, command.args))})"
+            self.latest.put_event(step, kind, text)
+            if self.store:
+                self.store.add_event(step, kind, text)
 
     def _publish_frames(self, record: bool = False, force: bool = False) -> None:
         now = time.perf_counter()

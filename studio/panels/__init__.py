@@ -1,30 +1,42 @@
-"""The studio's display panels: Qt widgets that draw plain frame data (they never import torch)."""
+"""The studio's display panels: Qt widgets that draw plain frame data (they never import torch).
+
+:data:`PANELS` is the one place that says which panel draws which frame kind. A kind without an
+entry of its own is drawn by the panel of its nearest base class (napari's layer-controls lookup),
+so every kind has a panel: at worst the :class:`StillPanel`, which shows ``frame.still()``.
+A family that needs a new kind of picture adds its panel module here and one line to the map.
+"""
 import pyqtgraph as pg
 
 pg.setConfigOptions(imageAxisOrder="row-major")  # frames are (H, W) arrays: row 0 is the top row
 
-from PySide6.QtWidgets import QWidget  # noqa: E402
-
+from engines.core.config import FieldInfo  # noqa: E402
+from engines.core.frames import kind_class  # noqa: E402
+from engines.core.views import View, kind_id  # noqa: E402
+from studio.panels.base import Panel  # noqa: E402
 from studio.panels.chains import ChainsPanel  # noqa: E402
 from studio.panels.curves import CurvesPanel  # noqa: E402
-from studio.panels.images import ImageGridPanel  # noqa: E402
+from studio.panels.images import StillPanel  # noqa: E402
 
-PANEL_TITLES: dict[str, str] = {
-    "chains": "Gibbs chains",
-    "filters": "Filters (hidden units)",
-    "reconstructions": "Reconstructions",
-    "curves": "Curves",
+# frame kind (module:Class) -> panel class
+PANELS: dict[str, type[Panel]] = {
+    "engines.core.frames:Frame": StillPanel,
+    "engines.boltzmann.frames:ChainState": ChainsPanel,
+    "engines.boltzmann.frames:ChainHistory": ChainsPanel,
 }
 
 
-def create_panel(name: str, parent=None) -> QWidget:
-    """The panel that shows frames named ``name``: chains and curves have their own widgets, every
-    other name gets an image grid titled from ``PANEL_TITLES`` (or the name itself)."""
-    if name == "chains":
-        return ChainsPanel(parent)
-    if name == "curves":
-        return CurvesPanel(parent)
-    return ImageGridPanel(PANEL_TITLES.get(name, name), parent)
+def panel_class(kind: str) -> type[Panel]:
+    """The panel for frames of ``kind``, looked up along the kind's class hierarchy."""
+    for cls in kind_class(kind).__mro__:
+        panel = PANELS.get(kind_id(cls))
+        if panel is not None:
+            return panel
+    return StillPanel
 
 
-__all__ = ["PANEL_TITLES", "ChainsPanel", "CurvesPanel", "ImageGridPanel", "create_panel"]
+def create_panel(view: View, fields: dict[str, FieldInfo] | None = None, parent=None) -> Panel:
+    """The panel that draws ``view`` (chosen by the view's first frame kind)."""
+    return panel_class(view.kinds[0])(view, fields, parent)
+
+
+__all__ = ["PANELS", "ChainsPanel", "CurvesPanel", "Panel", "StillPanel", "create_panel", "panel_class"]

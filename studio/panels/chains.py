@@ -5,7 +5,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from engines.core.frames import ChainHistory, ChainState, tile
+from engines.boltzmann.frames import ChainHistory, ChainState
+from engines.core.frames import tile
+from engines.core.views import View
+from studio.panels.base import Panel
 from studio.panels.images import MosaicView, caption_label
 
 TILE_PAD = 1            # pixels between tiles, as tile() lays them out by default
@@ -25,33 +28,23 @@ class ClickableImageItem(pg.ImageItem):
             super().mouseClickEvent(ev)
 
 
-class ChainsPanel(QtWidgets.QWidget):
-    """Shows ``ChainState`` frames as a grid (probabilities or binary samples; click a chain to pick
-    it) and ``ChainHistory`` frames as a strip, one row of the first chains every ``every`` steps."""
-
-    chainClicked = QtCore.Signal(int)
-    gibbsPerFrameChanged = QtCore.Signal(int)
+class ChainsPanel(Panel):
+    """Shows ``ChainState`` frames as a grid (probabilities or binary samples; a click on a chain
+    calls the view's first method with its index, e.g. to restart it) and ``ChainHistory`` frames as
+    a strip, one row of the first chains every ``every`` steps. The Gibbs steps the chains take per
+    frame are the view's control."""
 
     MODES = ("probabilities", "binary samples")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
+    def __init__(self, view: View, fields=None, parent=None):
+        super().__init__(view, fields, parent)
         self.mode_combo = QtWidgets.QComboBox()
         self.mode_combo.addItems(self.MODES)
         self.mode_combo.setToolTip("Draw the chains' visible probabilities or the binary samples drawn from them")
-        self.gibbs_spin = QtWidgets.QSpinBox()
-        self.gibbs_spin.setRange(1, 1000)
-        self.gibbs_spin.setKeyboardTracking(False)  # typing "100" emits once, not 1, 10, 100
-        self.gibbs_spin.setToolTip("Gibbs steps the shown chains take between two displayed frames")
+        self.controls.insertWidget(0, self.mode_combo)
 
-        toolbar = QtWidgets.QHBoxLayout()
-        toolbar.setContentsMargins(0, 0, 0, 0)
-        toolbar.addWidget(self.mode_combo)
-        toolbar.addStretch(1)
-        toolbar.addWidget(QtWidgets.QLabel("Gibbs steps per frame"))
-        toolbar.addWidget(self.gibbs_spin)
-
-        self.caption = caption_label("Gibbs chains · click a chain to restart it")
+        hint = " · click a chain to restart it" if view.calls else ""
+        self.caption = caption_label(f"{self.title}{hint}")
         self.grid_view = MosaicView(image_item=ClickableImageItem())
         self.image_item = self.grid_view.image_item
         self.history_caption = caption_label("Chain history · no rows yet")
@@ -65,11 +58,7 @@ class ChainsPanel(QtWidgets.QWidget):
         splitter.addWidget(history_box)
         splitter.setChildrenCollapsible(False)
 
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.setSpacing(2)
-        layout.addLayout(toolbar)
-        layout.addWidget(splitter, 1)
+        self.body.addWidget(splitter, 1)
         self.setMinimumSize(260, 360)
 
         self.highlight = QtWidgets.QGraphicsRectItem()
@@ -84,7 +73,6 @@ class ChainsPanel(QtWidgets.QWidget):
         self._state: ChainState | None = None
         self._history_steps: np.ndarray | None = None
         self.mode_combo.currentIndexChanged.connect(self._draw_state)
-        self.gibbs_spin.valueChanged.connect(self.gibbsPerFrameChanged)
         self.image_item.clicked.connect(self._on_grid_clicked)
 
     @staticmethod
@@ -118,7 +106,7 @@ class ChainsPanel(QtWidgets.QWidget):
         images = state.samples if self.show_samples else state.probs
         self.grid_view.show_mosaic(tile(images, state.columns, TILE_PAD))
         mean_gibbs = float(np.mean(state.gibbs_steps)) if len(state.gibbs_steps) else 0.0
-        self.caption.setText(f"Gibbs chains · step {state.step} · {mean_gibbs:,.0f} Gibbs steps on average")
+        self.caption.setText(f"{self.title} · step {state.step} · {mean_gibbs:,.0f} Gibbs steps on average")
 
     def _draw_history(self, history: ChainHistory) -> None:
         rows, chains, image_h = history.rows.shape[:3]
@@ -133,12 +121,7 @@ class ChainsPanel(QtWidgets.QWidget):
         self.history_caption.setText(
             f"Chain history · first {chains} chains · a row every {history.every:,} Gibbs steps")
 
-    # ------------------------------------------------------------------------------ controls
-    def set_gibbs_per_frame(self, n: int) -> None:
-        """Show ``n`` in the spin box without emitting ``gibbsPerFrameChanged``."""
-        with QtCore.QSignalBlocker(self.gibbs_spin):
-            self.gibbs_spin.setValue(int(n))
-
+    # ------------------------------------------------------------------------------ clicks
     def _tile_geometry(self) -> tuple[int, int, int, int]:
         """(chains, image height, image width, columns) of the shown grid, as tile() lays it out."""
         n, h, w = self._state.probs.shape[:3]
@@ -158,10 +141,10 @@ class ChainsPanel(QtWidgets.QWidget):
 
     def _on_grid_clicked(self, x: float, y: float) -> None:
         index = self.chain_at(x, y)
-        if index is None:
+        if index is None or not self.view.calls:
             return
-        self._outline(index)
-        self.chainClicked.emit(index)
+        if self.call(self.view.calls[0], index):
+            self._outline(index)
 
     def _outline(self, index: int) -> None:
         """Outline chain ``index`` for a moment, so the user sees which one was picked."""

@@ -1,4 +1,5 @@
-"""Image panels: a grid of images (filters, reconstructions, samples) drawn as one mosaic.
+"""Image panels: any frame's still picture (a grid of filters, reconstructions, samples...) drawn
+as one mosaic.
 
 The fast path, as in pyqtgraph's examples: one ``ImageItem`` per view, levels given explicitly
 (no per-frame histogram), auto-range off and the view re-ranged only when the mosaic's shape
@@ -10,7 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from engines.core.frames import ImageGrid, tile
+from engines.core.views import View
+from studio.panels.base import Panel
 
 
 class MosaicView(pg.GraphicsLayoutWidget):
@@ -77,22 +79,19 @@ def caption_label(text: str) -> QtWidgets.QLabel:
     return label
 
 
-class ImageGridPanel(QtWidgets.QWidget):
-    """Shows an ``ImageGrid`` frame as one mosaic, ``frame.columns`` images wide, with a caption."""
+class StillPanel(Panel):
+    """Shows any frame as its still picture (``frame.still()``: an image grid's mosaic,
+    ``frame.columns`` wide), with a caption: the panel of every kind that needs no other."""
 
-    def __init__(self, title: str, parent=None):
-        super().__init__(parent)
-        self.title = title
-        self.caption = caption_label(title)
+    def __init__(self, view: View, fields=None, parent=None):
+        super().__init__(view, fields, parent)
+        self.caption = caption_label(self.title)
         self.mosaic_view = MosaicView()
         self.image_item = self.mosaic_view.image_item
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.setSpacing(2)
-        layout.addWidget(self.caption)
-        layout.addWidget(self.mosaic_view, 1)
+        self.body.addWidget(self.caption)
+        self.body.addWidget(self.mosaic_view, 1)
         self.setMinimumSize(160, 160)
 
-    def show_frame(self, frame: ImageGrid) -> None:
-        self.mosaic_view.show_mosaic(tile(frame.images, frame.columns))
+    def show_frame(self, frame) -> None:
+        self.mosaic_view.show_mosaic(frame.still())
         self.caption.setText(f"{self.title} · step {frame.step}")

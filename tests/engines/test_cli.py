@@ -4,13 +4,16 @@ import os
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pytest
 import torch
 
 SMALL = ["--data", "digits", "--set", "hidden=16", "--set", "chains=8", "--set", "ais_runs=5"]
+ROOT = Path(__file__).parents[2]
 
 
-def cli(*args, cwd=None):
+def cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "engines", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=300)
 
@@ -49,10 +52,12 @@ def test_eval_table_for_people(trained):
 def test_list_names_models_datasets_and_fields():
     out = cli("list", "--json")
     listing = json.loads(out.stdout)
-    fields = {f["name"]: f for f in listing["models"]["rbm"]["config"]}
-    assert fields["lr"]["live"] and fields["hidden"]["type"] == "int"
+    fields = {f["name"]: f for f in listing["models"]["rbm"]["fields"]}
+    assert fields["lr"]["live"] and fields["hidden"]["type"] == "int" and fields["hidden"]["low"] == 1
+    assert [v["name"] for v in listing["models"]["toy"]["views"]] == ["mean", "bars"]
     assert "mnist" in listing["datasets"]
-    assert "rbm" in cli("list").stdout
+    text = cli("list").stdout
+    assert "rbm" in text and "[between 1 and 16,384]" in text
 
 
 def test_epochs_count_passes_over_the_training_set(tmp_path):
@@ -72,21 +77,24 @@ def one_line_error(out, *words):
 
 def test_bad_model_dataset_key_and_value(tmp_path):
     one_line_error(cli("train", "boltzmann"), "unknown model 'boltzmann'")
-    one_line_error(cli("train", "rbm", "--data", "imagenet", "--run-dir", tmp_path / "a"), "unknown dataset")
-    one_line_error(cli("train", "rbm", "--set", "speed=3", "--run-dir", tmp_path / "b"), "unknown config key 'speed'")
-    one_line_error(cli("train", "rbm", "--set", "k=three", "--run-dir", tmp_path / "c"), "k must be int")
-    one_line_error(cli("train", "rbm", "--set", "k", "--run-dir", tmp_path / "d"), "key=value")
-    one_line_error(cli("train", "rbm", "--device", "tpu", "--run-dir", tmp_path / "e"), "unknown device")
+    one_line_error(cli("train", "toy", "--data", "imagenet", "--run-dir", tmp_path / "a"), "unknown dataset")
+    one_line_error(cli("train", "toy", "--set", "speed=3", "--run-dir", tmp_path / "b"), "unknown config key 'speed'")
+    one_line_error(cli("train", "toy", "--set", "bars=three", "--run-dir", tmp_path / "c"), "bars must be int")
+    one_line_error(cli("train", "toy", "--set", "lr=-1", "--run-dir", tmp_path / "c2"), "lr must be > 0")
+    one_line_error(cli("train", "toy", "--set", "bars", "--run-dir", tmp_path / "d"), "key=value")
+    one_line_error(cli("train", "toy", "--device", "tpu", "--run-dir", tmp_path / "e"), "unknown device")
+    for path in "abcde":
+        assert not (tmp_path / path).exists()
 
 
 def test_bad_image_folders(tmp_path):
-    one_line_error(cli("train", "rbm", "--data", f"folder:{tmp_path / 'nope'}"), "does not exist")
+    one_line_error(cli("train", "toy", "--data", f"folder:{tmp_path / 'nope'}"), "does not exist")
     (tmp_path / "empty").mkdir()
-    one_line_error(cli("train", "rbm", "--data", f"folder:{tmp_path / 'empty'}"), "no PNG or JPEG")
+    one_line_error(cli("train", "toy", "--data", f"folder:{tmp_path / 'empty'}"), "no PNG or JPEG")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "a.png").write_bytes(b"not a png")
     (tmp_path / "broken" / "b.png").write_bytes(b"not a png either")
-    one_line_error(cli("train", "rbm", "--data", f"folder:{tmp_path / 'broken'}"), "a.png")
+    one_line_error(cli("train", "toy", "--data", f"folder:{tmp_path / 'broken'}"), "a.png")
 
 
 def test_unwritable_or_taken_run_directory(tmp_path, trained):

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from engines.boltzmann.ais import exact_log_z
-from engines.core.frames import ChainHistory, ChainState, ImageGrid
+from engines.boltzmann.frames import ChainHistory, ChainState
+from engines.core.frames import ImageGrid
 
 
 def test_free_energy_is_minus_log_of_the_sum_over_hidden_states(small_rbm):

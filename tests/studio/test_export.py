@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engines.core.frames import ChainHistory, ChainState, ImageGrid
+from engines.boltzmann.frames import ChainHistory, ChainState
+from engines.core.frames import ImageGrid
 from studio import __main__ as cli
 from studio.export import (GAP, ExportCancelled, ExportError, export_run, exportable_panels,
                            render_frame, step_range)
@@ -81,6 +82,34 @@ def test_render_frame_tiles_upright_and_upscales():
 
     colour = ImageGrid("samples", 1, np.ones((2, 2, 2, 3), np.float32) * [1, 0, 0], columns=2)
     assert (render_frame(colour, 1)[0, 0] == [255, 0, 0]).all()
+
+
+def test_a_kind_of_its_own_exports_its_still_and_an_animated_kind_plays_its_pictures(tmp_path):
+    """Export knows no kind: it draws ``still()``, and plays ``animation()`` where a kind has one."""
+    from dataclasses import dataclass
+
+    from engines.core.frames import Frame
+    from engines.core.store import RunStore
+    from tests.toy.frames import Bars
+
+    @dataclass(frozen=True)
+    class Flip(Frame):                       # three pictures per frame: black, grey, white
+        size: int = 4
+
+        def still(self, fill=0.0):
+            return np.ones((self.size, self.size), np.float32)
+
+        def animation(self):
+            return [np.full((self.size, self.size), v, np.float32) for v in (0.0, 0.5, 1.0)]
+
+    store = RunStore.create(tmp_path / "run", {"model": "toy"})
+    store.add_frames([Bars("bars", 1, np.array([0.2, 0.9], np.float32)), Flip("flip", 1)])
+    store.add_frames([Bars("bars", 2, np.array([0.4, 0.1], np.float32)), Flip("flip", 2)])
+    store.close()
+    assert export_run(tmp_path / "run", ["bars"], tmp_path / "bars.gif", scale=1) == 2
+    with Image.open(tmp_path / "bars.gif") as gif:
+        assert gif.size[1] > 20 and gif.n_frames == 2
+    assert export_run(tmp_path / "run", ["flip", "bars"], tmp_path / "both.gif", scale=1) == 6
 
 
 # --------------------------------------------------------------------------------------- formats

@@ -6,11 +6,20 @@ import pytest
 from PySide6 import QtCore
 from PySide6.QtTest import QTest
 
-from engines.core.frames import ChainHistory, ChainState, ImageGrid, tile
-from studio.panels import PANEL_TITLES, ChainsPanel, CurvesPanel, ImageGridPanel, create_panel
+from engines.boltzmann.frames import ChainHistory, ChainState
+from engines.boltzmann.rbm import RBMEngine
+from engines.core.config import fields_of
+from engines.core.frames import ImageGrid, tile
+from engines.core.views import View
+from studio.panels import ChainsPanel, CurvesPanel, StillPanel, create_panel, panel_class
 from studio.panels.curves import ema, smooth_debiased
+from tests.toy.engine import ToyConfig, ToyEngine
+from tests.toy.frames import Bars
 
 RNG = np.random.default_rng(0)
+TOY_FIELDS = {f.name: f for f in fields_of(ToyConfig)}
+CHAINS_VIEW = RBMEngine.views[0]
+RBM_FIELDS = {f.name: f for f in fields_of(RBMEngine.Config)}
 
 
 def shown(qtbot, widget, size=(500, 500)):
@@ -21,25 +30,57 @@ def shown(qtbot, widget, size=(500, 500)):
     return widget
 
 
+def chains_panel(live=True):
+    panel = ChainsPanel(CHAINS_VIEW, RBM_FIELDS)
+    panel.set_live(live)
+    return panel
+
+
 def chain_state(n=10, h=6, w=5, columns=4, step=7):
     probs = RNG.random((n, h, w), dtype=np.float32)
     samples = (probs > 0.5).astype(np.uint8)
     return ChainState("chains", step, probs, samples, np.arange(n) * 10, columns)
 
 
-# ---------------------------------------------------------------------------------- images
-def test_create_panel_picks_the_widget_for_each_name(qtbot):
-    for name in ("chains", "curves", "filters", "samples"):
-        panel = create_panel(name)
-        qtbot.addWidget(panel)
-        assert isinstance(panel, {"chains": ChainsPanel, "curves": CurvesPanel}.get(name, ImageGridPanel))
-    assert create_panel("filters").title == PANEL_TITLES["filters"]
-    assert create_panel("samples").title == "samples"
+# ---------------------------------------------------------------------------------- registry, images
+def test_panel_class_follows_the_kind_hierarchy(qtbot):
+    assert panel_class("engines.boltzmann.frames:ChainState") is ChainsPanel
+    assert panel_class("engines.boltzmann.frames:ChainHistory") is ChainsPanel
+    assert panel_class("engines.core.frames:ImageGrid") is StillPanel     # via Frame
+    assert panel_class("tests.toy.frames:Bars") is StillPanel             # a kind no studio code knows
+    panel = create_panel(ToyEngine.views[1], TOY_FIELDS)
+    qtbot.addWidget(panel)
+    assert isinstance(panel, StillPanel) and panel.title == "Bars"
+    assert list(panel.control_editors) == ["bars"]                        # the view's control
+
+
+def test_a_panel_edits_its_views_controls_only_when_live(qtbot):
+    panel = shown(qtbot, create_panel(ToyEngine.views[1], TOY_FIELDS))
+    panel.set_config({"bars": 12, "lr": 0.5})
+    editor = panel.control_editors["bars"]
+    assert editor.value == 12 and not editor.widget.isEnabled()          # replay: shown, greyed out
+    panel.set_live(True)
+    with qtbot.waitSignal(panel.configEdited) as blocker:
+        editor.widget.setValue(20)
+    assert blocker.args == ["bars", 20]
+    editor.widget.setValue(100)                                           # the spin box stops at 64
+    assert editor.widget.value() == 64
+    assert panel.call("poke", 3) and not panel.call("state_dict")        # only the view's calls
+    panel.set_live(False)
+    assert not panel.call("poke", 3)
+
+
+def test_still_panel_draws_any_kind(qtbot):
+    panel = shown(qtbot, create_panel(ToyEngine.views[1], TOY_FIELDS))
+    bars = Bars("bars", 3, np.array([0.0, 0.5, 1.0], np.float32))
+    panel.show_frame(bars)
+    np.testing.assert_array_equal(panel.image_item.image, bars.still())
+    assert "step 3" in panel.caption.text()
 
 
 @pytest.mark.parametrize("colour", [False, True])
 def test_image_grid_draws_the_tiled_mosaic(qtbot, colour):
-    panel = shown(qtbot, ImageGridPanel("Filters"))
+    panel = shown(qtbot, StillPanel(View("filters", "Filters", (ImageGrid,))))
     images = RNG.random((6, 4, 3, 3) if colour else (6, 4, 3), dtype=np.float32)
     panel.show_frame(ImageGrid("filters", 12, images, columns=4))
     np.testing.assert_array_equal(panel.image_item.image, tile(images, 4))
@@ -49,7 +90,7 @@ def test_image_grid_draws_the_tiled_mosaic(qtbot, colour):
 
 
 def test_image_grid_reranges_only_when_the_shape_changes(qtbot):
-    panel = shown(qtbot, ImageGridPanel("Samples"))
+    panel = shown(qtbot, StillPanel(View("samples", "Samples", (ImageGrid,))))
     view = panel.mosaic_view.view
     panel.show_frame(ImageGrid("samples", 1, RNG.random((4, 8, 8), dtype=np.float32), columns=2))
     view.scaleBy((0.5, 0.5))                        # the user zooms in ...
@@ -63,7 +104,7 @@ def test_image_grid_reranges_only_when_the_shape_changes(qtbot):
 
 # ---------------------------------------------------------------------------------- chains
 def test_chains_toggle_between_probabilities_and_samples(qtbot):
-    panel = shown(qtbot, ChainsPanel())
+    panel = shown(qtbot, chains_panel())
     state = chain_state()
     panel.show_frame(state)
     np.testing.assert_array_equal(panel.image_item.image, tile(state.probs, 4))
@@ -80,39 +121,42 @@ def click_image_pixel(panel: ChainsPanel, x: float, y: float):
                      QtCore.Qt.KeyboardModifier.NoModifier, widget_pos)
 
 
-def test_clicking_a_chain_tile_emits_its_index(qtbot):
-    panel = shown(qtbot, ChainsPanel(), (400, 600))
+def test_clicking_a_chain_tile_calls_the_views_method_with_its_index(qtbot):
+    panel = shown(qtbot, chains_panel(), (400, 600))
     panel.show_frame(chain_state(n=10, h=6, w=5, columns=4))   # tiles 5 wide + 1 pad, 6 high + 1 pad
     qtbot.wait(50)
     for index in (0, 3, 6, 9):
         row, col = divmod(index, 4)
-        with qtbot.waitSignal(panel.chainClicked, timeout=1000) as blocker:
+        with qtbot.waitSignal(panel.methodCalled, timeout=1000) as blocker:
             click_image_pixel(panel, col * 6 + 2.5, row * 7 + 3.0)
-        assert blocker.args == [index]
+        assert blocker.args == ["restart_chain", (index,)]
         assert panel.highlight.isVisible()
     clicked = []
-    panel.chainClicked.connect(clicked.append)
+    panel.methodCalled.connect(lambda method, args: clicked.append(args))
     click_image_pixel(panel, 5.5, 3.0)          # the padding column between chains 0 and 1
     click_image_pixel(panel, 2.5, 6.5)          # the padding row between chains 0 and 4
     click_image_pixel(panel, 3 * 6 + 2.5, 2 * 7 + 3.0)   # the empty 12th tile (10 chains)
+    panel.set_live(False)
+    click_image_pixel(panel, 2.5, 3.0)          # a replay: clicks do nothing
     qtbot.wait(50)
     assert clicked == []
     assert panel.chain_at(-1, 2) is None and panel.chain_at(23.5, 1) is None
 
 
-def test_gibbs_spin_box_emits_and_set_gibbs_per_frame_does_not(qtbot):
-    panel = shown(qtbot, ChainsPanel())
+def test_gibbs_steps_per_frame_is_the_views_control(qtbot):
+    panel = shown(qtbot, chains_panel())
+    editor = panel.control_editors["gibbs_per_frame"]
     emitted = []
-    panel.gibbsPerFrameChanged.connect(emitted.append)
-    panel.gibbs_spin.setValue(25)
-    assert emitted == [25]
-    panel.set_gibbs_per_frame(300)
-    assert panel.gibbs_spin.value() == 300 and emitted == [25]
-    assert (panel.gibbs_spin.minimum(), panel.gibbs_spin.maximum()) == (1, 1000)
+    panel.configEdited.connect(lambda name, value: emitted.append((name, value)))
+    editor.widget.setValue(25)
+    assert emitted == [("gibbs_per_frame", 25)]
+    panel.set_config({"gibbs_per_frame": 300})
+    assert editor.widget.value() == 300 and emitted == [("gibbs_per_frame", 25)]
+    assert (editor.widget.minimum(), editor.widget.maximum()) == (1, 1000)
 
 
 def test_chain_history_rows_stack_top_to_bottom_with_their_steps(qtbot):
-    panel = shown(qtbot, ChainsPanel(), (400, 700))
+    panel = shown(qtbot, chains_panel(), (400, 700))
     rows = RNG.random((3, 5, 6, 4), dtype=np.float32)   # 3 rows of the first 5 chains
     panel.show_frame(ChainHistory("chain_history", 40, rows, np.array([200, 400, 600]), 200))
     mosaic = panel.history_item.image
@@ -130,7 +174,7 @@ def test_chain_history_rows_stack_top_to_bottom_with_their_steps(qtbot):
 
 
 def test_chains_panel_rejects_other_frames(qtbot):
-    panel = shown(qtbot, ChainsPanel())
+    panel = shown(qtbot, chains_panel())
     with pytest.raises(TypeError, match="ChainState"):
         panel.show_frame(ImageGrid("filters", 1, np.zeros((1, 2, 2), np.float32)))
 

@@ -1,4 +1,6 @@
-"""The main window, driven as a user would: a live run, a failing run, recorded runs, export."""
+"""The main window, driven as a user would, on the toy engine (a model no studio code knows, with a
+frame kind of its own): a live run, a failing run, recorded runs, export. One live RBM run checks
+that the Boltzmann machine's panels still behave."""
 import multiprocessing
 import time
 from pathlib import Path
@@ -8,10 +10,10 @@ import pytest
 from PIL import Image
 
 from studio.app import main as app_main
+from studio.protocol import RunSpec
 from studio.window import MainWindow
-from studio.worker import RunSpec
 
-SPEC = RunSpec(data="digits", overrides={"hidden": 32, "chains": 16})
+SPEC = RunSpec(model="toy", data="digits")
 START_TIMEOUT_MS = 60_000     # the training process imports torch first: slow on a busy machine
 
 
@@ -35,14 +37,14 @@ def store_meta(run_dir):
         store.close()
 
 
-def start_window(qtbot, spec=SPEC) -> MainWindow:
+def start_window(qtbot, spec=SPEC, frames=("mean", "bars")) -> MainWindow:
     window = MainWindow()
     window.show()
     window.start_run(spec)
 
     def frames_shown():
         assert window.state == "running", window.error_text
-        assert {"chains", "filters", "reconstructions"} <= set(window.last_frames)
+        assert set(frames) <= set(window.last_frames)
     qtbot.waitUntil(frames_shown, timeout=START_TIMEOUT_MS)
     return window
 
@@ -67,44 +69,58 @@ def test_cli_mistakes_exit_2_with_one_line(capsys):
     assert "no_such_model" in lines[0] and "key=value" in lines[1] and "/no/such/run" in lines[3]
 
 
-def test_frames_and_curves_reach_the_panels(live_window, qtbot):
+def test_the_views_of_a_model_the_studio_does_not_know_become_its_panels(live_window, qtbot):
     window = live_window
-    chains = window.panels["chains"]
-    assert chains.image_item.image is not None and chains.image_item.image.shape == (2 * 9 - 1, 8 * 9 - 1)
-    assert window.panels["filters"].image_item.image is not None
-    qtbot.waitUntil(lambda: "recon_error" in window.curves.names(), timeout=20_000)
-    steps, _, values = window.curves.series("recon_error")
+    assert list(window.layout_.views) == ["mean", "bars"]
+    assert window.docks["bars"].windowTitle() == "Bars" and window.panels["bars"].live
+    bars = window.panels["bars"]
+    assert bars.image_item.image is not None and bars.image_item.image.shape == (20, 32)
+    assert window.panels["mean"].image_item.image.shape == (8, 8)
+    qtbot.waitUntil(lambda: "loss" in window.curves.names(), timeout=20_000)
+    steps, _, values = window.curves.series("loss")
     assert len(steps) and np.isfinite(values).all()
     assert window.last_status["step"] > 0 and window.run_dir.is_dir()
     assert window.step_label.text().startswith("step ") and window.device_label.text() == "cpu"
     # hyper-parameters came from the engine's config: live ones editable while running, others not
     editors = window.setup.editor.editors
-    assert editors["lr"].isEnabled() and not editors["hidden"].isEnabled()
-    assert editors["hidden"].value() == 32
-    assert chains.gibbs_spin.value() == window.setup.editor.values()["gibbs_per_frame"]
+    assert editors["lr"].widget.isEnabled() and not editors["batch_size"].widget.isEnabled()
+    assert bars.control_editors["bars"].value == window.setup.editor.values()["bars"] == 8
 
 
-def test_live_hyper_parameter_edit_reaches_the_engine(live_window, qtbot):
+def test_live_edit_is_checked_applied_and_confirmed(live_window, qtbot):
     window = live_window
-    lr = window.setup.editor.editors["lr"]
+    lr = window.setup.editor.editors["lr"].widget
+    lr.setText("-1")
+    lr.editingFinished.emit()
+    assert lr.text() == "0.1" and "lr must be > 0" in window.statusBar().currentMessage()
     lr.setText("0.0123")
     lr.editingFinished.emit()
     qtbot.waitUntil(lambda: ("set", "lr=0.0123") in store_events(window.run_dir), timeout=10_000)
+    qtbot.waitUntil(lambda: "lr=0.0123 applied at step" in window.statusBar().currentMessage(), timeout=10_000)
 
 
-def test_chains_panel_wiring(live_window, qtbot):
+def test_panel_controls_calls_and_actions_are_wired_the_same_for_every_panel(live_window, qtbot):
     window = live_window
-    chains = window.panels["chains"]
-    chains.gibbs_spin.setValue(3)             # the panel's spin box is a live edit too
-    qtbot.waitUntil(lambda: ("set", "gibbs_per_frame=3") in store_events(window.run_dir), timeout=10_000)
-    assert window.setup.editor.editors["gibbs_per_frame"].value() == 3
+    bars = window.panels["bars"]
+    bars.control_editors["bars"].widget.setValue(5)     # the panel's control is a live edit too
+    qtbot.waitUntil(lambda: ("set", "bars=5") in store_events(window.run_dir), timeout=10_000)
+    assert window.setup.editor.values()["bars"] == 5
+    qtbot.waitUntil(lambda: len(window.last_frames["bars"].values) == 5, timeout=10_000)
+    bars.call("poke", 3)                                 # a call: made on the display copy
+    qtbot.waitUntil(lambda: window.last_frames["bars"].highlight == 3, timeout=10_000)
+    bars.call("jump")                                    # an action: run by the training process
+    qtbot.waitUntil(lambda: ("action", "jump()") in store_events(window.run_dir), timeout=10_000)
 
-    chains.chainClicked.emit(5)               # what a click on chain 5 emits
 
-    def restarted():
-        gibbs = window.last_frames["chains"].gibbs_steps
-        assert gibbs[5] < gibbs[4], gibbs
-    qtbot.waitUntil(restarted, timeout=10_000)
+def test_hidden_panels_get_no_frames(live_window, qtbot):
+    window = live_window
+    window.docks["mean"].close()
+    qtbot.wait(300)
+    step = window.last_frames["mean"].step
+    qtbot.waitUntil(lambda: window.last_frames["bars"].step > step + 50, timeout=10_000)
+    assert window.last_frames["mean"].step <= step + 5      # at most a frame already on its way
+    window.docks["mean"].show()
+    qtbot.waitUntil(lambda: window.last_frames["mean"].step > step + 50, timeout=10_000)
 
 
 def test_pause_stops_training_and_single_step_advances_by_one(live_window, qtbot):
@@ -137,11 +153,13 @@ def test_closing_mid_run_stops_the_worker_and_keeps_the_run(live_window, qtbot):
 
 
 def test_training_error_shows_a_message_and_the_app_keeps_running(qtbot):
-    window = start_window(qtbot)
+    window = MainWindow()
     qtbot.addWidget(window)
-    run_dir, worker = window.run_dir, window.worker
-    worker.send("call", "restart_chain", (10_000,))   # an exception inside the training loop
-    qtbot.waitUntil(lambda: "IndexError" in window.error_text, timeout=20_000)
+    window.show()
+    window.start_run(RunSpec(model="toy", data="digits", overrides={"fail_at": 3000}))
+    worker = window.worker
+    qtbot.waitUntil(lambda: "toy failure" in window.error_text, timeout=START_TIMEOUT_MS)
+    run_dir = window.run_dir
     assert "failed" in window.error_text and str(run_dir) in window.error_text
     assert window.state == "idle" and window.action_start.isEnabled()
     qtbot.waitUntil(lambda: not worker.is_alive(), timeout=20_000)
@@ -152,16 +170,34 @@ def test_training_error_shows_a_message_and_the_app_keeps_running(qtbot):
     window.close()
 
 
+def test_the_rbm_chains_panel_restarts_a_chain_and_edits_gibbs_steps(qtbot):
+    spec = RunSpec(model="rbm", data="digits", overrides={"hidden": 16, "chains": 16})
+    window = start_window(qtbot, spec, frames=("chains", "filters", "reconstructions"))
+    qtbot.addWidget(window)
+    chains = window.panels["chains"]
+    assert chains.image_item.image.shape == (2 * 9 - 1, 8 * 9 - 1)
+    chains.control_editors["gibbs_per_frame"].widget.setValue(3)
+    qtbot.waitUntil(lambda: ("set", "gibbs_per_frame=3") in store_events(window.run_dir), timeout=10_000)
+    assert window.setup.editor.values()["gibbs_per_frame"] == 3
+    chains.call("restart_chain", 5)              # what a click on chain 5 does
+
+    def restarted():
+        gibbs = window.last_frames["chains"].gibbs_steps
+        assert gibbs[5] < gibbs[4], gibbs
+    qtbot.waitUntil(restarted, timeout=10_000)
+    window.close()
+
+
 # ------------------------------------------------------------------------------ recorded runs
 @pytest.fixture(scope="module")
 def recorded_run(tmp_path_factory):
-    """A small run trained headless, in this process: 120 steps, frames every 30."""
+    """A small toy run trained headless, in this process: 120 steps, frames every 30."""
     from engines.core.runner import Runner, RunnerSettings
     from engines.core.store import RunStore
     from engines.registry import build_engine, describe
 
-    run_dir = tmp_path_factory.mktemp("recorded") / "rbm-run"
-    engine = build_engine("rbm", "digits", "cpu", 0, {"hidden": 16, "chains": 16})
+    run_dir = tmp_path_factory.mktemp("recorded") / "toy-run"
+    engine = build_engine("toy", "digits", "cpu", 0, {"bars": 6})
     store = RunStore.create(run_dir, describe(engine, "digits"))
     Runner(engine, store, settings=RunnerSettings(max_steps=120, record_frames_every=30)).run()
     store.close()
@@ -174,39 +210,53 @@ def test_open_recorded_run_shows_frames_curves_and_scrubs(qtbot, recorded_run):
     window.show()
     assert window.open_run(recorded_run)
     assert window.state == "viewing" and window.timeline.isVisible()
-    assert window.last_frames["filters"].step == 120
-    assert set(window.curves.names()) >= {"recon_error", "pseudo_likelihood"}
-    assert len(window.curves.series("recon_error")[0]) == 12
-    steps = window._recorded_steps
-    assert steps == [30, 60, 90, 120]
-    window.step_slider.setValue(0)
-    assert window.last_frames["filters"].step == 30 and window.last_frames["chains"].step == 30
-    assert window.setup.editor.values()["hidden"] == 16
-    chains = window.panels["chains"]   # the recording's own setting, shown but not editable
-    assert chains.gibbs_spin.value() == window.setup.editor.values()["gibbs_per_frame"]
-    assert not chains.gibbs_spin.isEnabled()
+    assert list(window.layout_.views) == ["mean", "bars"]          # the run described its views
+    assert window.last_frames["bars"].step == 120
+    assert len(window.curves.series("loss")[0]) == 120
+    assert window.viewer.steps == [30, 60, 90, 120]
+    window.timeline.slider.setValue(0)
+    assert window.last_frames["bars"].step == 30 and window.last_frames["mean"].step == 30
+    assert window.setup.editor.values()["bars"] == 6
+    bars = window.panels["bars"]    # the recording's own setting, shown but not editable
+    assert bars.control_editors["bars"].value == 6 and not bars.control_editors["bars"].widget.isEnabled()
+    assert not bars.call("poke", 1)
+
+
+def test_opening_and_exporting_a_run_never_imports_torch(recorded_run, tmp_path):
+    import subprocess
+    import sys
+
+    code = (f"import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]); "
+            f"from studio.window import MainWindow; w = MainWindow(); w.show(); "
+            f"assert w.open_run({str(recorded_run)!r}), w.error_text; app.processEvents(); "
+            f"from studio.export import export_run; export_run({str(recorded_run)!r}, ['bars', 'mean'], "
+            f"{str(tmp_path / 'x.gif')!r}); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).parents[2])
+    assert out.stdout.strip().splitlines()[-1:] == ["False"], out.stderr
+    assert (tmp_path / "x.gif").stat().st_size > 0
 
 
 def test_open_follows_a_run_still_being_written(qtbot, tmp_path):
     from engines.core.store import RunStore
     from engines.registry import build_engine, describe
 
-    engine = build_engine("rbm", "digits", "cpu", 0, {"hidden": 16, "chains": 16})
+    engine = build_engine("toy", "digits", "cpu", 0)
     store = RunStore.create(tmp_path / "run", describe(engine, "digits"))
     store.add_frames(engine.frames())
     window = MainWindow()
     qtbot.addWidget(window)
     assert window.open_run(tmp_path / "run")
-    assert window.step_slider.maximum() == 0 and "following" in window.state_label.text()
+    assert window.timeline.slider.maximum() == 0 and "following" in window.state_label.text()
     engine.step = 50
-    store.add_scalars(50, {"recon_error": 3.0})
+    store.add_scalars(50, {"loss": 3.0})
     store.add_frames(engine.frames())
     store.flush()
-    qtbot.waitUntil(lambda: window.step_slider.maximum() == 1, timeout=5_000)
-    assert window.last_frames["filters"].step == 50
-    assert list(window.curves.series("recon_error")[0]) == [50]
+    qtbot.waitUntil(lambda: window.timeline.slider.maximum() == 1, timeout=5_000)
+    assert window.last_frames["mean"].step == 50
+    assert list(window.curves.series("loss")[0]) == [50]
     store.set_meta(status="finished")
-    qtbot.waitUntil(lambda: not window._follow_timer.isActive(), timeout=5_000)
+    qtbot.waitUntil(lambda: not window.viewer.following, timeout=5_000)
     store.close()
 
 
@@ -225,11 +275,12 @@ def test_export_dialog_writes_an_animation(qtbot, recorded_run, tmp_path):
     qtbot.addWidget(window)
     window.open_run(recorded_run)
     dialog = window.open_export_dialog()
-    assert set(dialog.panel_boxes) >= {"chains", "filters"}
+    assert set(dialog.panel_boxes) == {"mean", "bars"}
+    assert dialog.panel_boxes["mean"].isChecked() and not dialog.panel_boxes["bars"].isChecked()
     assert (dialog.first_spin.value(), dialog.last_spin.value()) == (30, 120)
-    dialog.panel_boxes["filters"].setChecked(True)
+    dialog.panel_boxes["bars"].setChecked(True)
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("gif"))
-    out = tmp_path / "chains.gif"
+    out = tmp_path / "toy.gif"
     dialog.out_edit.setText(str(out))
     dialog.first_spin.setValue(60)
     dialog.start_export()
@@ -259,21 +310,21 @@ def test_export_dialog_cancel_stops_the_export(qtbot, recorded_run, tmp_path, mo
     assert "cancelled" in dialog.finished_message and not dialog.job.isRunning()
 
 
-def test_panel_layout_is_remembered_per_model_and_can_be_reset(qtbot):
+def test_panel_layout_is_remembered_per_model_and_can_be_reset(qtbot, recorded_run):
     first = MainWindow()
     qtbot.addWidget(first)
     first.show()
-    first._use_model_panels("rbm")
-    first.docks["filters"].close()
+    first.open_run(recorded_run)
+    first.docks["bars"].close()
     first.close()                                   # saves the layout
 
     second = MainWindow()
     qtbot.addWidget(second)
     second.show()
-    second._use_model_panels("rbm")
-    assert second.docks["filters"].isHidden() and not second.docks["chains"].isHidden()
+    second.open_run(recorded_run)
+    assert second.docks["bars"].isHidden() and not second.docks["mean"].isHidden()
     second.action_reset_layout.trigger()
-    assert not second.docks["filters"].isHidden()
+    assert not second.docks["bars"].isHidden()
     second.close()
 
 
@@ -295,19 +346,18 @@ def test_ctrl_c_to_the_whole_process_group_saves_the_run(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     from engines.core.store import RunStore
 
     env = {**os.environ, "GENSTUDIO_RUNS": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
-    app = subprocess.Popen([sys.executable, "main.py", "--data", "digits", "--set", "hidden=32"],
+    app = subprocess.Popen([sys.executable, "main.py", "--model", "toy"],
                            cwd=Path(__file__).parents[2], env=env, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            runs = list(tmp_path.glob("rbm-*/run.sqlite"))
-            if runs and len(RunStore.open(runs[0].parent).scalars("recon_error")[0]) > 2:
+            runs = list(tmp_path.glob("toy-*/run.sqlite"))
+            if runs and len(RunStore.open(runs[0].parent).scalars("loss")[0]) > 2:
                 break
             time.sleep(0.2)
         else:

@@ -1,13 +1,17 @@
-"""The training worker: the in-process session (Runner + display copy) and the child process."""
+"""The training worker, on the toy engine: the in-process sessions (Runner + display copy) and the
+child processes, spoken to with the protocol's named messages."""
 import multiprocessing
 import time
 
 import numpy as np
 import pytest
 
-from studio.worker import DisplaySession, RunSpec, TrainingSession, TrainingWorker, new_run_dir
+from engines.core.commands import CallMethod, SetField
+from studio.children import DisplaySession, TrainingSession
+from studio.protocol import Pause, RunSpec, State, Step, Stop, Wanted, new_run_dir
+from studio.worker import TrainingWorker
 
-SMALL = {"hidden": 32, "chains": 16}
+SPEC = dict(model="toy", data="digits")
 
 
 def wait_for(predicate, timeout=20.0, interval=0.01):
@@ -22,10 +26,10 @@ def wait_for(predicate, timeout=20.0, interval=0.01):
 
 
 def test_new_run_dir_is_named_after_the_model_and_never_reused(tmp_path):
-    first = new_run_dir(tmp_path, "rbm")
-    assert first.name.startswith("rbm-") and len(first.name) == len("rbm-YYYYmmdd-HHMMSS")
+    first = new_run_dir(tmp_path, "toy")
+    assert first.name.startswith("toy-") and len(first.name) == len("toy-YYYYmmdd-HHMMSS")
     first.mkdir()
-    second = new_run_dir(tmp_path, "rbm")
+    second = new_run_dir(tmp_path, "toy")
     assert second != first and second.name.startswith(first.name)
 
 
@@ -33,81 +37,93 @@ def test_new_run_dir_is_named_after_the_model_and_never_reused(tmp_path):
 def linked(tmp_path):
     """A training session in this process, wired to a display session as the processes are."""
     training_end, display_end = multiprocessing.Pipe()
-    spec = RunSpec(data="digits", overrides=SMALL, runs_root=str(tmp_path))
+    spec = RunSpec(**SPEC, runs_root=str(tmp_path))
     training = TrainingSession(spec, training_end)
     display = DisplaySession(spec)
     training.start()
     yield training, display, display_end
-    training.command(("stop",))
+    training.command(Stop())
     assert training.join(30)
 
 
-def share_state(training, display, display_end):
+def share_state(training, display, display_end) -> State:
     """One round of the protocol: the display asks, the training thread shares its state."""
     training.feed.wanted = True
     wait_for(lambda: display_end.poll())
-    kind, skeleton, shared = display_end.recv()
-    assert kind == "state"
-    display.receive_state(skeleton, shared)
-    return skeleton
+    state = display_end.recv()
+    assert isinstance(state, State)
+    display.receive_state(state)
+    return state
 
 
 def test_display_copy_draws_with_the_shared_training_state(linked):
     training, display, display_end = linked
-    wait_for(lambda: training.pull()["status"]["step"] > 20)
+    wait_for(lambda: training.pull().status["step"] > 20)
     first = share_state(training, display, display_end)
     display.make_frame()
     frames = {f.name: f for f in display.take()}
-    assert {"chains", "filters", "reconstructions"} <= set(frames)
-    assert frames["chains"].probs.shape == (16, 8, 8)
-    assert frames["filters"].step == first["step"] > 20      # the copy has the trained weights
-    assert display.take() is None                             # each frame is handed over once
-    np.testing.assert_allclose(display.engine.model.W.numpy(), training.feed._shared[first["model"]["W"]].numpy())
+    assert set(frames) == {"mean", "bars"}
+    assert frames["mean"].step == first.skeleton["step"] > 20      # the copy has the trained mean
+    assert display.take() is None                                   # each frame is handed over once
+    np.testing.assert_allclose(display.engine.mean.numpy(), training.feed._shared[first.skeleton["mean"]].numpy())
     # The next round reuses the shared tensors: only the small skeleton crosses the pipe.
-    wait_for(lambda: training.pull()["status"]["step"] > first["step"] + 5)
+    wait_for(lambda: training.pull().status["step"] > first.skeleton["step"] + 5)
     training.feed.wanted = True
     wait_for(lambda: display_end.poll())
-    _, second, shared = display_end.recv()
-    assert shared is None and second["step"] > first["step"]
+    second = display_end.recv()
+    assert second.shared is None and second.skeleton["step"] > first.skeleton["step"]
 
 
-def test_commands_pause_and_single_step(linked):
+def test_controls_live_edits_calls_and_actions_reach_the_right_process(linked):
     training, display, display_end = linked
-    wait_for(lambda: training.pull()["status"]["step"] > 5)
-    training.command(("pause",))
-    wait_for(lambda: training.pull()["status"]["paused"])
-    step = training.pull()["status"]["step"]
+    wait_for(lambda: training.pull().status["step"] > 5)
+    training.command(Pause())
+    wait_for(lambda: training.pull().status["paused"])
+    step = training.pull().status["step"]
     time.sleep(0.3)
-    assert training.pull()["status"]["step"] == step
-    training.command(("step", 1))
-    wait_for(lambda: training.pull()["status"]["step"] == step + 1)
+    assert training.pull().status["step"] == step
+    training.command(Step(1))
+    wait_for(lambda: training.pull().status["step"] == step + 1)
     time.sleep(0.2)
-    assert training.pull()["status"]["step"] == step + 1
+    assert training.pull().status["step"] == step + 1
 
-    display.make_frame()                  # the chains have moved before the restart
+    display.make_frame()
     display.take()
-    assert display.due_in() is None       # nothing new: no frame to make
-    for command in (("set", "lr", 0.0123), ("call", "restart_chain", (3,))):
-        training.command(command)
-        display.command(command)
-    time.sleep(0.05)                      # frames are at most DISPLAY_FPS a second
+    assert display.due_in() is None           # nothing new: no frame to make
+    display.command(SetField("bars", 5))
+    display.command(CallMethod("poke", (2,)))
+    time.sleep(0.05)                          # frames are at most DISPLAY_FPS a second
     assert display.due_in() == 0.0
     display.make_frame()
-    chains = {f.name: f for f in display.take()}["chains"]
-    assert chains.gibbs_steps[3] < chains.gibbs_steps[2]
-    assert display.engine.config.lr == pytest.approx(0.0123)
-    wait_for(lambda: ("set", "lr=0.0123") in [(k, m) for _, k, m in training.store.events()])
+    bars = {f.name: f for f in display.take()}["bars"]
+    assert len(bars.values) == 5 and bars.highlight == 2
+    training.command(SetField("lr", 0.0123))
+    training.command(CallMethod("jump", ()))
+    wait_for(lambda: training.engine.config.lr == pytest.approx(0.0123))
+    events = wait_for(lambda: training.pull().events)
+    assert ("set", "lr=0.0123") in [(k, m) for _, k, m in events]
+    wait_for(lambda: ("action", "jump()") in [(k, m) for _, k, m in training.store.events()])
+
+
+def test_display_makes_only_the_wanted_frames_and_drops_repeats(linked):
+    _, display, _ = linked
+    display.command(Wanted(frozenset({"bars"})))
+    display.make_frame()
+    assert [f.name for f in display.take()] == ["bars"]
+    display.command(Wanted(None))
+    display.make_frame()
+    assert {f.name for f in display.take()} == {"mean", "bars"}
 
 
 def test_session_stop_keeps_the_run(tmp_path):
     from engines.core.store import RunStore
 
-    live = TrainingSession(RunSpec(data="digits", overrides=SMALL, runs_root=str(tmp_path), live=False))
+    live = TrainingSession(RunSpec(**SPEC, runs_root=str(tmp_path), live=False))
     live.start()
-    wait_for(lambda: live.pull()["status"]["step"] > 10)
-    live.command(("stop",))
+    wait_for(lambda: live.pull().status["step"] > 10)
+    live.command(Stop())
     assert live.join(30)
-    assert live.pull()["summary"]["status"] == "stopped"
+    assert live.pull().summary["status"] == "stopped"
     store = RunStore.open(live.run_dir)
     assert store.meta()["status"] == "stopped"
     assert store.latest_checkpoint() is not None
@@ -115,12 +131,12 @@ def test_session_stop_keeps_the_run(tmp_path):
 
 
 def test_child_process_reports_a_bad_config_and_exits(qtbot):
-    worker = TrainingWorker(RunSpec(data="digits", overrides={"no_such_key": 1}))
+    worker = TrainingWorker(RunSpec(**SPEC, overrides={"no_such_key": 1}))
     with qtbot.waitSignal(worker.failed, timeout=60_000) as blocker:
         pass
     message, catalog = blocker.args
     assert "no_such_key" in message
-    assert "rbm" in catalog and any(f.name == "lr" for f in catalog["rbm"]["fields"])
+    assert "toy" in catalog and any(f["name"] == "lr" for f in catalog["toy"]["fields"])
     worker.stop()
     assert not worker.is_alive()
 
@@ -128,12 +144,13 @@ def test_child_process_reports_a_bad_config_and_exits(qtbot):
 def test_child_process_trains_streams_and_stops_cleanly(qtbot):
     from engines.core.store import RunStore
 
-    worker = TrainingWorker(RunSpec(data="digits", overrides=SMALL))
+    worker = TrainingWorker(RunSpec(**SPEC))
     got = {"frames": [], "rows": []}
     worker.framesArrived.connect(got["frames"].append)
     worker.rowsArrived.connect(got["rows"].extend)
     with qtbot.waitSignal(worker.ready, timeout=60_000):
         pass
+    assert worker.actions == {"jump"}
     qtbot.waitUntil(lambda: len(got["frames"]) >= 3 and len(got["rows"]) >= 2, timeout=30_000)
     steps = [row[0] for row in got["rows"]]
     assert steps == sorted(steps) and all(np.isfinite(list(row[2].values())).all() for row in got["rows"])

@@ -1,0 +1,76 @@
+"""What an engine shows: its views, declared as plain data (no torch, no Qt).
+
+An engine lists its views in ``Engine.views``. Each view becomes one dock in the studio, drawn by
+the panel that ``studio/panels`` registers for the view's frame kind; the recorded-run viewer and
+the exporter read the same declaration back from the run store, so no part of the studio names a
+model, a panel or a frame. A view says:
+
+- ``name`` and ``title``: the dock's identity and caption;
+- ``kinds``: the frame classes it draws (the first picks the panel; a panel may draw several kinds);
+- ``frames``: the names of the frames it draws (default: just ``name``);
+- ``controls``: live config fields the panel's own controls edit (e.g. Gibbs steps per frame);
+- ``calls``: engine methods the panel may call on the *display copy* (interactive pictures:
+  restart a chain, decode a dragged latent point, encode a drawn digit); their effect shows in
+  the display copy's next frames;
+- ``actions``: engine methods the panel may run in the *training process* between two steps
+  (e.g. one discriminator step only); an engine obeys no method name that is in neither list;
+- ``area``: ``"main"`` (the big dock beside the run setup) or ``"side"`` (the column beside it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AREAS = ("main", "side")
+
+
+def kind_id(cls: type) -> str:
+    """``module:Class`` of a frame class: how a view and the run store name a frame kind."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    title: str
+    kinds: tuple[str, ...]
+    frames: tuple[str, ...] = ()
+    controls: tuple[str, ...] = ()
+    calls: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    area: str = "side"
+
+    def __post_init__(self):
+        kinds = tuple(k if isinstance(k, str) else kind_id(k) for k in self.kinds)
+        if not kinds:
+            raise ValueError(f"view '{self.name}' declares no frame kind")
+        if self.area not in AREAS:
+            raise ValueError(f"view '{self.name}': area must be one of {', '.join(AREAS)}, not {self.area!r}")
+        object.__setattr__(self, "kinds", kinds)
+        object.__setattr__(self, "frames", tuple(self.frames) or (self.name,))
+        object.__setattr__(self, "controls", tuple(self.controls))
+        object.__setattr__(self, "calls", tuple(self.calls))
+        object.__setattr__(self, "actions", tuple(self.actions))
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "title": self.title, "kinds": list(self.kinds), "frames": list(self.frames),
+                "controls": list(self.controls), "calls": list(self.calls), "actions": list(self.actions),
+                "area": self.area}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "View":
+        """Inverse of :meth:`to_dict`; ``ValueError`` for a description it cannot read."""
+        try:
+            return cls(str(values["name"]), str(values["title"]), tuple(map(str, values["kinds"])),
+                       tuple(map(str, values.get("frames", ()))), tuple(map(str, values.get("controls", ()))),
+                       tuple(map(str, values.get("calls", ()))), tuple(map(str, values.get("actions", ()))),
+                       str(values.get("area", "side")))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"unreadable view description {values!r}") from exc
+
+
+def view_of_frame(views: list[View] | tuple[View, ...], frame_name: str) -> View | None:
+    """The view that draws frames named ``frame_name``, if one declares it."""
+    for view in views:
+        if frame_name in view.frames:
+            return view
+    return None

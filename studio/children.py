@@ -1,0 +1,363 @@
+"""The studio's two child processes, Qt-free: the training process and the display process.
+
+Why processes, and why two. Making the live frames inside the training loop (for the RBM: ten Gibbs
+sweeps of 64 chains, ~11 ms) cost a third of the training speed at 30 frames/s, and any second
+Python thread beside the training thread (painting in a QThread design, or a thread making the
+frames) slowed it through the GIL. So the training process runs only the Runner (plus a thread that
+answers messages), and a *display copy* of the engine lives in its own process: when it wants a new
+picture it asks, the training thread copies ``engine.state_dict()`` into shared memory between two
+steps (~0.3 ms) and the copy draws from it.
+
+Sharing the CPU. Training takes every core, as ``python -m engines train`` does. The display copy
+runs at a low priority (nice 10) and keeps to a CPU budget: it measures the processor time each
+frame costs and spaces its frames so that it uses at most ``DISPLAY_CPU_SHARE`` of one core, at
+most ``DISPLAY_FPS`` frames a second. The messages are in :mod:`studio.protocol`; the GUI side is
+:mod:`studio.worker`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from dataclasses import asdict
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from engines.core.commands import CallMethod, SetField
+from studio.protocol import (Done, Failed, Frames, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step,
+                             Stop, Want, Wanted, new_run_dir, runs_root)
+
+DISPLAY_FPS = 30             # the display copy makes at most this many frames a second
+DISPLAY_CPU_SHARE = 0.15     # and uses at most this share of one core's time for them
+DISPLAY_NICE = 10            # it yields the CPU to training and to the GUI
+
+
+# ----------------------------------------------------------------------------------- state sharing
+class _Slot(int):
+    """Where a tensor stood in a state dict (its index in the shared list)."""
+
+
+def split_state(obj, tensors: list):
+    """Replace every tensor in a nested state (dicts, lists, tuples) by a :class:`_Slot`; the
+    tensors are appended to ``tensors``. What is left is small plain data, cheap to pickle."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        tensors.append(obj)
+        return _Slot(len(tensors) - 1)
+    if isinstance(obj, dict):
+        return {k: split_state(v, tensors) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(split_state(v, tensors) for v in obj)
+    return obj
+
+
+def join_state(skeleton, tensors: list):
+    """Inverse of :func:`split_state`, with each tensor cloned (the engine owns what it loads)."""
+    if isinstance(skeleton, _Slot):
+        return tensors[skeleton].clone()
+    if isinstance(skeleton, dict):
+        return {k: join_state(v, tensors) for k, v in skeleton.items()}
+    if isinstance(skeleton, (list, tuple)):
+        return type(skeleton)(join_state(v, tensors) for v in skeleton)
+    return skeleton
+
+
+class StateFeed:
+    """Training side of the display copy. When the display process has asked (``wanted``), the
+    Runner's ``on_step`` copies the engine's state into shared-memory tensors between two steps and
+    tells the display; the display asks again only after it has read them, so they never change
+    under it. The first time (or if shapes change) the shared tensors themselves are sent."""
+
+    def __init__(self, engine, conn):
+        self.engine = engine
+        self.conn = conn
+        self.wanted = False
+        self._shared: list | None = None
+
+    def offer(self, *_) -> None:
+        if not self.wanted or self.conn is None:
+            return
+        self.wanted = False
+        tensors: list = []
+        skeleton = split_state(self.engine.state_dict(), tensors)
+        sent = None
+        if self._shared is None or [(t.shape, t.dtype) for t in tensors] != [(s.shape, s.dtype) for s in self._shared]:
+            self._shared = sent = [t.detach().cpu().clone().share_memory_() for t in tensors]
+        else:
+            for shared, tensor in zip(self._shared, tensors):
+                shared.copy_(tensor)
+        try:
+            self.conn.send(State(skeleton, sent))
+        except OSError:        # the display process is gone: training goes on without it
+            self.conn = None
+
+
+# ----------------------------------------------------------------------------------- training process
+class TrainingSession:
+    """One recorded training run: the Runner in a thread of this process."""
+
+    def __init__(self, spec: RunSpec, display_conn=None):
+        import torch
+
+        from engines.core.device import default_threads
+        from engines.core.runner import Control, Runner
+        from engines.core.store import RunStore
+        from engines.registry import build_engine, describe
+
+        torch.set_num_threads(default_threads())
+        self.engine = build_engine(spec.model, spec.data, spec.device, spec.seed, spec.overrides)
+        self.data = spec.data or self.engine.default_data
+        self.feed = StateFeed(self.engine, display_conn) if display_conn is not None else None
+        root = Path(spec.runs_root) if spec.runs_root else runs_root()
+        self.run_dir = new_run_dir(root, spec.model)
+        self.store = RunStore.create(self.run_dir, describe(self.engine, self.data))
+        self.control = Control(paused=spec.paused)
+        self.runner = Runner(self.engine, self.store, self.control, on_step=self.feed.offer if self.feed else None)
+        # Live scalars go through the Runner's slot. Its frames are never taken (the display process
+        # makes the live ones), so after the first it makes frames only when a command forces them.
+        self.runner.latest.consumer = spec.live
+        self.summary: dict | None = None
+        self._thread = threading.Thread(target=self._train, name="genstudio-train", daemon=True)
+
+    def info(self) -> dict:
+        from engines.core.config import to_dict
+        return {"run_dir": str(self.run_dir), "device": str(self.engine.device), "data": self.data,
+                "config": to_dict(self.engine.config), "model": self.engine.name}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _train(self) -> None:
+        try:
+            self.summary = self.runner.run()
+        except Exception as exc:  # noqa: BLE001 - the Runner keeps training errors; this is saving failing
+            self.summary = {"status": "failed", "steps": self.engine.step,
+                            "message": f"could not save the run: {type(exc).__name__}: {exc}"}
+        finally:
+            self.store.close()
+
+    def command(self, message) -> None:
+        control = self.control
+        if isinstance(message, (SetField, CallMethod)):
+            control.submit(message)
+        elif isinstance(message, Pause):
+            control.pause()
+        elif isinstance(message, Resume):
+            control.resume()
+        elif isinstance(message, Step):
+            control.step(message.n)
+        elif isinstance(message, Stop):
+            control.stop()
+        else:
+            raise ValueError(f"unknown message for the training process: {message!r}")
+
+    def pull(self) -> Pulled:
+        """Scalar rows and events since the last pull, the live status, and the summary once the run ended."""
+        latest = self.runner.latest
+        return Pulled(latest.take_scalars(), latest.take_events(), asdict(latest.status),
+                      None if self._thread.is_alive() else self.summary)
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
+def run_training(gui_conn, display_conn, spec: RunSpec) -> None:
+    """The training process's message loop: build the run, then answer the GUI (and the display's
+    requests for state) until a stop or EOF (the GUI went away: the run is stopped and kept)."""
+    from engines.core.config import ConfigError
+    from engines.data.base import DataError
+    from engines.registry import catalog
+
+    models = {}
+    try:
+        models = catalog()
+        session = TrainingSession(spec, display_conn)
+    except (ConfigError, DataError, ValueError, OSError, RuntimeError) as exc:  # DeviceError, StoreError too
+        with contextlib.suppress(OSError):
+            gui_conn.send(Failed(str(exc) or type(exc).__name__, models))
+        return
+    session.start()
+    sources = [gui_conn] + ([display_conn] if display_conn is not None else [])
+    stopping = False
+    try:
+        gui_conn.send(Ready({**session.info(), "catalog": models}))
+        while not stopping:
+            for conn in wait(sources):
+                if conn is display_conn:
+                    try:
+                        display_conn.recv()             # Want()
+                        session.feed.wanted = True
+                    except (EOFError, OSError):         # no display: train on
+                        sources.remove(display_conn)
+                        session.feed.conn = None
+                    continue
+                message = gui_conn.recv()
+                if isinstance(message, Pull):
+                    gui_conn.send(session.pull())
+                else:
+                    session.command(message)
+                    stopping = stopping or isinstance(message, Stop)
+    except (EOFError, OSError):   # the GUI went away
+        pass
+    session.command(Stop())
+    session.join()
+    with contextlib.suppress(OSError):
+        gui_conn.send(Done(session.summary))
+
+
+def leave_signals_to_the_gui() -> None:
+    """Ctrl+C in a terminal (or ``timeout``, or ``kill -- -PGID``) signals the whole process group.
+    The children ignore SIGINT and SIGTERM: the GUI closes on them and stops training through the
+    pipe, so the run is saved; if the GUI dies instead, its pipe's EOF stops training the same way."""
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
+def training_process(gui_conn, display_conn, spec: RunSpec) -> None:
+    leave_signals_to_the_gui()
+    run_training(gui_conn, display_conn, spec)
+
+
+# ----------------------------------------------------------------------------------- display process
+class DisplaySession:
+    """A second engine built like the trained one, drawing the live frames from the state the
+    training process shares; live edits and the views' calls are applied to it."""
+
+    def __init__(self, spec: RunSpec):
+        import torch
+
+        from engines.registry import build_engine
+
+        torch.set_num_threads(1)
+        self.engine = build_engine(spec.model, spec.data, spec.device, spec.seed, spec.overrides)
+        self.interval = 1 / DISPLAY_FPS
+        self.frame_cost = 0.0     # processor seconds a frame takes (moving average)
+        self.problem = ""
+        self.wanted: set[str] | None = None
+        self._frames = None
+        self._fresh = False
+        self._first = True        # one picture before any state arrives: the run may start paused
+        self._skeleton = None
+        self._shared: list = []
+        self._commands: list = []
+        self._last = 0.0
+        self._sent: dict[str, object] = {}     # the last frame of each name handed to the GUI
+
+    @property
+    def fresh(self) -> bool:
+        return self._fresh
+
+    def receive_state(self, state: State) -> None:
+        if state.shared is not None:
+            self._shared = state.shared
+        self._skeleton = state.skeleton
+
+    def command(self, command) -> None:
+        if isinstance(command, Wanted):
+            self.wanted = None if command.names is None else set(command.names)
+            self._first = True                 # a newly shown panel needs a picture now
+        else:
+            self._commands.append(command)
+
+    def due_in(self) -> float | None:
+        """Seconds until a new frame should be made (0: now), or None if there is nothing new."""
+        if self._fresh or self.problem or not (self._first or self._skeleton is not None or self._commands):
+            return None
+        return max(0.0, self._last + self.interval - time.perf_counter())
+
+    def make_frame(self) -> None:
+        self._last = time.perf_counter()
+        cpu = time.process_time()
+        try:
+            for command in self._commands:
+                with contextlib.suppress(ValueError):   # refused: the training process says why
+                    self.engine.apply(command)
+            self._commands = []
+            if self._skeleton is not None:
+                self.engine.load_state_dict(join_state(self._skeleton, self._shared))
+                self._skeleton = None
+            self._frames = self.engine.frames(self.wanted)
+        except Exception as exc:  # noqa: BLE001 - a display error must not stop training
+            self.problem = f"live display stopped: {type(exc).__name__}: {exc}"
+            return
+        self._fresh, self._first = True, False
+        cost = time.process_time() - cpu
+        self.frame_cost = cost if not self.frame_cost else 0.8 * self.frame_cost + 0.2 * cost
+        self.interval = max(1 / DISPLAY_FPS, self.frame_cost / DISPLAY_CPU_SHARE)
+
+    def take(self) -> list | None:
+        """The newest frames not taken yet, leaving out those that repeat the last one sent."""
+        if not self._fresh:
+            return None
+        self._fresh = False
+        out = []
+        for frame in self._frames:
+            if not frame.repeats(self._sent.get(frame.name)):
+                out.append(frame)
+                self._sent[frame.name] = frame
+        return out
+
+
+def run_display(gui_conn, training_conn, spec: RunSpec) -> None:
+    """The display process's loop: ask the training process for state when a frame is wanted,
+    make frames at most ``DISPLAY_FPS`` a second, hand them to the GUI when it pulls. It builds its
+    engine at normal priority (the first picture comes as soon as training's), then yields."""
+    try:
+        session = DisplaySession(spec)
+    except Exception as exc:  # noqa: BLE001 - the training process reports config errors; this is for the rest
+        with contextlib.suppress(OSError):
+            gui_conn.send(Frames(None, f"no live display: {type(exc).__name__}: {exc}"))
+        return
+    yield_the_cpu()
+    asked = False          # a state is on its way from the training process
+    pulled = False         # the GUI is waiting for the next frames (it asks again after each)
+    told = ""              # the last problem the GUI was told about
+    sources = [gui_conn, training_conn]
+    while True:
+        if not asked and not session.fresh and training_conn in sources:
+            with contextlib.suppress(OSError):
+                training_conn.send(Want())
+                asked = True
+        due = session.due_in()
+        for conn in wait(sources, timeout=0.1 if due is None else due):
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                if conn is gui_conn:
+                    return                       # the GUI went away
+                sources.remove(training_conn)    # training ended: keep showing the last frames
+                continue
+            if isinstance(message, State):
+                session.receive_state(message)
+                asked = False
+            elif isinstance(message, Pull):
+                pulled = True
+            elif isinstance(message, Stop):
+                return
+            else:
+                session.command(message)
+        if session.due_in() == 0.0:
+            session.make_frame()
+        if pulled and (session.fresh or session.problem != told):
+            told = session.problem
+            try:
+                gui_conn.send(Frames(session.take(), told))
+            except OSError:
+                return
+            pulled = False
+
+
+def yield_the_cpu() -> None:
+    """Lower this process's priority: training (and the GUI) win any core they want."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(DISPLAY_NICE)
+
+
+def display_process(gui_conn, training_conn, spec: RunSpec) -> None:
+    leave_signals_to_the_gui()
+    run_display(gui_conn, training_conn, spec)

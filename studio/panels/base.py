@@ -1,0 +1,86 @@
+"""The one interface every panel has, so the window wires all of them the same way.
+
+A panel draws the frames of one :class:`~engines.core.views.View`. It is built with the view and
+the run's config fields; the window then calls
+
+- ``show_frame(frame)`` for each frame the view declares (live or replayed),
+- ``set_config(values)`` with the config in force (after a start, an applied edit, or opening a run),
+- ``set_live(live)``: True while a run trains (controls and clicks act on it), False when a
+  recorded run is replayed (controls show the run's values, greyed out).
+
+A panel acts on the run only through two signals: ``configEdited(name, value)`` for a live config
+field among the view's ``controls`` (edited in the strip of editors each panel gets for them), and
+``methodCalled(method, args)`` for an engine method among the view's ``calls`` or ``actions``
+(use :meth:`call`).
+"""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from engines.core.config import FieldInfo
+from engines.core.views import View
+from studio.field_editors import FieldEditor
+
+
+class Panel(QtWidgets.QWidget):
+    """Base of all panels. Subclasses implement :meth:`show_frame`; they add their own widgets to
+    ``self.body`` (a vertical layout under the control strip)."""
+
+    configEdited = QtCore.Signal(str, object)
+    methodCalled = QtCore.Signal(str, object)     # method name, tuple of arguments
+
+    def __init__(self, view: View, fields: dict[str, FieldInfo] | None = None, parent=None):
+        super().__init__(parent)
+        self.view = view
+        self.title = view.title
+        self.live = False
+        fields = fields or {}
+        self.control_editors: dict[str, FieldEditor] = {}
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(2, 2, 2, 2)
+        outer.setSpacing(2)
+        self.controls = QtWidgets.QHBoxLayout()
+        self.controls.setContentsMargins(0, 0, 0, 0)
+        self.controls.addStretch(1)
+        for name in view.controls:
+            if name in fields:
+                self._add_control(fields[name])
+        outer.addLayout(self.controls)
+        self.body = QtWidgets.QVBoxLayout()
+        self.body.setContentsMargins(0, 0, 0, 0)
+        self.body.setSpacing(2)
+        outer.addLayout(self.body, 1)
+
+    def _add_control(self, info: FieldInfo) -> None:
+        editor = FieldEditor(info)
+        label = QtWidgets.QLabel(info.name.replace("_", " "))
+        label.setToolTip(editor.base_tip)
+        editor.valueEdited.connect(lambda value, name=info.name: self.configEdited.emit(name, value))
+        self.control_editors[info.name] = editor
+        self.controls.addWidget(label)
+        self.controls.addWidget(editor)
+        editor.set_editable(False)
+
+    # ------------------------------------------------------------------------------ interface
+    def show_frame(self, frame) -> None:
+        raise NotImplementedError
+
+    def set_config(self, values: dict) -> None:
+        """Show the config in force in the panel's controls (no signal)."""
+        for name, editor in self.control_editors.items():
+            if name in values:
+                editor.set_value(values[name])
+
+    def set_live(self, live: bool) -> None:
+        """Live: controls and interactions act on the training run; replay: they are greyed out."""
+        self.live = live
+        for editor in self.control_editors.values():
+            editor.set_editable(live)
+
+    def call(self, method: str, *args) -> bool:
+        """Ask for ``method(*args)``: one of the view's ``calls`` (made on the display copy) or
+        ``actions`` (run by the training process); False when not live or not declared."""
+        if not self.live or method not in (*self.view.calls, *self.view.actions):
+            return False
+        self.methodCalled.emit(method, args)
+        return True

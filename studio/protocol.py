@@ -1,0 +1,137 @@
+"""What the studio's three processes say to each other, as small named types (no Qt, no torch).
+
+The GUI process owns a training process (the core's Runner, recording the run) and a display
+process (a *display copy* of the engine that makes the live frames from the training state, which
+the training process shares through shared memory). Messages cross pipes, one object each:
+
+GUI → training: :class:`Pull`, :class:`Pause`, :class:`Resume`, :class:`Step`, :class:`Stop`,
+``SetField``, ``CallMethod`` (an engine's view *actions*).
+training → GUI: :class:`Ready`, :class:`Failed`, :class:`Pulled`, :class:`Done`.
+GUI → display: :class:`Pull` (send the next new frames), :class:`Wanted` (the frames the visible
+panels show), ``SetField``, ``CallMethod`` (a view's *calls*), :class:`Stop`.
+display → GUI: :class:`Frames`.
+display → training: :class:`Want`; training → display: :class:`State`.
+
+``SetField`` and ``CallMethod`` are the engines' own command types (``engines.core.commands``).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class RunSpec:
+    """What to train: everything the child processes need to build the engine and record the run."""
+    model: str
+    data: str | None = None      # None: the model's default dataset
+    device: str = "auto"
+    seed: int = 0
+    overrides: dict = field(default_factory=dict)
+    paused: bool = False
+    live: bool = True            # False: no display process, no live data (a headless run)
+    runs_root: str | None = None
+
+
+# ----------------------------------------------------------------------------------- GUI → children
+@dataclass(frozen=True)
+class Pull:
+    """Training: send scalars, status and events since the last pull. Display: send the next new frames."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    """While paused, run exactly ``n`` more steps."""
+    n: int = 1
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Stop training (saving a final checkpoint) / stop the display copy."""
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """The frame names the panels on screen show (None: all of them)."""
+    names: frozenset | None
+
+
+# ----------------------------------------------------------------------------------- children → GUI
+@dataclass(frozen=True)
+class Ready:
+    """The run is built and recording: ``run_dir``, ``device``, ``model``, ``data``, ``config``
+    (values in force), ``catalog`` (every model's fields and views, see ``engines.registry.catalog``)."""
+    info: dict
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The run could not start; ``catalog`` is empty if the engines could not even be listed."""
+    message: str
+    catalog: dict
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """Scalar rows ``(step, wall, {name: value})`` and events ``(step, kind, text)`` since the last
+    pull, the live status (step, steps_per_s, paused, state, message) and, once the run has ended,
+    its summary."""
+    rows: list
+    events: list
+    status: dict
+    summary: dict | None
+
+
+@dataclass(frozen=True)
+class Done:
+    summary: dict | None
+
+
+@dataclass(frozen=True)
+class Frames:
+    """The display copy's newest frames (None if there are none yet) and its problem, if any."""
+    frames: list | None
+    problem: str = ""
+
+
+# ----------------------------------------------------------------------------------- display ↔ training
+@dataclass(frozen=True)
+class Want:
+    """The display copy wants the training state (it has read the last one)."""
+
+
+@dataclass(frozen=True)
+class State:
+    """The training state: its structure with tensors replaced by slots into ``shared`` (sent only
+    the first time, or when the tensors' shapes change; otherwise the shared tensors were updated in
+    place)."""
+    skeleton: object
+    shared: list | None
+
+
+# ----------------------------------------------------------------------------------- run folders
+def runs_root() -> Path:
+    """Where new runs are recorded: ``$GENSTUDIO_RUNS``, else ``~/genstudio/runs``."""
+    return Path(os.environ.get("GENSTUDIO_RUNS") or Path.home() / "genstudio" / "runs").expanduser()
+
+
+def new_run_dir(root: Path, model: str) -> Path:
+    """``root/MODEL-YYYYmmdd-HHMMSS``, with ``-2``, ``-3``... if that name is taken."""
+    base = root / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
