@@ -1,13 +1,23 @@
-"""What watching costs: training speed headless vs. with the studio showing its panels, in one run.
+"""What watching costs: training speed of the studio's live run against what a user gets without
+the studio (``python -m engines train``), in one run.
 
-    python benchmarks/live_overhead.py [--model rbm] [--seconds 20] [--data mnist] [--set k=v ...]
+    python benchmarks/live_overhead.py [--model rbm] [--seconds 24] [--rounds 4] [--set k=v ...]
 
-Two runs of the same engine (same config and seed) take turns, the other one paused: a headless run
-(the Runner recording to a RunStore in the same kind of child process the studio uses, no display)
-and the studio window training it offscreen, panels drawing every frame they get. Several short
-turns each, so that a slow spell of a noisy machine hits both sides; the ratio is the median of the
-rounds' live/headless ratios. During the live turns a 10 ms QTimer in the GUI thread records its
-intervals: how smooth the UI stays. The last line printed is one JSON object with the figures.
+Three sides of the same engine (same config and seed) take turns, the others paused or not yet
+started, so that a slow spell of a noisy machine hits all of them:
+
+- **cli**: ``python -m engines train MODEL --steps N`` in a subprocess, exactly as a user runs it
+  (every core, recording as the CLI records); its speed is the ``steps_per_s`` of its own JSON
+  summary (the training loop only, not the start-up). N is sized so that a turn lasts about as long
+  as the others' turns;
+- **headless**: the studio's training process with no display (what the studio costs without
+  pictures: the message thread, the live scalars);
+- **live**: the studio window training it offscreen, every panel drawing every frame it gets.
+
+During the live turns a 10 ms QTimer in the GUI thread records its intervals (how smooth the UI
+stays), and the processor time of the display process and of the GUI process is read from /proc.
+``ratio_vs_cli`` is the median over rounds of live/cli, ``ratio`` of live/headless. The last line
+printed is one JSON object with the figures.
 """
 from __future__ import annotations
 
@@ -15,23 +25,26 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# the two runs it records go to a temp folder, not among the user's own (GENSTUDIO_RUNS overrides)
+# the runs it records go to a temp folder, not among the user's own (GENSTUDIO_RUNS overrides)
 os.environ.setdefault("GENSTUDIO_RUNS", tempfile.mkdtemp(prefix="genstudio-bench-"))
 
 UI_TIMER_MS = 10
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="rbm")
-    p.add_argument("--data", default="mnist")
-    p.add_argument("--seconds", type=float, default=20.0, help="measured seconds of each side, headless and live")
-    p.add_argument("--rounds", type=int, default=4, help="turns each side takes (the ratio is their median)")
+    p.add_argument("--model", default=None, help="default: the studio's default model")
+    p.add_argument("--data", default=None, help="default: the model's own")
+    p.add_argument("--seconds", type=float, default=24.0, help="measured seconds of each side")
+    p.add_argument("--rounds", type=int, default=4, help="turns each side takes (ratios are their medians)")
     p.add_argument("--warmup", type=float, default=4.0, help="seconds of training before measuring")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -53,6 +66,15 @@ def wait_until(predicate, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             sys.exit(f"error: timed out waiting for {what}")
         run_for(0.02)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system processor time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class IntervalRecorder:
@@ -83,22 +105,6 @@ class IntervalRecorder:
         self.timer.stop()
 
 
-class PaintCounter:
-    """Counts paint events of a widget: frames actually drawn, not just handed over."""
-
-    def __init__(self, widget):
-        from PySide6 import QtCore
-
-        class Filter(QtCore.QObject):
-            def eventFilter(inner, obj, event):  # noqa: N805 - Qt's signature
-                if event.type() == QtCore.QEvent.Type.Paint:
-                    self.count += 1
-                return False
-        self.count = 0
-        self._filter = Filter()
-        widget.installEventFilter(self._filter)
-
-
 def measure_steps(read_step, seconds: float) -> tuple[float, float]:
     """(steps, seconds) over ``seconds`` of event-loop time, from the run's own step counter."""
     t0, s0 = time.perf_counter(), read_step()
@@ -106,9 +112,23 @@ def measure_steps(read_step, seconds: float) -> tuple[float, float]:
     return read_step() - s0, time.perf_counter() - t0
 
 
-def start_both(spec):
-    """The headless run (a training process, no display, no window) and the studio window training
-    the same spec; both start paused, so they can take turns."""
+def cli_turn(args, steps: int) -> float:
+    """One ``python -m engines train`` run of ``steps`` steps; its own steps/s."""
+    with tempfile.TemporaryDirectory(prefix="genstudio-bench-cli-") as tmp:
+        command = [sys.executable, "-m", "engines", "train", args.model, "--steps", str(steps),
+                   "--seed", str(args.seed), "--run-dir", str(Path(tmp) / "run")]
+        command += ["--data", args.data] if args.data else []
+        for item in args.overrides:
+            command += ["--set", item]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        sys.exit(f"error: the CLI run failed: {done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["steps_per_s"]
+
+
+def start_studio_sides(spec):
+    """The headless run (a training process, no display) and the studio window training the same
+    spec; both start paused, so they can take turns."""
     from dataclasses import replace
 
     from studio.window import MainWindow
@@ -123,49 +143,53 @@ def start_both(spec):
     window.show()
     window.start_run(replace(spec, paused=True))
     wait_until(lambda: "step" in headless_status and window.frames_shown > 0 or window.error_text,
-               120, "both runs to start")
+               180, "both runs to start")
     if window.error_text:
         sys.exit(f"error: {window.error_text}")
     return headless, headless_status, window
 
 
 def interleaved(spec, args) -> dict:
-    """``rounds`` turns of (headless, live), each ``seconds / rounds`` long, the other run paused:
-    a slow spell of the machine hits both sides alike. Returns the per-round rates and the UI
-    timer intervals and frames of the live turns."""
-    headless, headless_status, window = start_both(spec)
-    turns = {"headless": (lambda p: headless.send("pause" if p else "resume"), lambda: headless_status["step"]),
+    """``rounds`` turns of (cli, headless, live), each about ``seconds / rounds`` long."""
+    from studio.protocol import Pause, Resume
+
+    headless, headless_status, window = start_studio_sides(spec)
+    turns = {"headless": (lambda p: headless.send(Pause() if p else Resume()), lambda: headless_status["step"]),
              "live": (window.set_paused, lambda: window.last_status["step"])}
-    paints = PaintCounter(window.panels["chains"].grid_view.viewport())
+    display_pid = window.worker._processes[1].pid
     recorder = IntervalRecorder()
-    rates = {"headless": [], "live": []}
-    live_seconds = frames = painted = 0.0
+    rates = {"cli": [], "headless": [], "live": []}
+    live_seconds = frames = display_cpu = gui_cpu = 0.0
     for name, (pause, _) in turns.items():          # warm-up: each run trains a while first
         pause(False)
         run_for(args.warmup / 2)
         pause(True)
     turn = args.seconds / args.rounds
+    cli_steps = None
     for _ in range(args.rounds):
         for name, (pause, read_step) in turns.items():
             pause(False)
             run_for(0.3)                          # the run picks up speed (and frames) again
             if name == "live":
                 recorder.resume()
-                frames0, paints0 = window.frames_shown, paints.count
+                frames0, display0, gui0 = window.frames_shown, cpu_seconds(display_pid), time.process_time()
             steps, seconds = measure_steps(read_step, turn)
             if name == "live":
                 recorder.pause()
                 live_seconds += seconds
                 frames += window.frames_shown - frames0
-                painted += paints.count - paints0
+                display_cpu += cpu_seconds(display_pid) - display0
+                gui_cpu += time.process_time() - gui0
             pause(True)
             rates[name].append(steps / seconds)
+        cli_steps = cli_steps or max(50, int(turn * rates["headless"][0]))
+        rates["cli"].append(cli_turn(args, cli_steps))
     run_dir, headless_dir = window.run_dir, headless.info["run_dir"]
     headless.stop()
     window.close()
     print(f"runs kept in {headless_dir} (headless) and {run_dir} (live)")
-    return {"rates": rates, "intervals": recorder.intervals,
-            "frames_per_s": min(frames, painted) / live_seconds}
+    return {"rates": rates, "intervals": recorder.intervals, "frames_per_s": frames / live_seconds,
+            "display_cpu_share": display_cpu / live_seconds, "gui_cpu_share": gui_cpu / live_seconds}
 
 
 def percentile(values, q: float) -> float:
@@ -175,41 +199,47 @@ def percentile(values, q: float) -> float:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from PySide6 import QtWidgets
+    from PySide6 import QtCore, QtWidgets
 
     from engines.core.config import parse_assignments
+    from engines.registry import DEFAULT_MODEL
+    from studio.protocol import RunSpec
     from studio.theme import apply_theme
-    from studio.worker import RunSpec
-
-    from PySide6 import QtCore
 
     def quiet_offscreen(mode, context, message):   # the offscreen platform's notice on every dock move
         if "propagateSizeHints" not in message:
             print(message, file=sys.stderr)
     QtCore.qInstallMessageHandler(quiet_offscreen)
+    args.model = args.model or DEFAULT_MODEL
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     apply_theme(app)
     spec = RunSpec(model=args.model, data=args.data, seed=args.seed, overrides=parse_assignments(args.overrides))
-    print(f"{args.model} on {args.data}, {args.rounds} rounds of {args.seconds / args.rounds:g} s per side "
-          f"after {args.warmup:g} s of warm-up, "
+    print(f"{args.model} on {args.data or 'its default data'}, {args.rounds} rounds of "
+          f"{args.seconds / args.rounds:g} s per side after {args.warmup:g} s of warm-up, "
           f"{os.cpu_count()} CPU cores; overrides {spec.overrides or 'none'}")
     shown = interleaved(spec, args)
     rates, intervals = shown["rates"], shown["intervals"]
-    for i, (h, l) in enumerate(zip(rates["headless"], rates["live"]), 1):
-        print(f"round {i}: headless {h:8.1f} steps/s   live {l:8.1f} steps/s   ratio {l / h:.3f}")
-    headless_rate, live_rate = statistics.median(rates["headless"]), statistics.median(rates["live"])
+    for i, (c, h, l) in enumerate(zip(rates["cli"], rates["headless"], rates["live"]), 1):
+        print(f"round {i}: cli {c:8.1f}   headless {h:8.1f}   live {l:8.1f} steps/s   "
+              f"live/cli {l / c:.3f}   live/headless {l / h:.3f}")
     result = {
-        "headless_steps_per_s": round(headless_rate, 2),
-        "live_steps_per_s": round(live_rate, 2),
+        "cli_steps_per_s": round(statistics.median(rates["cli"]), 2),
+        "headless_steps_per_s": round(statistics.median(rates["headless"]), 2),
+        "live_steps_per_s": round(statistics.median(rates["live"]), 2),
+        "ratio_vs_cli": round(statistics.median(l / c for c, l in zip(rates["cli"], rates["live"])), 4),
         "ratio": round(statistics.median(l / h for h, l in zip(rates["headless"], rates["live"])), 4),
+        "display_cpu_share": round(shown["display_cpu_share"], 3),
+        "gui_cpu_share": round(shown["gui_cpu_share"], 3),
+        "frames_per_s": round(shown["frames_per_s"], 2),
         "ui_p50_ms": round(percentile(intervals, 50), 2),
         "ui_p95_ms": round(percentile(intervals, 95), 2),
         "ui_p99_ms": round(percentile(intervals, 99), 2),
         "ui_max_ms": round(max(intervals), 2),
-        "frames_per_s": round(shown["frames_per_s"], 2),
+        "cores": os.cpu_count(),
     }
-    print(f"ratio {result['ratio']:.3f}; {UI_TIMER_MS} ms UI timer intervals: p50 {result['ui_p50_ms']} ms, "
-          f"p95 {result['ui_p95_ms']} ms, p99 {result['ui_p99_ms']} ms, max {result['ui_max_ms']} ms")
+    print(f"ratio_vs_cli {result['ratio_vs_cli']:.3f}, ratio {result['ratio']:.3f}; display process "
+          f"{result['display_cpu_share']:.0%} of a core, GUI {result['gui_cpu_share']:.0%}; "
+          f"{UI_TIMER_MS} ms UI timer: p50 {result['ui_p50_ms']} ms, p99 {result['ui_p99_ms']} ms")
     print(json.dumps(result))
     return 0
 

@@ -18,7 +18,8 @@ LAYOUT_VERSION = 2           # a layout saved by another version is not restored
 SETUP_WIDTH = 290            # first-launch widths of the setup dock, the main column and the side column
 MAIN_WIDTH = 700
 SIDE_WIDTH = 400
-CURVES_HEIGHT = 260          # first-launch height of the curves dock
+CURVES_HEIGHT = 280          # first-launch height of the curves dock
+COMPACT_SCREEN = (1280, 800)  # on a smaller screen the side views share one dock area as tabs
 CURVES = "curves"
 
 
@@ -82,7 +83,8 @@ class DockLayout(QtCore.QObject):
         self.fields = {f.name: f for f in fields}
         created = [self._add_view(view) for view in views]
         state = settings().value(f"layout/{model}")
-        if state is None or not self.window.restoreState(state, LAYOUT_VERSION):
+        same_screen = settings().value(f"layout/{model}/screen") == self.screen_key
+        if state is None or not same_screen or not self.window.restoreState(state, LAYOUT_VERSION):
             QtCore.QTimer.singleShot(0, self.default_sizes)   # once the new docks are laid out
         self.layoutChanged.emit()
         return created
@@ -124,6 +126,9 @@ class DockLayout(QtCore.QObject):
                     self.window.addDockWidget(area.RightDockWidgetArea, dock)
                     if side:
                         self.window.splitDockWidget(dock, side[0], QtCore.Qt.Orientation.Horizontal)
+            elif side and self.compact:
+                self.window.tabifyDockWidget(side[-1], dock)
+                side[0].raise_()
             elif side:
                 self.window.splitDockWidget(side[-1], dock, QtCore.Qt.Orientation.Vertical)
             elif main:
@@ -154,9 +159,24 @@ class DockLayout(QtCore.QObject):
             self._place(name)
         QtCore.QTimer.singleShot(0, self.default_sizes)
 
+    @property
+    def compact(self) -> bool:
+        """A small screen: side views are tabs, not a column of small pictures."""
+        screen = self.window.screen().availableGeometry()
+        return screen.width() < COMPACT_SCREEN[0] or screen.height() < COMPACT_SCREEN[1]
+
+    @property
+    def screen_key(self) -> str:
+        """The size of the screen the window is on: layouts are remembered per screen size."""
+        screen = self.window.screen().availableGeometry()
+        return f"{screen.width()}x{screen.height()}"
+
     def save(self) -> None:
+        """Remember the layout of the model shown, for a screen of this size (another screen, or
+        another version of the studio, starts from the first-launch layout)."""
         if self.model:
             settings().setValue(f"layout/{self.model}", self.window.saveState(LAYOUT_VERSION))
+            settings().setValue(f"layout/{self.model}/screen", self.screen_key)
 
     def all_docks(self) -> list[QtWidgets.QDockWidget]:
         return [self.setup_dock, *self.docks.values()]

@@ -31,11 +31,12 @@ class Timeline(QtWidgets.QToolBar):
 
 class RecordedRunView(QtCore.QObject):
     """Shows one :class:`RecordedRun` through the window's panels: ``framesShown`` carries the frames
-    at the step the timeline picks, ``rowsArrived`` the scalars a followed run adds, ``statusChanged``
+    at the step the timeline picks, ``rowsArrived`` and ``eventsArrived`` the scalars and events a followed run adds, ``statusChanged``
     (state, step) texts for the status bar; ``failed`` a problem reading the run."""
 
     framesShown = QtCore.Signal(list)
     rowsArrived = QtCore.Signal(list)
+    eventsArrived = QtCore.Signal(list)
     statusChanged = QtCore.Signal(str, str)
     failed = QtCore.Signal(str)
 
@@ -97,6 +98,9 @@ class RecordedRunView(QtCore.QObject):
             return
         if rows:
             self.rowsArrived.emit(rows)
+        events = self.recorded.events()
+        if events:
+            self.eventsArrived.emit(events)
         self._update_timeline(jump_to_end=False)
         if not self.recorded.running:
             self._timer.stop()

@@ -23,6 +23,7 @@ class RecordedRun:
             from engines.core.store import StoreError
             raise StoreError(f"{self.path} holds no run description (not a genstudio run?)")
         self._last_scalar_step: dict[str, int] = {}
+        self._events_seen = 0
         self._frame_steps: dict[str, list[int]] = {}
 
     def views(self) -> list:
@@ -74,6 +75,12 @@ class RecordedRun:
                 by_step[step] = (wall, {**by_step[step][1], name: value})
         self._refresh()
         return [(step, wall, values) for step, (wall, values) in sorted(by_step.items())]
+
+    def events(self) -> list[tuple[int, str, str]]:
+        """Events (step, kind, text) recorded since the last call (all of them the first time)."""
+        events = self.store.events()
+        new, self._events_seen = events[self._events_seen:], len(events)
+        return new
 
     def _refresh(self) -> None:
         self.meta = self.store.meta()

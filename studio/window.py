@@ -23,9 +23,10 @@ from studio.protocol import Pause, Resume, RunSpec, Step
 from studio.recorded_view import RecordedRunView, Timeline
 from studio.worker import TrainingWorker
 
-WINDOW_SIZE = (1400, 860)         # first-launch size
+SCREEN_FILL = 0.92                # first launch: this share of the screen's available area
 STATUS_MESSAGE_MS = 10_000        # how long a status-bar message stays
 FRAME_RATE_WINDOW_S = 1.0         # frames/s counts the frames of the last second
+MARKED_EVENTS = ("set", "action")  # run events shown as lines on the curves
 
 SHORTCUTS = (
     ("Space", "pause / resume training"),
@@ -84,10 +85,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, self.timeline)
         self.timeline.hide()
         self._set_state("idle")
-        self.resize(*WINDOW_SIZE)
+        self._restore_geometry()
+
+    def _restore_geometry(self) -> None:
+        """The size and place of the last session, if it was on a screen of this size; else most
+        of the screen."""
         geometry = settings().value("window/geometry")
-        if geometry is not None:
+        if geometry is not None and settings().value("window/screen") == self.layout_.screen_key:
             self.restoreGeometry(geometry)
+            return
+        screen = self.screen().availableGeometry()
+        self.resize(int(screen.width() * SCREEN_FILL), int(screen.height() * SCREEN_FILL))
+        self.move(screen.center() - self.rect().center())
 
     @property
     def panels(self) -> dict:
@@ -330,11 +339,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._last_message = status.get("message", "")
 
     def _events_arrived(self, events: list) -> None:
-        """Applied live edits and actions are confirmed in the status bar."""
-        for step, kind, text in events:
-            if kind in ("set", "action"):
-                verb = "applied" if kind == "set" else "ran"
-                self.statusBar().showMessage(f"{text} {verb} at step {step:,}", STATUS_MESSAGE_MS)
+        """Applied live edits and actions are confirmed in the status bar and marked on the curves."""
+        marks = [(step, text) for step, kind, text in events if kind in MARKED_EVENTS]
+        self.curves.add_markers(marks)
+        for step, text in marks:
+            self.statusBar().showMessage(f"{text} applied at step {step:,}", STATUS_MESSAGE_MS)
 
     def show_frames(self, frames: list) -> None:
         """Hand each frame to its panel now."""
@@ -458,6 +467,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_views(model, recorded.views(), fields, config, live=False)
         for name, (steps, walls, values) in recorded.series().items():
             self.curves.set_series(name, steps, walls, values)
+        self.curves.add_markers([(step, text) for step, kind, text in recorded.events() if kind in MARKED_EVENTS])
         self.device_label.setText(meta.get("device", ""))
         self.run_label.setText(f"viewing {recorded.path}")
         self.setWindowTitle(f"genstudio — {recorded.path.name} (recorded)")
@@ -465,6 +475,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewer = RecordedRunView(recorded, self.timeline, self)
         self.viewer.framesShown.connect(self.show_frames)
         self.viewer.rowsArrived.connect(self.curves.add_rows)
+        self.viewer.eventsArrived.connect(self._events_arrived)
         self.viewer.statusChanged.connect(self._recorded_status)
         self.viewer.failed.connect(self.show_error)
         self.viewer.start()
@@ -519,6 +530,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Save the layout, stop training (the run is kept, with a checkpoint) and wait for it."""
         self.layout_.save()
         settings().setValue("window/geometry", self.saveGeometry())
+        settings().setValue("window/screen", self.layout_.screen_key)
         self._shutdown_worker()
         self._close_recorded()
         for dialog in self.findChildren(QtWidgets.QDialog):

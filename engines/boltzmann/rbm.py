@@ -181,7 +181,7 @@ class RBMEngine(Engine):
         if wants(wanted, "filters"):
             frames.append(ImageGrid("filters", self.step, self.filter_images(64)))
         if wants(wanted, "reconstructions"):
-            frames.append(ImageGrid("reconstructions", self.step, self.reconstructions(16), columns=16))
+            frames.append(ImageGrid("reconstructions", self.step, self.reconstructions(16), columns=16, reflow=False))
         return frames
 
     def filter_images(self, count: int) -> np.ndarray:

@@ -76,9 +76,13 @@ class Frame:
 
 @dataclass(frozen=True)
 class ImageGrid(Frame):
-    """A set of images shown as a grid (samples, filters, reconstructions), ``columns`` wide."""
+    """A set of images shown as a grid (samples, filters, reconstructions), ``columns`` wide in
+    still pictures. A panel may ``reflow`` them into as many columns as fill its shape; a grid whose
+    columns mean something (originals above their reconstructions, one row per latent dimension)
+    sets ``reflow=False``."""
     images: np.ndarray = image_field()
     columns: int = 8
+    reflow: bool = True
 
     def still(self, fill: float = 0.0) -> np.ndarray:
         return tile(self.images, self.columns, fill=fill)

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, step INTEGER NOT NULL,
                                   kind TEXT NOT NULL, message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints(step INTEGER PRIMARY KEY, wall REAL NOT NULL,
                                        file TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scalar_order(name TEXT PRIMARY KEY);
 """
 
 
@@ -62,6 +63,8 @@ class RunStore:
         self._conn = conn
         self._lock = threading.Lock()
         self._pending: list[tuple] = []
+        self._new_names: list[str] = []
+        self._names_seen: set[str] = set()
         self._last_flush = time.monotonic()
 
     # ----------------------------------------------------------------------------- creation
@@ -123,6 +126,10 @@ class RunStore:
         wall = time.time() if wall is None else wall
         with self._lock:
             self._pending.extend((step, wall, k, _finite_or_none(v)) for k, v in values.items())
+            for name in values:
+                if name not in self._names_seen:
+                    self._names_seen.add(name)
+                    self._new_names.append(name)
 
     def add_frames(self, frames: list[Frame], wall: float | None = None) -> None:
         wall = time.time() if wall is None else wall
@@ -149,6 +156,9 @@ class RunStore:
             self._flush_locked()
 
     def _flush_locked(self) -> None:
+        if self._new_names:
+            self._conn.executemany("INSERT OR IGNORE INTO scalar_order VALUES (?)", [(n,) for n in self._new_names])
+            self._new_names = []
         if self._pending:
             self._conn.executemany("INSERT INTO scalars VALUES (?,?,?,?)", self._pending)
             self._pending = []
@@ -195,7 +205,12 @@ class RunStore:
         return {k: json.loads(v) for k, v in self._query("SELECT key, value FROM meta")}
 
     def scalar_names(self) -> list[str]:
-        return [r[0] for r in self._query("SELECT DISTINCT name FROM scalars ORDER BY name")]
+        """Scalar names in the order they were first logged (as a live view shows them)."""
+        try:
+            ordered = [r[0] for r in self._query("SELECT name FROM scalar_order ORDER BY rowid")]
+        except StoreError:       # a run recorded before the order was kept
+            ordered = []
+        return ordered or [r[0] for r in self._query("SELECT DISTINCT name FROM scalars ORDER BY name")]
 
     def scalars(self, name: str, since_step: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(steps, wall times, values) of one scalar after ``since_step``; missing values are NaN."""

@@ -6,12 +6,10 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from engines.boltzmann.frames import ChainHistory, ChainState
-from engines.core.frames import tile
 from engines.core.views import View
 from studio.panels.base import Panel
-from studio.panels.images import MosaicView, caption_label
+from studio.panels.images import TILE_PAD, MosaicView, caption_label
 
-TILE_PAD = 1            # pixels between tiles, as tile() lays them out by default
 HIGHLIGHT_MS = 800      # how long a clicked chain stays outlined
 
 
@@ -59,7 +57,7 @@ class ChainsPanel(Panel):
         splitter.setChildrenCollapsible(False)
 
         self.body.addWidget(splitter, 1)
-        self.setMinimumSize(260, 360)
+        self.setMinimumSize(220, 240)
 
         self.highlight = QtWidgets.QGraphicsRectItem()
         self.highlight.setPen(pg.mkPen("#ffa726", width=2, cosmetic=True))
@@ -104,13 +102,13 @@ class ChainsPanel(Panel):
         if state is None:
             return
         images = state.samples if self.show_samples else state.probs
-        self.grid_view.show_mosaic(tile(images, state.columns, TILE_PAD))
+        self.grid_view.show_tiles(images, state.columns)
         mean_gibbs = float(np.mean(state.gibbs_steps)) if len(state.gibbs_steps) else 0.0
         self.caption.setText(f"{self.title} · step {state.step} · {mean_gibbs:,.0f} Gibbs steps on average")
 
     def _draw_history(self, history: ChainHistory) -> None:
         rows, chains, image_h = history.rows.shape[:3]
-        self.history_view.show_mosaic(tile(history.strip(), chains, TILE_PAD))
+        self.history_view.show_tiles(history.strip(), chains, reflow=False)
         if self._history_steps is None or not np.array_equal(self._history_steps, history.row_steps):
             self._history_steps = np.array(history.row_steps)
             centres = [r * (image_h + TILE_PAD) + image_h / 2 for r in range(rows)]
@@ -122,22 +120,9 @@ class ChainsPanel(Panel):
             f"Chain history · first {chains} chains · a row every {history.every:,} Gibbs steps")
 
     # ------------------------------------------------------------------------------ clicks
-    def _tile_geometry(self) -> tuple[int, int, int, int]:
-        """(chains, image height, image width, columns) of the shown grid, as tile() lays it out."""
-        n, h, w = self._state.probs.shape[:3]
-        return n, h, w, max(1, min(self._state.columns, n))
-
     def chain_at(self, x: float, y: float) -> int | None:
         """Index of the chain whose tile holds image pixel (x, y), or None on padding or outside."""
-        if self._state is None or x < 0 or y < 0:
-            return None
-        n, h, w, columns = self._tile_geometry()
-        col, x_in = divmod(int(x), w + TILE_PAD)
-        row, y_in = divmod(int(y), h + TILE_PAD)
-        if x_in >= w or y_in >= h or col >= columns:
-            return None
-        index = row * columns + col
-        return index if index < n else None
+        return None if self._state is None else self.grid_view.tile_at(x, y)
 
     def _on_grid_clicked(self, x: float, y: float) -> None:
         index = self.chain_at(x, y)
@@ -148,8 +133,6 @@ class ChainsPanel(Panel):
 
     def _outline(self, index: int) -> None:
         """Outline chain ``index`` for a moment, so the user sees which one was picked."""
-        _, h, w, columns = self._tile_geometry()
-        row, col = divmod(index, columns)
-        self.highlight.setRect(QtCore.QRectF(col * (w + TILE_PAD), row * (h + TILE_PAD), w, h))
+        self.highlight.setRect(self.grid_view.tile_rect(index))
         self.highlight.show()
         self._highlight_timer.start()

@@ -32,6 +32,11 @@ MAX_HOLDOFF_S = 1.0
 X_AXES = ("step", "wall time")
 X_HEADROOM = 0.2            # a growing headroom box reaches this fraction of the x extent past the data
 Y_HEADROOM = 0.1            # and this fraction of the y extent above and below it
+PLOT_MIN_HEIGHT = 120       # pixels a plot keeps (more plots than fit: the panel scrolls)
+PLOT_MIN_WIDTH = 380        # plots are laid out in as many columns of at least this width as fit
+TITLE_COLOR = "#dddddd"
+MARKER_COLOR = "#ffa726"    # live edits and actions, marked on every plot
+X_LABELS = {"step": "step", "wall time": "wall time (s)"}
 
 
 def ema(values: np.ndarray, weight: float, start: float = 0.0) -> np.ndarray:
@@ -117,9 +122,7 @@ class _Series:
         self.reset_smoothing()
         self.y_box: tuple[float, float] | None = None   # headroom box's y extent, in display units
         self.log_blank = False                  # on a log axis with no value > 0 to show
-        self.label = pg.LabelItem(name, size="9pt", color="#dddddd")
-        self.label.setParentItem(plot.getViewBox())
-        self.label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(4, 0))
+        self.set_title(name)
         faint = pg.mkColor(color)
         faint.setAlpha(RAW_ALPHA)
         self.raw_curve = self._curve(pg.mkPen(faint, width=1))
@@ -130,6 +133,10 @@ class _Series:
         self.marker = pg.PlotDataItem(symbol="o", symbolSize=7, pen=None, symbolBrush=color, symbolPen="w")
         self.marker.hide()
         plot.addItem(self.marker, ignoreBounds=True)
+
+    def set_title(self, text: str) -> None:
+        """The metric's name above its plot, outside the data."""
+        self.plot.setTitle(text, size="9pt", color=TITLE_COLOR, justify="left")
 
     def _curve(self, pen) -> pg.PlotDataItem:
         curve = pg.PlotDataItem(pen=pen, connect="finite")
@@ -219,6 +226,11 @@ class CurvesPanel(QtWidgets.QWidget):
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.ci.layout.setContentsMargins(0, 0, 4, 0)
         self.plots.ci.layout.setVerticalSpacing(2)
+        self.scroll = QtWidgets.QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.plots)
         self.readout = QtWidgets.QLabel("Hover a curve to read its values")
         self.readout.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
 
@@ -226,11 +238,14 @@ class CurvesPanel(QtWidgets.QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)
         layout.addLayout(toolbar)
-        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.readout)
-        self.setMinimumSize(300, 240)
+        self.setMinimumSize(240, 160)
 
         self._series: dict[str, _Series] = {}
+        self._columns = 1
+        self._markers: list[tuple[int, str]] = []          # (step, text) of live edits and actions
+        self._marker_lines: list[tuple[pg.InfiniteLine, int]] = []
         self._t0: float | None = None          # wall time of the first row: wall-time axis origin
         self._x_box: tuple[float, float] | None = None   # headroom boxes' x extent (shared: x linked)
         self._stale: set[str] = set()          # series whose curves lag their buffers
@@ -276,9 +291,11 @@ class CurvesPanel(QtWidgets.QWidget):
         self._request_redraw()
 
     def clear(self) -> None:
-        """Forget every series and remove their plots."""
+        """Forget every series and marker and remove their plots."""
         self.plots.clear()
         self._series.clear()
+        self._markers.clear()
+        self._marker_lines.clear()
         self._stale.clear()
         self._t0 = None
         self._x_box = None
@@ -310,8 +327,10 @@ class CurvesPanel(QtWidgets.QWidget):
     def _get_series(self, name: str) -> _Series:
         s = self._series.get(name)
         if s is None:
-            plot = self.plots.addPlot(row=len(self._series), col=0)
+            row, col = divmod(len(self._series), self._columns)
+            plot = self.plots.addPlot(row=row, col=col)
             plot.setMenuEnabled(enableMenu=False, enableViewBoxMenu=True)
+            plot.setLabel("bottom", X_LABELS[self.x_axis_combo.currentText()])
             plot.setLogMode(False, self.log_check.isChecked())
             plot.setDownsampling(auto=True, mode="peak")   # draw ~ a few points per pixel column
             plot.setClipToView(True)                      # and only those in view once zoomed
@@ -319,7 +338,59 @@ class CurvesPanel(QtWidgets.QWidget):
             if self._series:
                 plot.setXLink(next(iter(self._series.values())).plot)
             s = self._series[name] = _Series(name, plot, PALETTE[len(self._series) % len(PALETTE)])
+            for step, text in self._markers:
+                self._add_marker_line(plot, step, text, labelled=len(self._series) == 1)
+            self._fit_height()
         return s
+
+    # ------------------------------------------------------------------------------ layout
+    def _fit_height(self) -> None:
+        """Each plot keeps a readable height: more rows than fit scroll."""
+        rows = -(-len(self._series) // self._columns)
+        self.plots.setMinimumHeight(rows * PLOT_MIN_HEIGHT)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        columns = max(1, self.scroll.viewport().width() // PLOT_MIN_WIDTH)
+        if columns != self._columns:
+            self._columns = columns
+            plots = [s.plot for s in self._series.values()]
+            for plot in plots:
+                self.plots.removeItem(plot)
+            for i, plot in enumerate(plots):
+                self.plots.addItem(plot, *divmod(i, columns))
+            self._fit_height()
+
+    # ------------------------------------------------------------------------------ markers
+    def add_markers(self, markers: list[tuple[int, str]]) -> None:
+        """Mark live edits and actions (``(step, text)``) with a vertical line on every plot; the
+        text labels the line on the first plot (hover any line for it)."""
+        for step, text in markers:
+            self._markers.append((int(step), text))
+            for i, s in enumerate(self._series.values()):
+                self._add_marker_line(s.plot, int(step), text, labelled=i == 0)
+
+    def _add_marker_line(self, plot: pg.PlotItem, step: int, text: str, labelled: bool) -> None:
+        line = pg.InfiniteLine(pos=self._marker_x(step), angle=90, movable=False,
+                               pen=pg.mkPen(MARKER_COLOR, width=1, style=QtCore.Qt.PenStyle.DashLine),
+                               label=text if labelled else None,
+                               labelOpts={"position": 0.92, "color": MARKER_COLOR, "anchors": [(0, 1), (0, 1)]})
+        line.setToolTip(f"{text} (step {step:,})")
+        plot.addItem(line, ignoreBounds=True)
+        self._marker_lines.append((line, step))
+
+    def _marker_x(self, step: int) -> float:
+        """A step on the x axis: itself, or (wall-time axis) the wall time of the nearest row."""
+        if self._x_is_step or not self._series or self._t0 is None:
+            return float(step)
+        s = next(iter(self._series.values()))
+        if s.n == 0:
+            return 0.0
+        i = min(bisect.bisect_left(s.steps[:s.n], step), s.n - 1)
+        return float(s.walls[i] - self._t0)
+
+    def markers(self) -> list[tuple[int, str]]:
+        return list(self._markers)
 
     # ------------------------------------------------------------------------------ drawing
     @property
@@ -370,7 +441,7 @@ class CurvesPanel(QtWidgets.QWidget):
         blank = self.log_check.isChecked() and s.positive_extent.empty
         if blank != s.log_blank:
             s.log_blank = blank
-            s.label.setText(f"{s.name} · no value > 0 for a log axis" if blank else s.name)
+            s.set_title(f"{s.name} · no value > 0 for a log axis" if blank else s.name)
             if blank:
                 s.plot.setYRange(0, 1)      # log10 space: 1 to 10, instead of a range made of NaN
             else:
@@ -418,7 +489,10 @@ class CurvesPanel(QtWidgets.QWidget):
     def _on_axes_changed(self) -> None:
         log_y = self.log_check.isChecked()
         self._x_box = None
+        for line, step in self._marker_lines:
+            line.setValue(self._marker_x(step))
         for s in self._series.values():
+            s.plot.setLabel("bottom", X_LABELS[self.x_axis_combo.currentText()])
             s.plot.setLogMode(False, log_y)
             s.y_box = None
             s.marker.hide()

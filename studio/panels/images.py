@@ -9,19 +9,65 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from engines.core.frames import ImageGrid, tile
 from engines.core.views import View
 from studio.panels.base import Panel
 
 
-class MosaicView(pg.GraphicsLayoutWidget):
-    """A black, aspect-locked view showing one mosaic upright (row 0 at the top).
+TILE_PAD = 1                # pixels between tiles, as tile() lays them out by default
+ZOOM_SIZE = 128             # the hovered tile is shown about this many pixels tall
+WHOLE_PIXEL_SHARE = 0.75    # a whole-pixel scale is used when it keeps at least this share of the fill
 
-    ``image_item`` may be a subclass of ``pg.ImageItem`` (the chains panel passes a clickable one);
-    ``left_label`` turns on the left axis (the chain history labels its rows there); ``anchor_top``
-    keeps a mosaic that is wider than the view's shape at the top instead of centring it, so a strip
-    that grows row by row builds downwards from the top.
+
+def best_columns(n: int, tile_h: int, tile_w: int, width: float, height: float, pad: int = TILE_PAD) -> int:
+    """The number of columns that lets ``n`` tiles of ``tile_h`` x ``tile_w`` fill a ``width`` x
+    ``height`` view at the largest scale (ties: the fewer rows)."""
+    if n <= 0 or width <= 0 or height <= 0:
+        return max(1, n)
+    best, best_scale = 1, -1.0
+    for columns in range(1, n + 1):
+        rows = -(-n // columns)
+        scale = min(width / (columns * (tile_w + pad) - pad), height / (rows * (tile_h + pad) - pad))
+        if scale > best_scale * (1 + 1e-9):
+            best, best_scale = columns, scale
+    return best
+
+
+def mosaic_to_rgb8(picture: np.ndarray) -> np.ndarray:
+    """[0, 1] float (H, W) or (H, W, 3) -> uint8 RGB, for a QImage."""
+    pixels = (np.clip(picture, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(pixels[:, :, None], 3, axis=2) if pixels.ndim == 2 else pixels)
+
+
+def zoomed_tile(image: np.ndarray, label: str) -> QtGui.QPixmap:
+    """One tile enlarged by a whole factor to about ``ZOOM_SIZE`` pixels, ``label`` under it."""
+    picture = mosaic_to_rgb8(image)
+    h, w = picture.shape[:2]
+    factor = max(1, ZOOM_SIZE // max(h, w))
+    qimage = QtGui.QImage(picture.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888)
+    band = 18
+    pixmap = QtGui.QPixmap(w * factor, h * factor + band)
+    pixmap.fill(QtGui.QColor("#26262a"))
+    painter = QtGui.QPainter(pixmap)
+    painter.drawImage(QtCore.QRect(0, 0, w * factor, h * factor), qimage)
+    painter.setPen(QtGui.QColor("#e1e1e1"))
+    painter.drawText(QtCore.QRect(0, h * factor, w * factor, band), QtCore.Qt.AlignmentFlag.AlignCenter, label)
+    painter.end()
+    return pixmap
+
+
+class MosaicView(pg.GraphicsLayoutWidget):
+    """A black, aspect-locked view showing one mosaic upright (row 0 at the top), scaled to fill the
+    view (by whole screen pixels per image pixel when it fits at least once).
+
+    ``show_tiles`` lays a set of images out itself: with ``reflow`` it picks the number of columns
+    that fills the view's shape best (again when the view is resized), and hovering a tile shows it
+    enlarged with its index. ``image_item`` may be a subclass of ``pg.ImageItem`` (the chains panel
+    passes a clickable one); ``left_label`` turns on the left axis (the chain history labels its rows
+    there); ``anchor_top`` keeps a mosaic that is wider than the view's shape at the top instead of
+    centring it, so a strip that grows row by row builds downwards from the top.
     """
 
     def __init__(self, parent=None, image_item: pg.ImageItem | None = None, left_label: str | None = None,
@@ -45,28 +91,100 @@ class MosaicView(pg.GraphicsLayoutWidget):
         self.image_item = image_item if image_item is not None else pg.ImageItem()
         self.plot.addItem(self.image_item)
         self._shape: tuple[int, int] | None = None
-        if anchor_top:
-            self.view.sigResized.connect(self._fit)
+        self._fitted_to: tuple[float, float] | None = None     # the view size the range was fitted to
+        self._tiles: np.ndarray | None = None      # the images of the last show_tiles
+        self._reflow = False
+        self.columns = 1                           # columns of the mosaic shown (show_tiles)
+        self.hovered: int | None = None            # the tile under the mouse
+        self.zoom = QtWidgets.QLabel(self)
+        self.zoom.setObjectName("tileZoom")
+        self.zoom.hide()
+        self.view.sigResized.connect(self._resized)
+        self.scene().sigMouseMoved.connect(self._hover)
         self.setMinimumSize(120, 120)
 
     def show_mosaic(self, mosaic: np.ndarray) -> None:
         """Draw ``mosaic`` ((H, W) grey or (H, W, 3) colour, values in [0, 1]); re-range on a new shape."""
         self.image_item.setImage(mosaic, autoLevels=False, levels=(0, 1))
         shape = mosaic.shape[:2]
-        if shape != self._shape:
+        if shape != self._shape or self._fitted_to != (self.view.width(), self.view.height()):
             self._shape = shape
             self._fit()
 
+    def show_tiles(self, images: np.ndarray, columns: int, reflow: bool = True, fill: float = 0.0) -> None:
+        """Lay ``images`` (N, H, W[, 3]) out as a mosaic: ``columns`` wide, or (``reflow``) as many
+        columns as fill the view best."""
+        self._tiles, self._reflow = images, reflow
+        n, h, w = images.shape[:3]
+        self.columns = best_columns(n, h, w, self.view.width(), self.view.height()) if reflow else max(1, min(columns, n))
+        self.show_mosaic(tile(images, self.columns, TILE_PAD, fill))
+
+    def tile_at(self, x: float, y: float) -> int | None:
+        """Index of the tile holding image pixel (x, y), or None on padding or outside."""
+        if self._tiles is None or x < 0 or y < 0:
+            return None
+        n, h, w = self._tiles.shape[:3]
+        col, x_in = divmod(int(x), w + TILE_PAD)
+        row, y_in = divmod(int(y), h + TILE_PAD)
+        if x_in >= w or y_in >= h or col >= self.columns:
+            return None
+        index = row * self.columns + col
+        return index if index < n else None
+
+    def tile_rect(self, index: int) -> QtCore.QRectF:
+        """Where tile ``index`` lies in image pixels."""
+        _, h, w = self._tiles.shape[:3]
+        row, col = divmod(index, self.columns)
+        return QtCore.QRectF(col * (w + TILE_PAD), row * (h + TILE_PAD), w, h)
+
+    def _resized(self) -> None:
+        if self._tiles is not None and self._reflow:
+            n, h, w = self._tiles.shape[:3]
+            if best_columns(n, h, w, self.view.width(), self.view.height()) != self.columns:
+                self.show_tiles(self._tiles, self.columns, reflow=True)
+        self._fit()
+
     def _fit(self) -> None:
-        """Range the view on the whole mosaic (with ``anchor_top``, its top edge at the view's top)."""
+        """Range the view on the whole mosaic, at a whole number of screen pixels per image pixel
+        when that still fills most of the view (with ``anchor_top``, its top edge at the view's top)."""
         if self._shape is None:
             return
         height, width = self._shape
-        view_aspect = self.view.height() / self.view.width() if self.view.width() > 0 else 0.0
-        if self.anchor_top and height / width < view_aspect:
-            self.view.setRange(xRange=(0, width), yRange=(0, width * view_aspect), padding=0.01)
-        else:
-            self.view.setRange(QtCore.QRectF(0, 0, width, height), padding=0.01)
+        view_w, view_h = self.view.width(), self.view.height()
+        if view_w <= 0 or view_h <= 0:
+            return
+        self._fitted_to = (view_w, view_h)
+        scale = min(view_w / width, view_h / height)
+        if scale >= 1 and int(scale) >= WHOLE_PIXEL_SHARE * scale:
+            scale = float(int(scale))
+        span_x, span_y = view_w / scale, view_h / scale
+        top = 0.0 if self.anchor_top else (height - span_y) / 2
+        left = (width - span_x) / 2
+        self.view.setRange(xRange=(left, left + span_x), yRange=(top, top + span_y), padding=0)
+
+    def _hover(self, scene_pos: QtCore.QPointF) -> None:
+        """Show the tile under the mouse enlarged, with its index, beside the cursor."""
+        index = None
+        if self._tiles is not None and self.image_item.sceneBoundingRect().contains(scene_pos):
+            pos = self.image_item.mapFromScene(scene_pos)
+            index = self.tile_at(pos.x(), pos.y())
+        self.hovered = index
+        if index is None:
+            self.zoom.hide()
+            return
+        pixmap = zoomed_tile(self._tiles[index], f"#{index}")
+        self.zoom.setPixmap(pixmap)
+        self.zoom.resize(pixmap.size())
+        point = self.mapFromScene(scene_pos)
+        x = point.x() + 16 if point.x() + 16 + pixmap.width() < self.width() else point.x() - 16 - pixmap.width()
+        y = min(max(0, point.y() - pixmap.height() // 2), max(0, self.height() - pixmap.height()))
+        self.zoom.move(int(x), int(y))
+        self.zoom.show()
+        self.zoom.raise_()
+
+    def leaveEvent(self, event) -> None:
+        self.zoom.hide()
+        super().leaveEvent(event)
 
 
 def caption_label(text: str) -> QtWidgets.QLabel:
@@ -93,5 +211,8 @@ class StillPanel(Panel):
         self.setMinimumSize(160, 160)
 
     def show_frame(self, frame) -> None:
-        self.mosaic_view.show_mosaic(frame.still())
+        if isinstance(frame, ImageGrid):
+            self.mosaic_view.show_tiles(frame.images, frame.columns, frame.reflow)
+        else:
+            self.mosaic_view.show_mosaic(frame.still())
         self.caption.setText(f"{self.title} · step {frame.step}")

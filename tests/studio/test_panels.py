@@ -2,6 +2,7 @@
 import time
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore
 from PySide6.QtTest import QTest
@@ -82,11 +83,30 @@ def test_still_panel_draws_any_kind(qtbot):
 def test_image_grid_draws_the_tiled_mosaic(qtbot, colour):
     panel = shown(qtbot, StillPanel(View("filters", "Filters", (ImageGrid,))))
     images = RNG.random((6, 4, 3, 3) if colour else (6, 4, 3), dtype=np.float32)
-    panel.show_frame(ImageGrid("filters", 12, images, columns=4))
+    panel.show_frame(ImageGrid("filters", 12, images, columns=4, reflow=False))
     np.testing.assert_array_equal(panel.image_item.image, tile(images, 4))
     assert panel.image_item.levels is not None and list(np.ravel(panel.image_item.levels)[:2]) == [0, 1]
     assert "step 12" in panel.caption.text() and "Filters" in panel.caption.text()
     assert panel.grab().width() > 0
+
+
+def test_a_grid_reflows_to_fill_its_panel_at_whole_pixels_and_hover_enlarges_a_tile(qtbot):
+    panel = shown(qtbot, StillPanel(View("chains", "Chains", (ImageGrid,))), (760, 260))
+    images = RNG.random((64, 28, 28), dtype=np.float32)
+    panel.show_frame(ImageGrid("chains", 1, images, columns=8))
+    view = panel.mosaic_view
+    assert view.columns > 8                                     # wide and short: more columns than 8 x 8
+    (x0, x1), _ = view.view.viewRange()
+    scale = view.view.width() / (x1 - x0)
+    height, width = panel.image_item.image.shape[:2]
+    fill = min(view.view.width() / width, view.view.height() / height)
+    assert scale == pytest.approx(fill) or (scale == int(scale) and scale >= 0.75 * fill)   # fills, or whole pixels
+    np.testing.assert_array_equal(panel.image_item.image, tile(images, view.columns))
+    panel.resize(300, 700)                                       # tall and narrow: fewer columns
+    qtbot.waitUntil(lambda: view.columns < 8)
+    scene_pos = panel.image_item.mapToScene(view.tile_rect(5).center())
+    view.scene().sigMouseMoved.emit(scene_pos)
+    assert view.hovered == 5 and view.zoom.isVisible() and view.zoom.pixmap().width() >= 112
 
 
 def test_image_grid_reranges_only_when_the_shape_changes(qtbot):
@@ -107,9 +127,10 @@ def test_chains_toggle_between_probabilities_and_samples(qtbot):
     panel = shown(qtbot, chains_panel())
     state = chain_state()
     panel.show_frame(state)
-    np.testing.assert_array_equal(panel.image_item.image, tile(state.probs, 4))
+    columns = panel.grid_view.columns
+    np.testing.assert_array_equal(panel.image_item.image, tile(state.probs, columns))
     panel.mode_combo.setCurrentIndex(1)
-    np.testing.assert_array_equal(panel.image_item.image, tile(state.samples, 4))
+    np.testing.assert_array_equal(panel.image_item.image, tile(state.samples, columns))
     assert "step 7" in panel.caption.text() and "45 Gibbs steps" in panel.caption.text()
 
 
@@ -125,8 +146,9 @@ def test_clicking_a_chain_tile_calls_the_views_method_with_its_index(qtbot):
     panel = shown(qtbot, chains_panel(), (400, 600))
     panel.show_frame(chain_state(n=10, h=6, w=5, columns=4))   # tiles 5 wide + 1 pad, 6 high + 1 pad
     qtbot.wait(50)
+    columns = panel.grid_view.columns                           # reflowed to fill the panel
     for index in (0, 3, 6, 9):
-        row, col = divmod(index, 4)
+        row, col = divmod(index, columns)
         with qtbot.waitSignal(panel.methodCalled, timeout=1000) as blocker:
             click_image_pixel(panel, col * 6 + 2.5, row * 7 + 3.0)
         assert blocker.args == ["restart_chain", (index,)]
@@ -134,13 +156,14 @@ def test_clicking_a_chain_tile_calls_the_views_method_with_its_index(qtbot):
     clicked = []
     panel.methodCalled.connect(lambda method, args: clicked.append(args))
     click_image_pixel(panel, 5.5, 3.0)          # the padding column between chains 0 and 1
-    click_image_pixel(panel, 2.5, 6.5)          # the padding row between chains 0 and 4
-    click_image_pixel(panel, 3 * 6 + 2.5, 2 * 7 + 3.0)   # the empty 12th tile (10 chains)
+    click_image_pixel(panel, 2.5, 6.5)          # the padding row between chains 0 and 3
+    last_row = 9 // columns + (1 if 10 % columns == 0 else 0)
+    click_image_pixel(panel, (columns - 1) * 6 + 2.5, last_row * 7 + 3.0)   # past the 10th chain
     panel.set_live(False)
     click_image_pixel(panel, 2.5, 3.0)          # a replay: clicks do nothing
     qtbot.wait(50)
     assert clicked == []
-    assert panel.chain_at(-1, 2) is None and panel.chain_at(23.5, 1) is None
+    assert panel.chain_at(-1, 2) is None and panel.chain_at(columns * 6 + 0.5, 1) is None
 
 
 def test_gibbs_steps_per_frame_is_the_views_control(qtbot):
@@ -303,10 +326,34 @@ def test_log_axis_maps_positive_values_and_skips_the_rest(qtbot):
     assert np.isnan(shown_y[1]) and np.isnan(shown_y[2])
     (_, _), (y0, y1) = plot.getViewBox().viewRange()
     assert y0 <= 1.0 and y1 >= 3.0                            # log10 space: 10 .. 1000 visible
-    assert "log" in panel._series["neg"].label.text             # nothing to show, said so
+    assert "log" in panel.plot_item("neg").titleLabel.text      # nothing to show, said so
     assert all(np.isfinite(panel.plot_item("neg").getViewBox().viewRange()[1]))
     panel.log_check.setChecked(False)
-    assert panel._series["neg"].label.text == "neg"
+    assert panel.plot_item("neg").titleLabel.text == "neg"
+
+
+def test_curves_get_a_readable_height_and_columns_when_wide(qtbot):
+    panel = shown(qtbot, CurvesPanel(), (500, 300))
+    panel.add_rows(rows_of([1, 2], [0, 1], **{f"m{i}": [1.0, 2.0] for i in range(6)}))
+    assert panel.plots.minimumHeight() >= 6 * 120               # one column: the panel scrolls
+    panel.resize(1300, 300)
+    qtbot.waitUntil(lambda: panel.plots.minimumHeight() == 2 * 120)   # three columns of two rows
+    assert panel.plot_item("m0").getAxis("bottom").labelText == "step"
+    panel.x_axis_combo.setCurrentIndex(1)
+    assert panel.plot_item("m0").getAxis("bottom").labelText == "wall time (s)"
+
+
+def test_live_edits_are_marked_on_every_plot(qtbot):
+    panel = shown(qtbot, CurvesPanel())
+    panel.add_rows(rows_of([10, 20, 30], [0, 1, 2], a=[1, 2, 3]))
+    panel.add_markers([(20, "lr=0.5")])
+    panel.add_rows(rows_of([40], [3], a=[4], b=[5]))             # a plot made later gets it too
+    lines = [item for name in ("a", "b") for item in panel.plot_item(name).items
+             if isinstance(item, pg.InfiniteLine)]
+    assert [line.value() for line in lines] == [20, 20] and panel.markers() == [(20, "lr=0.5")]
+    assert lines[0].label is not None and lines[0].label.format == "lr=0.5"
+    panel.x_axis_combo.setCurrentIndex(1)                        # wall time: at the row's time
+    assert lines[0].value() == 1.0
 
 
 def settled_range(qtbot, panel: CurvesPanel, name: str):

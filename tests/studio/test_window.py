@@ -97,6 +97,7 @@ def test_live_edit_is_checked_applied_and_confirmed(live_window, qtbot):
     lr.editingFinished.emit()
     qtbot.waitUntil(lambda: ("set", "lr=0.0123") in store_events(window.run_dir), timeout=10_000)
     qtbot.waitUntil(lambda: "lr=0.0123 applied at step" in window.statusBar().currentMessage(), timeout=10_000)
+    assert [text for _, text in window.curves.markers()] == ["lr=0.0123"]      # marked on the curves
 
 
 def test_panel_controls_calls_and_actions_are_wired_the_same_for_every_panel(live_window, qtbot):
