@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import time
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+DEFAULT_STEPS = 2000
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 
 
 class UsageError(ValueError):
@@ -69,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, DeviceError, StoreError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:          # Ctrl+C outside a training loop (loading, evaluating)
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _threads() -> None:
@@ -76,6 +83,20 @@ def _threads() -> None:
 
     from engines.core.device import default_threads
     torch.set_num_threads(default_threads())
+
+
+def check_train_options(args) -> None:
+    """The numbers on the train command line, before anything is loaded."""
+    from engines.core.config import check_seed
+
+    if args.steps is not None and args.steps < 1:
+        raise UsageError(f"--steps must be a whole number >= 1, got {args.steps}")
+    if args.epochs is not None and not (math.isfinite(args.epochs) and args.epochs > 0):
+        raise UsageError(f"--epochs must be a positive number, got {args.epochs}")
+    for option in ("frame_every", "checkpoint_every"):
+        if getattr(args, option) < 0:
+            raise UsageError(f"--{option.replace('_', '-')} must be >= 0 (0: never), got {getattr(args, option)}")
+    check_seed(args.seed)
 
 
 def cmd_train(args) -> int:
@@ -86,22 +107,24 @@ def cmd_train(args) -> int:
 
     overrides = parse_assignments(args.overrides)
     engine_class(args.model)  # unknown model: fail before loading anything
-    if (args.steps is not None and args.steps < 1) or (args.epochs is not None and args.epochs <= 0):
-        raise UsageError("--steps and --epochs must be positive")
+    check_train_options(args)
     run_dir = Path(args.run_dir or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
     _threads()
     engine = build_engine(args.model, args.data, args.device, args.seed, overrides)
-    steps = args.steps or (round(args.epochs * engine.steps_per_epoch) if args.epochs else 2000)
+    steps = args.steps or (round(args.epochs * engine.steps_per_epoch) if args.epochs else DEFAULT_STEPS)
+    if steps < 1:
+        raise UsageError(f"--epochs {args.epochs:g} is less than one step ({engine.steps_per_epoch} steps per epoch)")
     store = RunStore.create(run_dir, describe(engine, args.data or engine_class(args.model).default_data))
     control = Control()
-    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    previous = {sig: signal.signal(sig, lambda *_: control.stop()) for sig in STOP_SIGNALS}
     progress = Progress(steps, engine.step)
     settings = RunnerSettings(max_steps=engine.step + steps, record_frames_every=args.frame_every,
                               checkpoint_every=args.checkpoint_every)
     try:
         summary = Runner(engine, store, control, settings, on_step=progress.update).run()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         progress.close()
     if args.eval and summary["status"] == "finished":
         summary["eval"] = engine.evaluate()

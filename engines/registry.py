@@ -10,7 +10,7 @@ import importlib
 import os
 from typing import TYPE_CHECKING
 
-from engines.core.config import ConfigError, fields_of, to_dict, with_overrides
+from engines.core.config import ConfigError, check_seed, fields_of, to_dict, with_overrides
 
 if TYPE_CHECKING:  # torch loads only when an engine is built: the studio shows its window first
     from engines.core.engine import Engine
@@ -55,15 +55,25 @@ def engine_class(model: str) -> type["Engine"]:
 def build_engine(model: str, data: str | None = None, device: str = "auto", seed: int = 0,
                  overrides: dict | None = None) -> "Engine":
     """Check the config first (cheap), then load the data and build the engine on its device."""
-    from engines.core.device import check_seed, resolve_device, seed_everything
+    from engines.core.device import resolve_device, seed_everything
 
     cls = engine_class(model)
     config = with_overrides(cls.Config(), overrides or {})
     check_seed(seed)
     dev = resolve_device(device)
     dataset = cls.load_data(data or cls.default_data, config)
+    check_batch(config, dataset, data or cls.default_data)
     seed_everything(seed)
     return cls(config, dataset, dev, seed)
+
+
+def check_batch(config, dataset, spec: str) -> None:
+    """An engine that trains on minibatches needs at least one full batch of training images."""
+    batch = getattr(config, "batch_size", None)
+    train = getattr(dataset, "train", None)
+    if batch is not None and train is not None and len(train) < batch:
+        raise ConfigError(f"batch_size={batch} is larger than the {len(train)} training images of {spec}; "
+                          f"use --set batch_size={max(1, len(train))} or more images")
 
 
 def catalog_entry(cls) -> dict:

@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--fps", type=float, default=10.0, help="frames per second (default 10)")
     e.add_argument("--first-step", type=int, default=0)
     e.add_argument("--last-step", type=int, help="default: the last recorded step")
-    e.add_argument("--scale", type=int, default=3, help="pixels per image pixel (default 3)")
+    e.add_argument("--scale", type=int, help="pixels per image pixel, 1 to 16 (default: as large as keeps "
+                                             "the picture about 960 pixels wide)")
     return p
 
 

@@ -103,7 +103,7 @@ class TrainingSession:
         import torch
 
         from engines.core.device import default_threads
-        from engines.core.runner import Control, Runner
+        from engines.core.runner import Control, Runner, RunnerSettings
         from engines.core.store import RunStore
         from engines.registry import build_engine, describe
 
@@ -115,7 +115,8 @@ class TrainingSession:
         self.run_dir = new_run_dir(root, spec.model)
         self.store = RunStore.create(self.run_dir, describe(self.engine, self.data))
         self.control = Control(paused=spec.paused)
-        self.runner = Runner(self.engine, self.store, self.control, on_step=self.feed.offer if self.feed else None)
+        self.runner = Runner(self.engine, self.store, self.control, RunnerSettings(interactive=True),
+                             on_step=self.feed.offer if self.feed else None)
         # Live scalars go through the Runner's slot. Its frames are never taken (the display process
         # makes the live ones), so after the first it makes frames only when a command forces them.
         self.runner.latest.consumer = spec.live

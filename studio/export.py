@@ -9,9 +9,11 @@ failed export leaves no half-written file (and an existing ``out`` untouched).
 from __future__ import annotations
 
 import bisect
+import io
 import math
 import os
 import secrets
+import struct
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -31,6 +33,10 @@ CELL_SEPARATOR = 0.3             # grey lines between images of a grid: digits a
 GAP = 6                          # pixels between panels (and between pictures of a PNG sheet)
 MARGIN = 4
 MAX_SHEET_PIXELS = 64_000_000    # ~190 MB of RGB: beyond that a sheet is unwieldy to build or view
+MAX_SCALE = 16                   # screen pixels per image pixel, at most
+MAX_PICTURE_PIXELS = 4096 * 4096 # one exported picture (all panels side by side), at most
+AUTO_WIDTH = 960                 # with no scale given, the largest whole scale that keeps this width
+LONG_GIF = 200                   # pictures: beyond this an MP4 is the better choice
 
 
 class ExportError(RuntimeError):
@@ -179,6 +185,7 @@ class _Layout:
 
     def __init__(self, panels: list[str], sizes: list[tuple[int, int]], scale: int, colour: bool, count: int):
         self.panels = panels
+        self.scale = scale
         self.colour = colour             # any colour image; otherwise every picture is grey
         self.count = count               # pictures in the export
         self.font = _font(scale)
@@ -219,8 +226,9 @@ def _pictures_of(frame: Frame) -> list[np.ndarray]:
     return animation() if animation is not None else [_still(frame)]
 
 
-def _layout(store, plan: _Plan, scale: int) -> _Layout:
-    """Sizes every shown frame would have (a first pass over the frames, without drawing)."""
+def _layout(store, plan: _Plan, scale: int | None) -> _Layout:
+    """Sizes every shown frame would have (a first pass over the frames, without drawing); with no
+    ``scale``, the largest whole scale that keeps the picture within ``AUTO_WIDTH`` pixels."""
     sizes, colour, count = [(0, 0)] * len(plan.panels), False, 0
     for _, frames in plan.frame_sets(store):
         longest = 1
@@ -229,17 +237,25 @@ def _layout(store, plan: _Plan, scale: int) -> _Layout:
             longest = max(longest, len(pictures))
             for picture in pictures:
                 h, w = picture.shape[:2]
-                sizes[p] = (max(sizes[p][0], h * scale), max(sizes[p][1], w * scale))
+                sizes[p] = (max(sizes[p][0], h), max(sizes[p][1], w))
                 colour |= picture.ndim == 3
         count += longest
-    return _Layout(plan.panels, sizes, scale, colour, count)
+    natural_width = sum(w for _, w in sizes) + GAP * (len(sizes) - 1) + 2 * MARGIN
+    if scale is None:
+        scale = max(1, min(MAX_SCALE, AUTO_WIDTH // max(1, natural_width)))
+    layout = _Layout(plan.panels, [(h * scale, w * scale) for h, w in sizes], scale, colour, count)
+    if layout.width * layout.height > MAX_PICTURE_PIXELS:
+        raise ExportError(f"at scale {scale} each picture would be {layout.width}x{layout.height} pixels; "
+                          "choose a smaller scale or fewer panels")
+    return layout
 
 
-def _composed(store, plan: _Plan, layout: _Layout, scale: int):
+def _composed(store, plan: _Plan, layout: _Layout):
     """The export's pictures in order: at each time point, the panels side by side; a panel whose
-    frame animates (glimpses, azimuths) plays it, the others hold their picture meanwhile."""
+    frame animates (glimpses, azimuths) plays it, the others hold their picture meanwhile. One
+    picture at a time: memory does not grow with the length of the export."""
     for t, frames in plan.frame_sets(store):
-        pictures = [render_pictures(f, scale) for f in frames]
+        pictures = [render_pictures(f, layout.scale) for f in frames]
         for i in range(max(map(len, pictures))):
             yield layout.compose(t, [p[min(i, len(p) - 1)] for p in pictures])
 
@@ -269,11 +285,41 @@ def _write_mp4(pictures, path: Path, fps: float, count: int, layout: _Layout) ->
 
 
 def _write_gif(pictures, path: Path, fps: float, count: int, layout: _Layout) -> None:
-    """Looping GIF: grey pictures with their exact greys, colour ones with an adaptive palette each."""
-    frames = [Image.fromarray(p).convert("P", palette=Image.Palette.ADAPTIVE) if layout.colour
-              else Image.fromarray(p).convert("L") for p in pictures]
-    frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=1000 / fps, loop=0)
+    """Looping GIF, written one picture at a time (Pillow's animated GIF writer holds every frame
+    in memory): grey pictures with their exact greys, colour ones with an adaptive palette each."""
+    delay = max(2, round(100 / fps))                     # GIF delays are in 1/100 s
+    with open(path, "wb") as f:
+        f.write(b"GIF89a" + struct.pack("<HHBBB", layout.width, layout.height, 0, 0, 0))
+        f.write(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")     # loop forever
+        for picture in pictures:
+            image = Image.fromarray(picture)
+            image = image.convert("P", palette=Image.Palette.ADAPTIVE) if layout.colour else image.convert("L")
+            f.write(b"\x21\xf9\x04\x00" + struct.pack("<H", delay) + b"\x00\x00")   # graphic control
+            f.write(_gif_image_block(image))
+        f.write(b"\x3b")
+
+
+def _gif_image_block(image: Image.Image) -> bytes:
+    """One picture's image descriptor, colour table and LZW data, cut from the single-frame GIF
+    Pillow writes for it (its global colour table becomes the picture's local one)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="GIF")
+    data = buffer.getvalue()
+    packed = data[10]
+    pos, table = 13, b""
+    if packed & 0x80:
+        size = 3 << ((packed & 0x07) + 1)
+        table, pos = data[13:13 + size], 13 + size
+    while data[pos] == 0x21:                             # extensions: skip label, then sub-blocks
+        pos += 2
+        while data[pos]:
+            pos += data[pos] + 1
+        pos += 1
+    descriptor = bytearray(data[pos:pos + 10])           # 0x2C, left, top, width, height, packed
+    if table and not descriptor[9] & 0x80:
+        descriptor[9] = (descriptor[9] & 0x40) | 0x80 | (packed & 0x07)
+        return bytes(descriptor) + table + data[pos + 10:-1]
+    return data[pos:-1]
 
 
 def _write_png(pictures, path: Path, fps: float, count: int, layout: _Layout) -> None:
@@ -300,10 +346,11 @@ WRITERS = {"mp4": _write_mp4, "gif": _write_gif, "png": _write_png}
 
 # --------------------------------------------------------------------------------------- export
 def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: float = 10.0,
-               first_step: int = 0, last_step: int | None = None, scale: int = 3,
+               first_step: int = 0, last_step: int | None = None, scale: int | None = None,
                progress=None) -> int:
     """Write the recorded frames of ``panels`` (side by side) between ``first_step`` and
     ``last_step`` to ``out`` as ``fmt`` (from ``out``'s suffix if None); return the picture count.
+    ``scale``: screen pixels per image pixel (None: the largest that keeps ``AUTO_WIDTH``).
 
     Time points are the recorded steps of the first panel; another panel shows its latest frame
     at or before each (its first frame before it has any). ``progress(done, total)`` is called
@@ -319,9 +366,54 @@ def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: flo
         count = layout.count
         if fmt == "png":
             _check_sheet_size(layout, count)
-        pictures = _reporting(_composed(store, plan, layout, scale), count, progress)
+        pictures = _reporting(_composed(store, plan, layout), count, progress)
         _write_atomically(out, lambda path: WRITERS[fmt](pictures, path, fps, count, layout))
     return count
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What an export would write: ``pictures`` of ``width`` x ``height`` pixels, about ``bytes``."""
+    pictures: int
+    width: int
+    height: int
+    scale: int
+    bytes: int
+
+    @property
+    def advice(self) -> str:
+        """A hint for an export that will be large, or ""."""
+        if self.pictures > LONG_GIF and self.bytes > 20 * 2**20:
+            return "a long animation: MP4 is usually ten times smaller than GIF"
+        return ""
+
+
+SAMPLE_PICTURES = 5      # an estimate encodes this many pictures and extrapolates
+
+
+def estimate_export(run_dir, panels: list[str], fmt: str, first_step: int = 0, last_step: int | None = None,
+                    scale: int | None = None) -> Estimate:
+    """The size of an export, from its first pictures encoded as they would be, without writing it."""
+    panels = _checked_options(panels, 10.0, scale, first_step, last_step)
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
+    with _open_run(run_dir) as store:
+        plan = _plan(store, panels, first_step, last_step)
+        layout = _layout(store, plan, scale)
+        sample = []
+        for picture in _composed(store, plan, layout):
+            sample.append(picture)
+            if len(sample) == SAMPLE_PICTURES:
+                break
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="genstudio-estimate-") as tmp:
+        path = Path(tmp) / f"sample.{fmt}"
+        WRITERS[fmt](iter(sample), path, 10.0, len(sample), layout)
+        size = path.stat().st_size
+    per_picture = size / len(sample)
+    total = size if fmt == "png" and layout.count <= len(sample) else per_picture * layout.count
+    return Estimate(layout.count, layout.width, layout.height, layout.scale, int(total))
 
 
 def _format(out: Path, fmt: str | None) -> str:
@@ -340,8 +432,8 @@ def _checked_options(panels, fps, scale, first_step, last_step) -> list[str]:
         raise ExportError("choose at least one panel to export")
     if not (isinstance(fps, (int, float, np.number)) and math.isfinite(fps) and fps > 0):
         raise ExportError(f"frame rate must be a positive number (got {fps})")
-    if not (isinstance(scale, (int, np.integer)) and scale >= 1):
-        raise ExportError(f"scale must be a whole number >= 1 (got {scale})")
+    if scale is not None and not (isinstance(scale, (int, np.integer)) and 1 <= scale <= MAX_SCALE):
+        raise ExportError(f"scale must be a whole number from 1 to {MAX_SCALE} (got {scale})")
     if last_step is not None and last_step < first_step:
         raise ExportError(f"empty step range: first step {first_step} is after last step {last_step}")
     return panels

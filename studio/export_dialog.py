@@ -8,10 +8,30 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from studio.export import (FORMATS, ExportCancelled, ExportError, default_panels, export_run, exportable_panels,
-                           step_range)
+from studio.export import (FORMATS, MAX_SCALE, ExportCancelled, ExportError, default_panels, estimate_export,
+                           export_run, exportable_panels, step_range)
 
 FORMAT_LABELS = {"mp4": "MP4 video (H.264)", "gif": "Animated GIF", "png": "PNG sheet of frames"}
+ESTIMATE_DELAY_MS = 300       # the size is estimated once the form has been still this long
+
+
+class EstimateJob(QtCore.QThread):
+    """Runs :func:`estimate_export` off the GUI thread (it decodes and encodes a few pictures)."""
+
+    estimated = QtCore.Signal(object)
+    failed = QtCore.Signal(str)
+
+    def __init__(self, run_dir, panels, fmt, first_step, last_step, scale, parent=None):
+        super().__init__(parent)
+        self.args = (run_dir, panels, fmt, first_step, last_step, scale)
+
+    def run(self) -> None:
+        try:
+            self.estimated.emit(estimate_export(*self.args))
+        except ExportError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a failed estimate only leaves the size unknown
+            self.failed.emit(f"size unknown: {type(exc).__name__}: {exc}")
 
 
 class ExportJob(QtCore.QThread):
@@ -22,10 +42,10 @@ class ExportJob(QtCore.QThread):
     succeeded = QtCore.Signal(int)
     failed = QtCore.Signal(str)
 
-    def __init__(self, run_dir, panels, out, fmt, fps, first_step, last_step, parent=None):
+    def __init__(self, run_dir, panels, out, fmt, fps, first_step, last_step, scale=None, parent=None):
         super().__init__(parent)
         self.args = (run_dir, panels, out)
-        self.options = {"fmt": fmt, "fps": fps, "first_step": first_step, "last_step": last_step}
+        self.options = {"fmt": fmt, "fps": fps, "first_step": first_step, "last_step": last_step, "scale": scale}
         self._cancel = threading.Event()
         self.cancelled = False
 
@@ -83,9 +103,21 @@ class ExportDialog(QtWidgets.QDialog):
         self.fps_spin.setRange(0.5, 120.0)
         self.fps_spin.setDecimals(1)
         self.fps_spin.setValue(10.0)
+        self.scale_spin = QtWidgets.QSpinBox()
+        self.scale_spin.setRange(0, MAX_SCALE)
+        self.scale_spin.setSpecialValueText("auto")
+        self.scale_spin.setToolTip("Screen pixels per image pixel; auto keeps the picture about 960 pixels wide")
         self.format_combo = QtWidgets.QComboBox()
         for fmt in FORMATS:
             self.format_combo.addItem(FORMAT_LABELS.get(fmt, fmt), fmt)
+        self.estimate_label = QtWidgets.QLabel("estimating the size…")
+        self.estimate_label.setWordWrap(True)
+        self.estimate = None
+        self._estimate_job: EstimateJob | None = None
+        self._estimate_timer = QtCore.QTimer(self)
+        self._estimate_timer.setSingleShot(True)
+        self._estimate_timer.setInterval(ESTIMATE_DELAY_MS)
+        self._estimate_timer.timeout.connect(self._start_estimate)
         self.out_edit = QtWidgets.QLineEdit(str(self.run_dir / f"{'_'.join(chosen) or 'export'}.mp4"))
         browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -99,8 +131,10 @@ class ExportDialog(QtWidgets.QDialog):
         form.addRow("First step", self.first_spin)
         form.addRow("Last step", self.last_spin)
         form.addRow("Frames per second", self.fps_spin)
+        form.addRow("Scale", self.scale_spin)
         form.addRow("Format", self.format_combo)
         form.addRow("Save to", out_row)
+        form.addRow("Size", self.estimate_label)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
         self.export_button = buttons.addButton("Export", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole)
         self.export_button.setDefault(True)
@@ -114,8 +148,41 @@ class ExportDialog(QtWidgets.QDialog):
         layout.addWidget(self.message)
         layout.addWidget(buttons)
         self.format_combo.currentIndexChanged.connect(self._format_changed)
+        for signal in (self.first_spin.valueChanged, self.last_spin.valueChanged, self.scale_spin.valueChanged,
+                       self.format_combo.currentIndexChanged):
+            signal.connect(self._estimate_timer.start)
+        for box in self.panel_boxes.values():
+            box.toggled.connect(self._estimate_timer.start)
         self._update_range()
         self._format_changed()
+        self._estimate_timer.start()
+
+    # ------------------------------------------------------------------------------ size
+    @property
+    def scale(self) -> int | None:
+        return self.scale_spin.value() or None
+
+    def _start_estimate(self) -> None:
+        """Estimate the export's size in the background (again later if one is running)."""
+        if not self.chosen_panels():
+            self.estimate_label.setText("choose a panel")
+            return
+        if self._estimate_job is not None and self._estimate_job.isRunning():
+            self._estimate_timer.start()
+            return
+        self._estimate_job = EstimateJob(self.run_dir, self.chosen_panels(), self.format_combo.currentData(),
+                                         self.first_spin.value(), self.last_spin.value(), self.scale, self)
+        self._estimate_job.estimated.connect(self._estimated)
+        self._estimate_job.failed.connect(self.estimate_label.setText)
+        self._estimate_job.start()
+
+    def _estimated(self, estimate) -> None:
+        self.estimate = estimate
+        text = (f"{estimate.pictures:,} pictures of {estimate.width}x{estimate.height} (scale {estimate.scale}), "
+                f"about {estimate.bytes / 2**20:,.1f} MB")
+        if self.format_combo.currentData() == "gif" and estimate.advice:
+            text += f" — {estimate.advice}"
+        self.estimate_label.setText(text)
 
     # ------------------------------------------------------------------------------ form
     def chosen_panels(self) -> list[str]:
@@ -160,7 +227,7 @@ class ExportDialog(QtWidgets.QDialog):
         self.export_button.setEnabled(False)
         self.job = ExportJob(self.run_dir, self.chosen_panels(), self.out_edit.text(),
                              self.format_combo.currentData(), self.fps_spin.value(),
-                             self.first_spin.value(), self.last_spin.value(), parent=self)
+                             self.first_spin.value(), self.last_spin.value(), self.scale, parent=self)
         self.progress = QtWidgets.QProgressDialog("Exporting frames…", "Cancel", 0, 0, self)
         self.progress.setWindowTitle("Export")
         self.progress.setMinimumDuration(300)
@@ -193,8 +260,11 @@ class ExportDialog(QtWidgets.QDialog):
         self.export_button.setEnabled(bool(self.chosen_panels()))
 
     def done(self, result: int) -> None:
-        """Closing the dialog cancels a running export and waits for its thread."""
+        """Closing the dialog cancels a running export and waits for its threads."""
+        self._estimate_timer.stop()
         if self.job is not None and self.job.isRunning():
             self.job.cancel()
             self.job.wait()
+        if self._estimate_job is not None:
+            self._estimate_job.wait()
         super().done(result)

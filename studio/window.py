@@ -26,7 +26,7 @@ from studio.worker import TrainingWorker
 SCREEN_FILL = 0.92                # first launch: this share of the screen's available area
 STATUS_MESSAGE_MS = 10_000        # how long a status-bar message stays
 FRAME_RATE_WINDOW_S = 1.0         # frames/s counts the frames of the last second
-MARKED_EVENTS = ("set", "action")  # run events shown as lines on the curves
+MARKED_EVENTS = ("set", "action", "rewound")  # run events shown as lines on the curves
 
 SHORTCUTS = (
     ("Space", "pause / resume training"),
@@ -329,7 +329,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _status_changed(self, status: dict) -> None:
         self.last_status = status
         self.step_label.setText(f"step {status['step']:,}")
-        self.rate_label.setText(f"{status['steps_per_s']:,.0f} steps/s")
+        self.rate_label.setText("paused" if status["paused"] else f"{status['steps_per_s']:,.0f} steps/s")
         now = time.monotonic()
         while self._frame_times and now - self._frame_times[0] > FRAME_RATE_WINDOW_S:
             self._frame_times.popleft()
@@ -339,11 +339,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self._last_message = status.get("message", "")
 
     def _events_arrived(self, events: list) -> None:
-        """Applied live edits and actions are confirmed in the status bar and marked on the curves."""
+        """Applied live edits and actions are confirmed in the status bar and marked on the curves;
+        a run that paused itself (it diverged, the disk is nearly full) says why in the banner."""
         marks = [(step, text) for step, kind, text in events if kind in MARKED_EVENTS]
         self.curves.add_markers(marks)
         for step, text in marks:
             self.statusBar().showMessage(f"{text} applied at step {step:,}", STATUS_MESSAGE_MS)
+        for step, kind, text in events:
+            if kind == "alert":
+                self.show_error(text[:1].upper() + text[1:])
+                if self.state == "running":
+                    self._set_state("paused")           # the run paused itself
 
     def show_frames(self, frames: list) -> None:
         """Hand each frame to its panel now."""

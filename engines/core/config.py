@@ -16,6 +16,7 @@ import typing
 from dataclasses import dataclass, field
 
 TYPE_NAMES = {int: "int", float: "float", bool: "bool", str: "str", tuple: "ints"}
+MAX_SEED = 2**63 - 1         # what torch's generators take
 
 
 class ConfigError(ValueError):
@@ -178,6 +179,13 @@ def coerce(info: FieldInfo, value):
         if kind is not str and kind is not bool:
             _check_range(info, element, info.name if kind is not tuple else f"each of {info.name}")
     return value
+
+
+def check_seed(seed) -> int:
+    """A seed is a whole number from 0 to 2^63 - 1."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed must be a whole number from 0 to {MAX_SEED:,}, got {seed!r}")
+    return seed
 
 
 def with_overrides(config, overrides: dict[str, object]):

@@ -40,16 +40,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     raise DeviceError(f"unknown device '{name}' (choose from {', '.join(DEVICE_CHOICES)})")
 
 
-MAX_SEED = 2**63 - 1
-
-
-def check_seed(seed) -> int:
-    """A seed is a whole number from 0 to 2^63 - 1 (what torch's generators take)."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise DeviceError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
-    return seed
-
-
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch so a CPU run is reproducible step for step."""
     random.seed(seed)

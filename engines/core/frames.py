@@ -13,7 +13,8 @@ folder, importing NumPy only), and it registers itself by being defined. A kind 
 - whether it **repeats** the previous frame of its name (:meth:`Frame.repeats`): then it is
   neither sent to the display nor stored again;
 - how its arrays are **stored**: a field made with :func:`image_field` is kept as 8-bit (the
-  precision it is shown at), one made with :func:`bits_field` is bit-packed, others as they are.
+  precision it is shown at; the run store keeps most as differences to the previous frame of the
+  same name), one made with :func:`bits_field` is bit-packed, others as they are.
 
 A kind is named ``module:Class`` (:func:`~engines.core.views.kind_id`). Decoding a stored frame
 imports the kind's module only if it lies in a package that holds registered engines, so a
@@ -115,10 +116,24 @@ def _store_mode(f: dataclasses.Field) -> str:
     return f.metadata.get("store", "raw")
 
 
-def encode(frame: Frame) -> tuple[str, dict, bytes]:
+def quantized(frame: Frame) -> dict[str, np.ndarray]:
+    """The 8-bit arrays of a frame's image fields, as they are stored (the base of the next frame's
+    delta)."""
+    return {f.name: _to_u8(getattr(frame, f.name)) for f in dataclasses.fields(frame)
+            if _store_mode(f) == "u8" and isinstance(getattr(frame, f.name), np.ndarray)}
+
+
+def _to_u8(value: np.ndarray) -> np.ndarray:
+    return (np.clip(value, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+def encode(frame: Frame, base: dict[str, np.ndarray] | None = None) -> tuple[str, dict, bytes]:
     """Frame -> (kind id, JSON-able metadata, compressed ``.npz`` bytes of its arrays), each array
-    at its field's stored precision."""
-    meta, arrays = {}, {}
+    at its field's stored precision. With ``base`` (:func:`quantized` of the previous frame of its
+    name), an image field of the same shape is stored as its difference to the base modulo 256:
+    pictures that change little between two records compress to little (``meta["__delta"]`` lists
+    those fields)."""
+    meta, arrays, delta = {}, {}, []
     for f in dataclasses.fields(frame):
         value = getattr(frame, f.name)
         if not isinstance(value, np.ndarray):
@@ -126,29 +141,42 @@ def encode(frame: Frame) -> tuple[str, dict, bytes]:
             continue
         mode = _store_mode(f)
         if mode == "u8":
-            arrays[f.name] = (np.clip(value, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+            stored = _to_u8(value)
+            if base is not None and f.name in base and base[f.name].shape == stored.shape:
+                stored = stored - base[f.name]            # uint8 arithmetic wraps: modulo 256
+                delta.append(f.name)
+            arrays[f.name] = stored
         elif mode == "bits":
             arrays[f.name] = np.packbits(value.astype(bool), axis=None)
             meta[f"{f.name}__shape"] = list(value.shape)
         else:
             arrays[f.name] = value
+    if delta:
+        meta["__delta"] = delta
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return kind_id(type(frame)), meta, buf.getvalue()
 
 
-def decode(kind: str, meta: dict | str, blob: bytes) -> Frame:
-    """Inverse of :func:`encode`; arrays are loaded without pickle. Raises :class:`FrameKindError`
-    for a kind it may not use and ``ValueError`` for data that do not fit the kind."""
+def decode(kind: str, meta: dict | str, blob: bytes, base: dict[str, np.ndarray] | None = None) -> Frame:
+    """Inverse of :func:`encode` (``base``: :func:`quantized` of the frame a delta was taken
+    against); arrays are loaded without pickle. Raises :class:`FrameKindError` for a kind it may not
+    use and ``ValueError`` for data that do not fit the kind."""
     cls = kind_class(kind)
     if isinstance(meta, str):
         meta = json.loads(meta)
     meta = dict(meta)
+    delta = set(meta.pop("__delta", []))
+    meta.pop("__base", None)
     with np.load(io.BytesIO(blob), allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     modes = {f.name: _store_mode(f) for f in dataclasses.fields(cls)}
     for name, value in arrays.items():
         mode = modes.get(name)
+        if name in delta:
+            if base is None or name not in base or base[name].shape != value.shape:
+                raise ValueError(f"stored frame of kind {kind} is a difference to a frame that is missing")
+            value = value + base[name]
         if mode == "u8" and value.dtype == np.uint8:
             arrays[name] = value.astype(np.float32) / 255
         elif mode == "bits" and f"{name}__shape" in meta:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from engines.core.commands import CallMethod, SetField
 from engines.core.engine import Engine
 from engines.core.frames import Frame
-from engines.core.store import RunStore
+from engines.core.store import RunStore, StoreError, StoreWriteError, load_checkpoint
 
 
 class Control:
@@ -169,6 +169,17 @@ class RunnerSettings:
     record_frames_every: int = 100        # steps between frames written to the store (0: never)
     monitor_every: int = 10               # steps between the engine's costlier diagnostics
     checkpoint_every: int = 1000          # steps between checkpoints (0: only at the end)
+    checkpoint_seconds: float = 60.0      # and at least this often in time (0: by steps only)
+    interactive: bool = False             # a person watches: trouble pauses the run instead of ending it
+    min_free_bytes: int = 200 * 2**20     # writing stops (pauses) when the disk has less free than this
+
+
+class Diverged(RuntimeError):
+    """A step produced NaN or infinite scalars."""
+
+
+class LowDisk(RuntimeError):
+    """The run's disk is nearly full: nothing more is written until there is room."""
 
 
 class Runner:
@@ -185,15 +196,22 @@ class Runner:
         self.on_step = on_step
         self._last_frame_time = 0.0
         self._rate = deque(maxlen=50)
+        self._last_checkpoint_time = time.monotonic()
         self.last_scalars: dict[str, float] = {}
 
     def run(self) -> dict:
+        """Train until ``max_steps`` or a stop. Divergence (NaN or infinite scalars), a nearly full
+        disk and a failed write end the run with a message, or, when ``interactive``, pause it:
+        a diverged run is first rewound to its last checkpoint, so the user can lower a learning
+        rate and resume from a good state. Nothing recorded before is lost either way."""
         engine, store, s = self.engine, self.store, self.settings
         start_step, t0 = engine.step, time.perf_counter()
         status, message = "finished", ""
         self.latest.status.state = "running"
-        self._publish_frames(force=True)
         try:
+            if store is not None and store.latest_checkpoint() is None:
+                self._checkpoint()        # a good state to come back to from the first step on
+            self._publish_frames(force=True)
             while s.max_steps is None or engine.step < s.max_steps:
                 turn = self.control.wait_turn()
                 self.latest.status.paused = self.control.paused
@@ -206,17 +224,24 @@ class Runner:
                     continue
                 if turn == "idle":
                     self._rate.clear()
+                    self.latest.status.steps_per_s = 0.0
                     continue
-                self._one_step()
+                try:
+                    self._one_step()
+                except (Diverged, LowDisk, StoreWriteError) as exc:
+                    if not s.interactive:
+                        raise
+                    self._pause_for(exc)
                 if self.control.paused:
                     self._publish_frames(force=True)
         except Diverged as exc:
             status, message = "diverged", str(exc)
+        except (LowDisk, StoreWriteError) as exc:
+            status, message = "stopped", f"{exc}; stopped at step {engine.step}"
         except Exception as exc:  # noqa: BLE001 - any training error becomes a recorded message
             status = "failed"
             message = f"{type(exc).__name__}: {exc}"
-            if store:
-                store.add_event(engine.step, "traceback", traceback.format_exc())
+            self._record_event("traceback", traceback.format_exc())
         seconds = time.perf_counter() - t0
         summary = {"status": status, "model": engine.name, "steps": engine.step,
                    "steps_this_run": engine.step - start_step, "seconds": round(seconds, 3),
@@ -228,6 +253,44 @@ class Runner:
         if message:
             self.latest.status.message = message
         return summary
+
+    def _pause_for(self, trouble: Exception) -> None:
+        """Pause with a message (an ``alert`` event); a diverged run is rewound to its last checkpoint."""
+        message = str(trouble)
+        if isinstance(trouble, Diverged):
+            message = self._rewind(message)
+        else:
+            message += f"; paused at step {self.engine.step}: free some space, then resume"
+        self.control.pause()
+        self.latest.status.paused = True
+        self.latest.status.message = message
+        self.latest.put_event(self.engine.step, "alert", message)
+        self._record_event("alert", message)
+
+    def _rewind(self, message: str) -> str:
+        try:
+            checkpoint = self.store.latest_checkpoint() if self.store else None
+            if checkpoint is None:
+                return f"{message}; paused (no checkpoint to go back to)"
+            diverged_at = self.engine.step
+            self.engine.load_state_dict(load_checkpoint(checkpoint, map_location=self.engine.device))
+        except (StoreError, KeyError, RuntimeError, ValueError) as exc:
+            return f"{message}; paused (could not go back to the last checkpoint: {exc})"
+        self._record_event("rewound", f"diverged at step {diverged_at}; rewound to step {self.engine.step}")
+        return (f"training diverged at step {diverged_at}; paused and rewound to step {self.engine.step} "
+                f"(its last checkpoint): lower a learning rate, then resume")
+
+    def _record_event(self, kind: str, text: str) -> None:
+        """An event in the run store, if it can still be written."""
+        if self.store is not None:
+            try:
+                self.store.add_event(self.engine.step, kind, text)
+            except StoreWriteError:
+                pass
+
+    def _checkpoint(self) -> None:
+        self.store.save_checkpoint(self.engine.step, self.engine.state_dict())
+        self._last_checkpoint_time = time.monotonic()
 
     def _one_step(self) -> None:
         engine, store, s = self.engine, self.store, self.settings
@@ -241,6 +304,8 @@ class Runner:
                 store.add_scalars(step, values)
             raise Diverged(f"training diverged at step {step}: {', '.join(bad)} became NaN or infinite; "
                            "the last checkpoint before it is kept")
+        if store and self._write_due(step) and store.free_bytes() < s.min_free_bytes:
+            raise LowDisk(f"the disk holding {store.path} is nearly full ({store.free_bytes() / 2**20:.0f} MB free)")
         now = time.time()
         if values:
             self.last_scalars.update(values)
@@ -256,11 +321,22 @@ class Runner:
         record = store is not None and s.record_frames_every and step % s.record_frames_every == 0
         self._publish_frames(record=record)
         if store:
-            if s.checkpoint_every and step % s.checkpoint_every == 0:
-                store.save_checkpoint(step, engine.state_dict())
+            if self._checkpoint_due(step):
+                self._checkpoint()
             store.flush(min_interval=0.5)
         if self.on_step:
             self.on_step(step, values)
+
+    def _checkpoint_due(self, step: int) -> bool:
+        s = self.settings
+        by_steps = s.checkpoint_every and step % s.checkpoint_every == 0
+        by_time = s.checkpoint_seconds and time.monotonic() - self._last_checkpoint_time >= s.checkpoint_seconds
+        return bool(by_steps or by_time)
+
+    def _write_due(self, step: int) -> bool:
+        """Frames or a checkpoint are due at this step (the writes a full disk would break)."""
+        s = self.settings
+        return bool(s.record_frames_every and step % s.record_frames_every == 0) or self._checkpoint_due(step)
 
     def _run_commands(self) -> None:
         """Obey the queued commands; each applied edit or action is an event (recorded, and shown
@@ -298,17 +374,21 @@ class Runner:
             self.store.add_frames(frames)
 
     def _finish(self, status: str, message: str) -> None:
+        """Record the end: the last frames and a checkpoint (unless training broke), the message and
+        the status, each as far as the disk still allows."""
         store = self.store
         if store is None:
             return
-        if status != "diverged" and status != "failed":
-            store.add_frames(self.engine.frames())
-            store.save_checkpoint(self.engine.step, self.engine.state_dict())
+        try:
+            if status not in ("diverged", "failed"):
+                store.add_frames(self.engine.frames())
+                self._checkpoint()
+        except StoreWriteError as exc:
+            message = f"{message}; {exc}" if message else str(exc)
         if message:
-            store.add_event(self.engine.step, "error" if status in ("failed", "diverged") else "info", message)
-        store.set_meta(status=status, steps=self.engine.step, finished=time.time())
-        store.flush()
-
-
-class Diverged(RuntimeError):
-    """A step produced NaN or infinite scalars."""
+            self._record_event("error" if status in ("failed", "diverged") else "info", message)
+        try:
+            store.set_meta(status=status, steps=self.engine.step, finished=time.time())
+            store.flush()
+        except StoreWriteError:
+            pass

@@ -13,6 +13,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -21,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.core.frames import Frame, decode, encode
+from engines.core.frames import Frame, decode, encode, quantized
+
+KEYFRAME_EVERY = 10          # every 10th stored frame of a name is whole; the others differences to the last
 
 DB_NAME = "run.sqlite"
 
@@ -50,6 +53,20 @@ class CheckpointError(StoreError):
     """A checkpoint that is missing, corrupt, or would run code when loaded."""
 
 
+class StoreWriteError(StoreError):
+    """Writing to the run failed (a full disk, a vanished directory); what was written before is intact."""
+
+
+@contextlib.contextmanager
+def _writing(path: Path):
+    """Turn the file system's and SQLite's write errors into one :class:`StoreWriteError`."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StoreWriteError(f"cannot write to the run in {path}: {reason}") from None
+
+
 def is_run_dir(path) -> bool:
     return (Path(path) / DB_NAME).is_file()
 
@@ -65,6 +82,7 @@ class RunStore:
         self._pending: list[tuple] = []
         self._new_names: list[str] = []
         self._names_seen: set[str] = set()
+        self._written: dict[str, tuple[int, Frame, int]] = {}   # name -> (row id, frame, frames since a whole one)
         self._last_flush = time.monotonic()
 
     # ----------------------------------------------------------------------------- creation
@@ -116,7 +134,7 @@ class RunStore:
 
     # ----------------------------------------------------------------------------- writing
     def set_meta(self, **values) -> None:
-        with self._lock, self._conn:
+        with _writing(self.path), self._lock, self._conn:
             self._conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                    [(k, json.dumps(v)) for k, v in values.items()])
 
@@ -132,18 +150,26 @@ class RunStore:
                     self._new_names.append(name)
 
     def add_frames(self, frames: list[Frame], wall: float | None = None) -> None:
+        """Record frames. One that repeats the last one of its name is not stored again (a reader
+        shows the newest frame at or before a step); most are stored as differences to the last."""
         wall = time.time() if wall is None else wall
-        rows = []
-        for frame in frames:
-            kind, meta, blob = encode(frame)
-            rows.append((frame.step, wall, frame.name, kind, json.dumps(meta), blob))
-        with self._lock, self._conn:
+        with _writing(self.path), self._lock, self._conn:
             self._flush_locked()
-            self._conn.executemany(
-                "INSERT INTO frames(step, wall, name, kind, meta, data) VALUES (?,?,?,?,?,?)", rows)
+            for frame in frames:
+                last = self._written.get(frame.name)
+                if last is not None and frame.repeats(last[1]):
+                    continue
+                delta = last is not None and last[2] + 1 < KEYFRAME_EVERY
+                kind, meta, blob = encode(frame, quantized(last[1]) if delta else None)
+                if "__delta" in meta:
+                    meta["__base"] = last[0]
+                cursor = self._conn.execute("INSERT INTO frames(step, wall, name, kind, meta, data) "
+                                            "VALUES (?,?,?,?,?,?)",
+                                            (frame.step, wall, frame.name, kind, json.dumps(meta), blob))
+                self._written[frame.name] = (cursor.lastrowid, frame, last[2] + 1 if delta else 0)
 
     def add_event(self, step: int, kind: str, message: str) -> None:
-        with self._lock, self._conn:
+        with _writing(self.path), self._lock, self._conn:
             self._flush_locked()
             self._conn.execute("INSERT INTO events(step, wall, kind, message) VALUES (?,?,?,?)",
                                (step, time.time(), kind, message))
@@ -152,7 +178,7 @@ class RunStore:
         """Write queued scalars, unless the last write was less than ``min_interval`` s ago."""
         if time.monotonic() - self._last_flush < min_interval:
             return
-        with self._lock, self._conn:
+        with _writing(self.path), self._lock, self._conn:
             self._flush_locked()
 
     def _flush_locked(self) -> None:
@@ -170,9 +196,14 @@ class RunStore:
 
         final = self.path / "checkpoints" / f"step-{step:09d}.pt"
         tmp = final.with_suffix(".pt.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, final)
-        with self._lock, self._conn:
+        try:
+            with _writing(self.path):
+                torch.save(state, tmp)
+                os.replace(tmp, final)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        with _writing(self.path), self._lock, self._conn:
             self._flush_locked()
             self._conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
                                (step, time.time(), final.name))
@@ -240,16 +271,51 @@ class RunStore:
         last = 2**62 if last_step is None else last_step
         ids = self._query("SELECT id FROM frames WHERE name = ? AND step BETWEEN ? AND ? ORDER BY step, id",
                           (name, first_step, last))
+        decoded: dict[int, Frame] = {}
         for (frame_id,) in ids:
-            kind, meta, blob = self._query("SELECT kind, meta, data FROM frames WHERE id = ?", (frame_id,))[0]
-            yield decode(kind, meta, blob)
+            frame = self._decode(frame_id, decoded)
+            decoded = {frame_id: frame}          # the next one is most likely a difference to this one
+            yield frame
+
+    def _decode(self, frame_id: int, decoded: dict[int, Frame]) -> Frame:
+        """Frame ``frame_id``, decoding the frames its difference chain rests on (at most
+        ``KEYFRAME_EVERY``; ``decoded`` holds those already known)."""
+        chain = []
+        while frame_id not in decoded:
+            rows = self._query("SELECT kind, meta, data FROM frames WHERE id = ?", (frame_id,))
+            if not rows:
+                raise StoreError(f"run {self.path}: a stored frame refers to frame {frame_id}, which is missing")
+            kind, meta, blob = rows[0]
+            meta = json.loads(meta)
+            chain.append((frame_id, kind, meta, blob))
+            if "__base" not in meta or len(chain) > KEYFRAME_EVERY:
+                break
+            frame_id = meta["__base"]
+        frame = decoded.get(frame_id)
+        for frame_id, kind, meta, blob in reversed(chain):
+            try:
+                frame = decode(kind, meta, blob, quantized(frame) if "__base" in meta and frame is not None else None)
+            except ValueError as exc:
+                raise StoreError(f"cannot read a frame of run {self.path}: {exc}") from None
+        return frame
 
     def events(self) -> list[tuple[int, str, str]]:
         return [tuple(r) for r in self._query("SELECT step, kind, message FROM events ORDER BY id")]
 
     def latest_checkpoint(self) -> Path | None:
+        """The newest checkpoint file; a record naming a file outside ``checkpoints/`` (a crafted
+        store) is refused."""
         rows = self._query("SELECT file FROM checkpoints ORDER BY step DESC LIMIT 1")
-        return self.path / "checkpoints" / rows[0][0] if rows else None
+        if not rows:
+            return None
+        name = str(rows[0][0])
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise CheckpointError(f"run {self.path} names checkpoint '{name}' outside its checkpoints folder; refused")
+        return self.path / "checkpoints" / name
+
+    def free_bytes(self) -> int:
+        """Free space on the disk that holds the run."""
+        return shutil.disk_usage(self.path).free
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:
@@ -263,7 +329,7 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        found = re.search(r"(?i)unsupported:? global:? ([\w.]+)", str(exc))
+        found = re.search(r"(?i)unsupported:? global:? (?:GLOBAL )?([\w.]+)", str(exc))
         if found:
             raise CheckpointError(f"checkpoint {path.name} refused: loading it would call {found.group(1)}, "
                                   "and a checkpoint may hold plain data only") from None

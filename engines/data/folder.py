@@ -13,9 +13,35 @@ from engines.data.base import DataError, ImageDataset
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 
+def to_8bit(image: Image.Image) -> Image.Image:
+    """An image in a mode Pillow converts faithfully: 16- and 32-bit integer and float greys are
+    scaled to 0..255 from their full range (Pillow's own conversion clips them, so a 16-bit PNG
+    would come out almost white), palettes become RGB(A), CMYK becomes RGB; alpha is dropped
+    (composited on black, as a digit on its background)."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        array = np.asarray(image)
+        if image.mode == "F":
+            lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
+            scaled = (array - lo) / (hi - lo) if hi > lo else np.zeros_like(array)
+        else:
+            scaled = array.astype(np.float64) / (65535 if image.mode.startswith("I;16") else 2**32 - 1)
+            if image.mode == "I" and array.max() <= 65535:
+                scaled = array.astype(np.float64) / 65535      # 16-bit PNGs often open as "I"
+        return Image.fromarray((np.clip(scaled, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
+    if image.mode in ("P", "PA"):
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "La", "RGBa"):
+        background = Image.new(image.mode.replace("a", "A").replace("A", ""), image.size, 0)
+        background.paste(image.convert(background.mode), mask=image.getchannel("A"))
+        return background
+    if image.mode == "CMYK":
+        return image.convert("RGB")
+    return image
+
+
 def pil_to_array(image: Image.Image, size: int, grey: bool) -> np.ndarray:
     """One PIL image as uint8 (C, size, size): "L" if grey else "RGB", LANCZOS-resized."""
-    image = image.convert("L" if grey else "RGB")
+    image = to_8bit(image).convert("L" if grey else "RGB")
     if image.size != (size, size):
         image = image.resize((size, size), Image.Resampling.LANCZOS)
     array = np.asarray(image, dtype=np.uint8)
@@ -28,7 +54,7 @@ def _image_files(root: Path) -> list[Path]:
 
     files = [Path(d) / f for d, _, names in os.walk(root, onerror=fail)
              for f in names if f.lower().endswith(EXTENSIONS)]
-    return sorted(files)
+    return sorted(f for f in files if f.is_file())      # regular files only: a pipe would block
 
 
 def _read(path: Path, size: int, grey: bool) -> np.ndarray:

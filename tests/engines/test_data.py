@@ -283,3 +283,28 @@ def test_torchvision_with_fake_module(monkeypatch, tmp_path, name, split_arg):
     fake.datasets.SVHN = fake.datasets.CIFAR10 = offline
     message = _error(f"torchvision:{name}")
     assert "could not download" in message and "RuntimeError: Error downloading" in message
+
+
+@pytest.mark.parametrize("mode, fmt", [("L", "png"), ("I;16", "png"), ("P", "png"), ("RGBA", "png"),
+                                       ("CMYK", "jpeg"), ("LA", "png"), ("RGB", "png"), ("1", "png")])
+def test_every_image_mode_loads_to_its_true_values(tmp_path, mode, fmt):
+    """A folder of 16-bit, palette, RGBA, CMYK, grey+alpha... images loads to the right [0, 1]
+    values (Pillow's plain conversion clips 16-bit greys: a mean of 0.5 came out as 0.998)."""
+    grey = np.random.default_rng(0).random((12, 12))
+    if mode == "I;16":
+        image = Image.fromarray((grey * 65535).astype(np.uint16))
+    else:
+        image = Image.fromarray((grey * 255).astype(np.uint8), "L").convert(mode)
+    for i in range(3):
+        image.save(tmp_path / f"{i}.{fmt}")
+    data = load_dataset(f"folder:{tmp_path}", size=12)
+    values = np.concatenate([data.train.ravel(), data.test.ravel()])
+    expected, tolerance = (0.5, 0.1) if mode == "1" else (grey.mean(), 0.02)   # "1": dithered to 0/1
+    assert abs(values.mean() - expected) < tolerance, (mode, values.mean(), expected)
+
+
+def test_a_named_pipe_in_a_folder_is_skipped_not_waited_for(tmp_path):
+    _image_folder(tmp_path / "imgs")
+    os.mkfifo(tmp_path / "imgs" / "pipe.png")
+    data = load_dataset(f"folder:{tmp_path / 'imgs'}")
+    assert len(data.train) + len(data.test) == 4

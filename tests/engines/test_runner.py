@@ -1,8 +1,11 @@
 """The Runner and its Control, on the toy engine: the loop every front end shares."""
 import threading
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from engines.core.runner import Control, Runner, RunnerSettings
 from engines.core.store import RunStore, load_checkpoint
@@ -122,3 +125,84 @@ def test_wrong_or_out_of_range_live_value_is_refused(toy, bad, words):
     runner = Runner(engine, control=control, settings=RunnerSettings(max_steps=2))
     assert runner.run()["status"] == "finished"
     assert words in runner.latest.status.message
+
+
+def test_interactive_divergence_pauses_and_rewinds_to_the_last_checkpoint(toy, tmp_path):
+    """In the studio a NaN does not end the run: it pauses, back at its last good checkpoint, so
+    the user can lower a learning rate and resume; nothing recorded before is lost."""
+    engine = toy()
+    store = RunStore.create(tmp_path / "run", describe(engine, "digits"))
+    step = engine.train_step
+    engine.train_step = lambda: {**step(), **({"loss": float("nan")} if engine.config.lr > 1 else {})}
+    control = Control()
+    runner = Runner(engine, store, control, RunnerSettings(checkpoint_every=20, interactive=True))
+    runner.latest.consumer = True
+    thread = start(runner)
+    try:
+        wait_for(lambda: engine.step > 45)
+        control.set("lr", "5")                                    # diverges at once
+        wait_for(lambda: control.paused)
+        assert engine.step in (40, 60) and engine.config.lr == 5
+        alert = [text for _, kind, text in runner.latest.take_events() if kind == "alert"]
+        assert alert and "paused and rewound to step" in alert[0]
+        control.set("lr", "0.05")
+        control.resume()
+        wait_for(lambda: engine.step > 100)
+    finally:
+        control.stop()
+        thread.join(10)
+    assert runner.summary["status"] == "stopped"
+    reader = RunStore.open(tmp_path / "run")
+    kinds = [kind for _, kind, _ in reader.events()]
+    assert "rewound" in kinds and "alert" in kinds
+    steps, _, values = reader.scalars("loss")
+    assert np.isnan(values).any() and steps[0] == 1              # the NaN and all before it are kept
+
+
+def test_a_full_disk_pauses_an_interactive_run_and_stops_a_headless_one(toy, tmp_path):
+    for interactive in (True, False):
+        engine = toy()
+        store = RunStore.create(tmp_path / f"run{interactive}", describe(engine, "digits"))
+        control = Control()
+        free = {"bytes": 10**12}
+        store.free_bytes = lambda: free["bytes"]
+        runner = Runner(engine, store, control, RunnerSettings(record_frames_every=10, interactive=interactive))
+        thread = start(runner)
+        try:
+            wait_for(lambda: engine.step > 30)
+            free["bytes"] = 10 * 2**20
+            if interactive:
+                wait_for(lambda: control.paused)
+                assert "nearly full" in runner.latest.status.message
+                free["bytes"] = 10**12
+                control.resume()
+                wait_for(lambda: engine.step > 100)
+                control.stop()
+            thread.join(10)
+        finally:
+            control.stop()
+            thread.join(10)
+        summary = runner.summary
+        assert summary["status"] == "stopped"
+        if not interactive:
+            assert "nearly full" in summary["message"]
+        assert RunStore.open(tmp_path / f"run{interactive}").latest_checkpoint() is not None
+
+
+def test_a_failed_write_ends_with_a_message_and_the_last_checkpoint(toy, tmp_path, monkeypatch):
+    engine = toy()
+    store = RunStore.create(tmp_path / "run", describe(engine, "digits"))
+    real_save = torch.save
+
+    def full_disk(state, path):
+        if engine.step >= 40:
+            Path(path).write_bytes(b"partial")
+            raise OSError(28, "No space left on device")
+        real_save(state, path)
+    monkeypatch.setattr(torch, "save", full_disk)
+    summary = Runner(engine, store, settings=RunnerSettings(max_steps=100, checkpoint_every=20)).run()
+    assert summary["status"] == "stopped" and "No space left on device" in summary["message"]
+    reader = RunStore.open(tmp_path / "run")
+    assert reader.meta()["status"] == "stopped"
+    assert load_checkpoint(reader.latest_checkpoint())["step"] == 20
+    assert not list((tmp_path / "run" / "checkpoints").glob("*.tmp"))

@@ -1,3 +1,4 @@
+import json
 import os
 import pickle
 import subprocess
@@ -118,3 +119,36 @@ def test_a_checkpoint_that_is_not_a_state_dict_is_refused(tmp_path):
         load_checkpoint(tmp_path / "list.pt")
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "none.pt")
+
+
+def test_frames_are_stored_as_differences_and_read_back_in_any_order(tmp_path):
+    """Image fields are kept as 8-bit differences to the previous frame of their name (a whole
+    frame every KEYFRAME_EVERY); reading any one of them gives the frame back."""
+    from engines.core.store import KEYFRAME_EVERY
+
+    rng = np.random.default_rng(0)
+    base = rng.random((16, 8, 8)).astype(np.float32)
+    frames = [ImageGrid("filters", step, np.clip(base + 0.01 * step, 0, 1), columns=4) for step in range(25)]
+    store = RunStore.create(tmp_path / "run", {"model": "toy"})
+    for frame in frames:
+        store.add_frames([frame])
+    store.close()
+    reader = RunStore.open(tmp_path / "run")
+    deltas = [json.loads(meta) for (meta,) in reader._query("SELECT meta FROM frames ORDER BY id")]
+    assert [("__base" in m) for m in deltas] == [i % KEYFRAME_EVERY != 0 for i in range(25)]
+    for frame, back in zip(frames, reader.frames("filters")):
+        np.testing.assert_allclose(back.images, frame.images, atol=0.5 / 255 + 1e-6)
+    (last,) = list(reader.frames("filters", 24, 24))          # random access: its chain is decoded
+    np.testing.assert_allclose(last.images, frames[24].images, atol=0.5 / 255 + 1e-6)
+
+
+def test_a_frame_that_repeats_the_last_one_is_not_stored_again(tmp_path):
+    from engines.boltzmann.frames import ChainHistory
+
+    rows = np.zeros((2, 3, 4, 4), np.float32)
+    store = RunStore.create(tmp_path / "run", {"model": "rbm"})
+    for step in (10, 20, 30):
+        store.add_frames([ChainHistory("chain_history", step, rows, np.array([100, 200]), 100)])
+    store.add_frames([ChainHistory("chain_history", 40, rows, np.array([200, 300]), 100)])
+    store.close()
+    assert RunStore.open(tmp_path / "run").frame_steps("chain_history") == [10, 40]

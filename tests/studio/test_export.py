@@ -115,12 +115,12 @@ def test_a_kind_of_its_own_exports_its_still_and_an_animated_kind_plays_its_pict
 # --------------------------------------------------------------------------------------- formats
 def test_mp4_decodes_to_every_recorded_step_at_an_even_size(run_dir, tmp_path):
     progress = []
-    count = export_run(run_dir, ["chains"], tmp_path / "chains.mp4", fps=12.5,
+    count = export_run(run_dir, ["chains"], tmp_path / "chains.mp4", fps=12.5, scale=3,
                        progress=lambda done, total: progress.append((done, total)))
     assert count == len(RECORDED_STEPS)
     assert progress == [(i, count) for i in range(1, count + 1)]
     frames = _mp4_frames(tmp_path / "chains.mp4")
-    export_run(run_dir, ["chains"], tmp_path / "one.gif", first_step=60)
+    export_run(run_dir, ["chains"], tmp_path / "one.gif", first_step=60, scale=3)
     _, (width, height), _ = _gif(tmp_path / "one.gif")
     assert len(frames) == count
     assert frames[0].shape == (height + height % 2, width + width % 2, 3)
@@ -139,9 +139,9 @@ def test_gif_has_one_frame_per_recorded_step(run_dir, tmp_path):
 
 
 def test_png_sheet_tiles_the_pictures(run_dir, tmp_path):
-    export_run(run_dir, ["chains"], tmp_path / "one.gif", first_step=60)
+    export_run(run_dir, ["chains"], tmp_path / "one.gif", first_step=60, scale=3)
     _, (width, height), _ = _gif(tmp_path / "one.gif")
-    assert export_run(run_dir, ["chains"], tmp_path / "sheet.png") == 6
+    assert export_run(run_dir, ["chains"], tmp_path / "sheet.png", scale=3) == 6
     with Image.open(tmp_path / "sheet.png") as sheet:   # 6 pictures: 3 columns, 2 rows
         assert sheet.format == "PNG"
         assert sheet.size == (3 * width + 2 * GAP, 2 * height + GAP)
@@ -166,6 +166,24 @@ def test_colour_images_stay_in_colour_and_grey_ones_grey(run_dir, tmp_path):
         assert (255, 0, 0) in {rgb for _, rgb in red_sheet.getcolors(100_000)}
 
 
+def test_gif_is_written_one_picture_at_a_time_and_reads_back_exactly(run_dir, tmp_path):
+    count = export_run(run_dir, ["chains", "filters"], tmp_path / "a.gif", fps=20, scale=2)
+    export_run(run_dir, ["chains", "filters"], tmp_path / "a.png", scale=2, last_step=10)
+    with Image.open(tmp_path / "a.gif") as gif, Image.open(tmp_path / "a.png") as first:
+        assert gif.n_frames == count and gif.info["duration"] == 50 and gif.info["loop"] == 0
+        gif.seek(0)
+        np.testing.assert_array_equal(np.asarray(gif.convert("L")), np.asarray(first.convert("L")))
+
+
+def test_scale_is_automatic_by_default_and_bounded(run_dir, tmp_path):
+    export_run(run_dir, ["chains"], tmp_path / "auto.gif")
+    _, (width, _), _ = _gif(tmp_path / "auto.gif")
+    assert 480 < width <= 960                                  # the largest whole scale within 960 px
+    with pytest.raises(ExportError, match="scale must be a whole number from 1 to 16"):
+        export_run(run_dir, ["chains"], tmp_path / "big.gif", scale=100_000)
+    assert not (tmp_path / "big.gif").exists()
+
+
 def test_a_png_sheet_too_large_to_build_is_refused(run_dir, tmp_path, monkeypatch):
     monkeypatch.setattr("studio.export.MAX_SHEET_PIXELS", 10_000)
     with pytest.raises(ExportError, match="a PNG sheet of 6 frames would be .* pixels; choose a narrower"):
@@ -182,9 +200,9 @@ def test_fmt_overrides_the_suffix(run_dir, tmp_path):
 def test_several_panels_side_by_side_keep_one_size(run_dir, tmp_path):
     # chain_history grows a row every other record and starts at step 20: at step 10 it shows its
     # first frame, and every picture is as tall as its tallest frame.
-    export_run(run_dir, ["chain_history"], tmp_path / "history.gif", first_step=60)
-    export_run(run_dir, ["chains"], tmp_path / "chains.gif", first_step=60)
-    count = export_run(run_dir, ["chains", "chain_history", "filters"], tmp_path / "three.mp4")
+    export_run(run_dir, ["chain_history"], tmp_path / "history.gif", first_step=60, scale=3)
+    export_run(run_dir, ["chains"], tmp_path / "chains.gif", first_step=60, scale=3)
+    count = export_run(run_dir, ["chains", "chain_history", "filters"], tmp_path / "three.mp4", scale=3)
     assert count == len(RECORDED_STEPS)
     frames = _mp4_frames(tmp_path / "three.mp4")
     assert len(frames) == count and len({f.shape for f in frames}) == 1
@@ -194,8 +212,9 @@ def test_several_panels_side_by_side_keep_one_size(run_dir, tmp_path):
     assert height == history_h + history_h % 2
     assert width > history_w + chains_w
 
-    export_run(run_dir, ["chain_history", "chains"], tmp_path / "history_first.gif")
-    assert _gif(tmp_path / "history_first.gif")[0] == 5       # time points: chain_history's steps
+    export_run(run_dir, ["chain_history", "chains"], tmp_path / "history_first.gif", scale=3)
+    assert _gif(tmp_path / "history_first.gif")[0] == 3       # time points: chain_history's steps
+    # (a history is stored only when it changed: a new row every other record, from step 20)
 
 
 def test_step_range_selects_the_time_points(run_dir, tmp_path):

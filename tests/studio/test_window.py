@@ -279,6 +279,8 @@ def test_export_dialog_writes_an_animation(qtbot, recorded_run, tmp_path):
     assert set(dialog.panel_boxes) == {"mean", "bars"}
     assert dialog.panel_boxes["mean"].isChecked() and not dialog.panel_boxes["bars"].isChecked()
     assert (dialog.first_spin.value(), dialog.last_spin.value()) == (30, 120)
+    qtbot.waitUntil(lambda: dialog.estimate is not None, timeout=10_000)     # the size, before writing
+    assert dialog.estimate.pictures == 4 and "MB" in dialog.estimate_label.text()
     dialog.panel_boxes["bars"].setChecked(True)
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("gif"))
     out = tmp_path / "toy.gif"
