@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="change a config field (repeatable); see `list`")
     t.add_argument("--frame-every", type=int, default=100, help="steps between recorded frames (0: none)")
     t.add_argument("--checkpoint-every", type=int, default=1000, help="steps between checkpoints")
+    t.add_argument("--max-store-mb", type=float, default=1024,
+                   help="past this size the run's older frames are thinned (default 1024; 0: never)")
     t.add_argument("--eval", action="store_true", help="evaluate on the test split at the end")
 
     e = sub.add_parser("eval", help="held-out metrics of a recorded run")
@@ -93,6 +95,8 @@ def check_train_options(args) -> None:
         raise UsageError(f"--steps must be a whole number >= 1, got {args.steps}")
     if args.epochs is not None and not (math.isfinite(args.epochs) and args.epochs > 0):
         raise UsageError(f"--epochs must be a positive number, got {args.epochs}")
+    if not (math.isfinite(args.max_store_mb) and args.max_store_mb >= 0):
+        raise UsageError(f"--max-store-mb must be >= 0 (0: never thin), got {args.max_store_mb}")
     for option in ("frame_every", "checkpoint_every"):
         if getattr(args, option) < 0:
             raise UsageError(f"--{option.replace('_', '-')} must be >= 0 (0: never), got {getattr(args, option)}")
@@ -119,7 +123,7 @@ def cmd_train(args) -> int:
     previous = {sig: signal.signal(sig, lambda *_: control.stop()) for sig in STOP_SIGNALS}
     progress = Progress(steps, engine.step)
     settings = RunnerSettings(max_steps=engine.step + steps, record_frames_every=args.frame_every,
-                              checkpoint_every=args.checkpoint_every)
+                              checkpoint_every=args.checkpoint_every, max_store_bytes=int(args.max_store_mb * 2**20))
     try:
         summary = Runner(engine, store, control, settings, on_step=progress.update).run()
     finally:

@@ -162,6 +162,9 @@ class LatestSlot:
             return events
 
 
+THIN_CHECK_EVERY = 10      # records of frames between two checks of the run's size
+
+
 @dataclass
 class RunnerSettings:
     max_steps: int | None = None          # None: until stopped
@@ -172,6 +175,7 @@ class RunnerSettings:
     checkpoint_seconds: float = 60.0      # and at least this often in time (0: by steps only)
     interactive: bool = False             # a person watches: trouble pauses the run instead of ending it
     min_free_bytes: int = 200 * 2**20     # writing stops (pauses) when the disk has less free than this
+    max_store_bytes: int = 1024 * 2**20   # past this the run's older frames are thinned (0: never)
 
 
 class Diverged(RuntimeError):
@@ -197,6 +201,7 @@ class Runner:
         self._last_frame_time = 0.0
         self._rate = deque(maxlen=50)
         self._last_checkpoint_time = time.monotonic()
+        self._records = 0
         self.last_scalars: dict[str, float] = {}
 
     def run(self) -> dict:
@@ -372,6 +377,9 @@ class Runner:
             self.latest.put_frames(frames)
         if record:
             self.store.add_frames(frames)
+            self._records += 1
+            if self._records % THIN_CHECK_EVERY == 0:
+                self.store.thin(self.settings.max_store_bytes)
 
     def _finish(self, status: str, message: str) -> None:
         """Record the end: the last frames and a checkpoint (unless training broke), the message and

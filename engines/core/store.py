@@ -313,6 +313,40 @@ class RunStore:
             raise CheckpointError(f"run {self.path} names checkpoint '{name}' outside its checkpoints folder; refused")
         return self.path / "checkpoints" / name
 
+    def used_bytes(self) -> int:
+        """Bytes the run's database holds (pages in use, not free ones a thinning left)."""
+        with self._lock:
+            pages, free, size = (self._conn.execute(f"PRAGMA {name}").fetchone()[0]
+                                 for name in ("page_count", "freelist_count", "page_size"))
+        return (pages - free) * size
+
+    def thin(self, max_bytes: int) -> int:
+        """Keep the run within ``max_bytes``: past it, the older half of the recorded frames keeps
+        only its whole frames (every ``KEYFRAME_EVERY``-th of a name; the differences between them
+        go). SQLite reuses the freed pages, so the file stops growing. Returns the frames removed."""
+        if not max_bytes or self.used_bytes() <= max_bytes:
+            return 0
+        with _writing(self.path), self._lock, self._conn:
+            self._flush_locked()
+            (lo, hi), = self._conn.execute("SELECT min(step), max(step) FROM frames").fetchall()
+            if lo is None:
+                return 0
+            cutoff, removed = (lo + hi) // 2, 0
+            names = [r[0] for r in self._conn.execute("SELECT DISTINCT name FROM frames")]
+            for name in names:      # up to a whole frame, so that no difference loses its base
+                (whole,), = self._conn.execute(
+                    "SELECT min(id) FROM frames WHERE name = ? AND step >= ? AND meta NOT LIKE '%\"__base\"%'",
+                    (name, cutoff)).fetchall()
+                if whole is not None:
+                    removed += self._conn.execute(
+                        "DELETE FROM frames WHERE name = ? AND id < ? AND meta LIKE '%\"__base\"%'",
+                        (name, whole)).rowcount
+            if removed:
+                self._conn.execute("INSERT INTO events(step, wall, kind, message) VALUES (?,?,?,?)",
+                                   (hi, time.time(), "info", f"thinned {removed} frames before step {cutoff} "
+                                    f"to keep the run under {max_bytes / 2**20:.0f} MB"))
+        return removed
+
     def free_bytes(self) -> int:
         """Free space on the disk that holds the run."""
         return shutil.disk_usage(self.path).free

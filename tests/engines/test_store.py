@@ -152,3 +152,21 @@ def test_a_frame_that_repeats_the_last_one_is_not_stored_again(tmp_path):
     store.add_frames([ChainHistory("chain_history", 40, rows, np.array([200, 300]), 100)])
     store.close()
     assert RunStore.open(tmp_path / "run").frame_steps("chain_history") == [10, 40]
+
+
+def test_a_run_past_its_size_keeps_only_whole_frames_in_its_older_half(tmp_path):
+    rng = np.random.default_rng(0)
+    store = RunStore.create(tmp_path / "run", {"model": "toy"})
+    for step in range(1, 61):
+        store.add_frames([ImageGrid("filters", step, rng.random((16, 16, 16)).astype(np.float32))])
+    before = store.used_bytes()
+    assert store.thin(10 * before) == 0                           # under the cap: nothing happens
+    removed = store.thin(before // 2)
+    assert removed == 27            # up to the first whole frame at or past the middle (31): 1, 11, 21 stay
+    steps = store.frame_steps("filters")
+    assert steps[:3] == [1, 11, 21] and steps[3:] == list(range(31, 61))
+    assert store.used_bytes() < before
+    for frame in store.frames("filters"):                         # every frame left still decodes
+        assert frame.images.shape == (16, 16, 16)
+    assert any("thinned 27 frames" in message for _, _, message in store.events())
+    store.close()
