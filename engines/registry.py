@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # torch loads only when an engine is built: the studio shows 
 # name -> "module:class"; imported only when asked for, so `list` and the studio start fast.
 BUILTIN_MODELS = {
     "rbm": "engines.boltzmann.rbm:RBMEngine",
+    "vae": "engines.vae.dense:VAEEngine",
+    "conv-vae": "engines.vae.conv:ConvVAEEngine",
 }
 DEFAULT_MODEL = "rbm"          # what `python main.py` trains when no model is named
 PLUGINS_ENV = "GENSTUDIO_ENGINES"

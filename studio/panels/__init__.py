@@ -16,12 +16,17 @@ from studio.panels.base import Panel  # noqa: E402
 from studio.panels.chains import ChainsPanel  # noqa: E402
 from studio.panels.curves import CurvesPanel  # noqa: E402
 from studio.panels.images import StillPanel  # noqa: E402
+from studio.panels.latent import DrawPanel, LatentGridPanel, LatentScatterPanel, LatentStatsPanel  # noqa: E402
 
 # frame kind (module:Class) -> panel class
 PANELS: dict[str, type[Panel]] = {
     "engines.core.frames:Frame": StillPanel,
     "engines.boltzmann.frames:ChainState": ChainsPanel,
     "engines.boltzmann.frames:ChainHistory": ChainsPanel,
+    "engines.vae.frames:LatentGrid": LatentGridPanel,
+    "engines.vae.frames:LatentScatter": LatentScatterPanel,
+    "engines.vae.frames:Drawing": DrawPanel,
+    "engines.vae.frames:LatentStats": LatentStatsPanel,
 }
 
 

@@ -1,0 +1,1 @@
+"""Variational autoencoders: ``vae`` (dense) and ``conv-vae`` (convolutional), one engine base."""

@@ -1,0 +1,183 @@
+"""The VAE panels: frames in, pictures and bars out; dragging the probe and drawing a digit call the
+display copy (pytest-qt, offscreen)."""
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from engines.core.config import fields_of
+from engines.core.views import view_of_frame
+from engines.vae.engine import VAEConfig, VAEEngineBase
+from engines.vae.frames import Drawing, LatentGrid, LatentScatter, LatentStats
+from studio.panels.latent import DrawPanel, LatentGridPanel, LatentScatterPanel, LatentStatsPanel
+
+RNG = np.random.default_rng(0)
+FIELDS = {f.name: f for f in fields_of(VAEConfig)}
+LEFT = QtCore.Qt.MouseButton.LeftButton
+NONE = QtCore.Qt.MouseButton.NoButton
+
+
+def make(qtbot, cls, frame_name, size=(500, 450)):
+    panel = cls(view_of_frame(VAEEngineBase.views, frame_name), FIELDS)
+    qtbot.addWidget(panel)
+    panel.resize(*size)
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
+def mouse(widget, kind, pos: QtCore.QPointF, button, buttons):
+    event = QtGui.QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons,
+                              QtCore.Qt.KeyboardModifier.NoModifier)
+    QtWidgets.QApplication.sendEvent(widget, event)
+
+
+def drag(widget, points: list[QtCore.QPointF], qtbot):
+    """Press the left button at the first point, move through the others, release at the last."""
+    mouse(widget, QtCore.QEvent.Type.MouseButtonPress, points[0], LEFT, LEFT)
+    for p in points[1:]:
+        mouse(widget, QtCore.QEvent.Type.MouseMove, p, NONE, LEFT)
+        qtbot.wait(5)
+    mouse(widget, QtCore.QEvent.Type.MouseButtonRelease, points[-1], LEFT, NONE)
+
+
+def scatter_frame(step=3, probe=(0.0, 0.0)):
+    points = RNG.normal(size=(60, 2)).astype(np.float32)
+    labels = np.repeat(np.arange(10), 6)
+    return LatentScatter("latent_scatter", step, points, labels, np.array(probe, np.float32),
+                         RNG.random((28, 28), dtype=np.float32), "z0 × z1")
+
+
+# ---------------------------------------------------------------------------------- scatter
+def test_scatter_draws_points_coloured_by_label_and_the_probe(qtbot):
+    panel = make(qtbot, LatentScatterPanel, "latent_scatter")
+    frame = scatter_frame(probe=(0.5, -1.0))
+    panel.show_frame(frame)
+    x, y = panel.points.getData()
+    np.testing.assert_allclose(np.c_[x, y], frame.points, rtol=1e-6)
+    brushes = {panel.points.data["brush"][i].color().name() for i in range(len(frame.points))}
+    assert len(brushes) == 10                                   # one colour per digit
+    mx, my = panel.marker.getData()
+    assert (mx[0], my[0]) == pytest.approx((0.5, -1.0))
+    np.testing.assert_array_equal(panel.decoding.image_item.image, frame.probe_image)
+    assert "z0 × z1" in panel.caption.text() and "step 3" in panel.caption.text()
+
+
+def view_to_widget(panel, x, y) -> QtCore.QPointF:
+    scene = panel.viewbox.mapViewToScene(QtCore.QPointF(x, y))
+    return QtCore.QPointF(panel.plot.mapFromScene(scene))
+
+
+def test_dragging_in_the_scatter_calls_set_probe_with_the_coordinates(qtbot):
+    panel = make(qtbot, LatentScatterPanel, "latent_scatter")
+    panel.show_frame(scatter_frame())
+    panel.viewbox.setRange(xRange=(-3, 3), yRange=(-3, 3), padding=0)
+    panel.set_live(True)
+    qtbot.wait(20)
+    calls = []
+    panel.methodCalled.connect(lambda method, args: calls.append((method, args)))
+    path = [(-1.0, -1.0), (-0.5, -0.5), (0.0, 0.2), (0.5, 1.0), (1.0, 1.5)]
+    drag(panel.plot.viewport(), [view_to_widget(panel, *p) for p in path], qtbot)
+    qtbot.wait(20)
+    assert calls and all(method == "set_probe" for method, _ in calls)
+    assert len(calls) <= len(path)                               # at most one call per mouse move
+    assert calls[-1][1] == pytest.approx((1.0, 1.5), abs=0.05)   # the last call: where the mouse stopped
+    mx, my = panel.marker.getData()
+    assert (mx[0], my[0]) == pytest.approx((1.0, 1.5), abs=0.05)  # the marker follows at once
+    # a frame still carrying the old probe arriving right after the drag does not move it back
+    panel.show_frame(scatter_frame(probe=(0.0, 0.0)))
+    assert panel.marker.getData()[0][0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_replayed_scatter_ignores_the_mouse(qtbot):
+    panel = make(qtbot, LatentScatterPanel, "latent_scatter")
+    panel.show_frame(scatter_frame())
+    panel.set_live(False)
+    calls = []
+    panel.methodCalled.connect(lambda *a: calls.append(a))
+    drag(panel.plot.viewport(), [view_to_widget(panel, 0, 0), view_to_widget(panel, 1, 1)], qtbot)
+    qtbot.wait(20)
+    assert calls == []
+
+
+# ---------------------------------------------------------------------------------- drawing
+def drawing_frame(pixels=None, latent=5, step=9):
+    pixels = np.zeros((28, 28), np.float32) if pixels is None else pixels
+    return Drawing("draw", step, pixels, RNG.random((28, 28), dtype=np.float32),
+                   RNG.normal(size=latent).astype(np.float32), RNG.random(latent).astype(np.float32) + 0.1)
+
+
+def canvas_point(canvas, col, row) -> QtCore.QPointF:
+    scale, ox, oy = canvas._geometry()
+    return QtCore.QPointF(ox + col * scale, oy + row * scale)
+
+
+def test_drawing_calls_encode_drawing_with_a_28x28_array_throttled(qtbot):
+    panel = make(qtbot, DrawPanel, "draw")
+    panel.set_live(True)
+    calls = []
+    panel.methodCalled.connect(lambda method, args: calls.append((method, args)))
+    stroke = [canvas_point(panel.canvas, 14, r) for r in np.linspace(4, 24, 30)]
+    drag(panel.canvas, stroke, qtbot)
+    qtbot.waitUntil(lambda: not panel._timer.isActive(), timeout=1000)
+    assert calls and all(method == "encode_drawing" for method, _ in calls)
+    assert len(calls) < len(stroke)                              # throttled, not one per move
+    pixels = calls[-1][1][0]
+    assert isinstance(pixels, np.ndarray) and pixels.shape == (28, 28)
+    assert pixels[14, 14] == pytest.approx(1.0) and pixels[14, 3] == 0.0    # a vertical line at x = 14
+    assert pixels[5:24, 14].min() > 0.9                          # the last call has the whole stroke
+    panel.clear_button.click()
+    qtbot.waitUntil(lambda: calls[-1][1][0].max() == 0.0, timeout=1000)
+
+
+def test_draw_panel_shows_the_posterior_and_reconstruction(qtbot):
+    panel = make(qtbot, DrawPanel, "draw")
+    digit = np.zeros((28, 28), np.float32)
+    digit[5:20, 10:13] = 1
+    frame = drawing_frame(digit)
+    panel.show_frame(frame)
+    np.testing.assert_array_equal(panel.recon.image_item.image, frame.recon)
+    np.testing.assert_array_equal(panel.canvas.pixels, digit)     # replay/initial: the frame's drawing
+    np.testing.assert_allclose(panel.bars.bars.opts["height"], frame.mu, rtol=1e-6)
+    np.testing.assert_allclose(panel.bars.whiskers.opts["height"], 2 * frame.sigma, rtol=1e-6)
+    assert "5 latent dimensions" in panel.caption.text()
+    # live, once the user draws, frames no longer overwrite the canvas
+    panel.set_live(True)
+    drag(panel.canvas, [canvas_point(panel.canvas, 3, 3), canvas_point(panel.canvas, 3, 8)], qtbot)
+    mine = panel.canvas.pixels.copy()
+    panel.show_frame(drawing_frame(np.ones((28, 28), np.float32)))
+    np.testing.assert_array_equal(panel.canvas.pixels, mine)
+    panel.set_live(False)
+    assert not panel.clear_button.isEnabled()
+
+
+# ---------------------------------------------------------------------------------- grid, stats
+def test_latent_grid_panel_shows_the_mosaic_and_the_plane(qtbot):
+    panel = make(qtbot, LatentGridPanel, "latent_grid")
+    images = RNG.random((9, 8, 8), dtype=np.float32)
+    frame = LatentGrid("latent_grid", 12, images, columns=3, xs=np.array([-1.6, 0, 1.6], np.float32),
+                       ys=np.array([1.6, 0, -1.6], np.float32), plane="PC1 × PC2")
+    panel.show_frame(frame)
+    np.testing.assert_array_equal(panel.image_item.image, frame.still())
+    assert "PC1 × PC2" in panel.caption.text() and "-1.60…1.60" in panel.caption.text()
+    assert set(panel.control_editors) == {"grid_size", "grid_span", "grid_plane", "grid_dims", "grid_centre"}
+
+
+def test_latent_stats_panel_colours_active_dimensions(qtbot):
+    panel = make(qtbot, LatentStatsPanel, "latent_stats")
+    frame = LatentStats("latent_stats", 4, np.array([2.0, 0.001, 1.0], np.float32),
+                        np.array([0.9, 0.0, 0.5], np.float32), 0.01)
+    panel.show_frame(frame)
+    np.testing.assert_allclose(panel.bars.bars.opts["height"], frame.kl)
+    colours = [b.color().name() for b in panel.bars.bars.opts["brushes"]]
+    assert colours[0] == colours[2] != colours[1]
+    assert "2 of 3 dimensions active" in panel.caption.text()
+
+
+@pytest.mark.parametrize("cls, name", [(LatentScatterPanel, "latent_scatter"), (DrawPanel, "draw"),
+                                       (LatentStatsPanel, "latent_stats")])
+def test_panels_refuse_other_frames(qtbot, cls, name):
+    from engines.core.frames import ImageGrid
+
+    panel = make(qtbot, cls, name)
+    with pytest.raises(TypeError):
+        panel.show_frame(ImageGrid("samples", 1, np.zeros((1, 2, 2), np.float32)))
