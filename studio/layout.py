@@ -14,12 +14,15 @@ from engines.core.views import View, kind_id
 from studio.panels import CurvesPanel, Panel, create_panel
 
 SETTINGS_ORG, SETTINGS_APP = "genstudio", "studio"
-LAYOUT_VERSION = 2           # a layout saved by another version is not restored
+LAYOUT_VERSION = 3           # a layout saved by another version is not restored
 SETUP_WIDTH = 290            # first-launch widths of the setup dock, the main column and the side column
 MAIN_WIDTH = 700
 SIDE_WIDTH = 400
 CURVES_HEIGHT = 280          # first-launch height of the curves dock
-COMPACT_SCREEN = (1280, 800)  # on a smaller screen the side views share one dock area as tabs
+CURVES_SHARE = 0.28          # at most this share of a small screen's height
+SIDE_STACKS = 3              # side views stacked in the column at most; more become tabs
+SIDE_VIEW_HEIGHT = 240       # a stacked side view gets at least this much of the screen's height
+CHROME_HEIGHT = 160          # menus, toolbars, dock titles and the status bar
 CURVES = "curves"
 
 
@@ -51,8 +54,8 @@ class DockLayout(QtCore.QObject):
         self.fields: dict[str, FieldInfo] = {}
         self.curves = CurvesPanel()
         self._add_dock(CURVES, "Curves", self.curves)
-        window.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, setup_dock)
-        self._place(CURVES)
+        window.setTabPosition(QtCore.Qt.DockWidgetArea.AllDockWidgetAreas, QtWidgets.QTabWidget.TabPosition.North)
+        self._arrange()
 
     # ------------------------------------------------------------------------------ building
     def dock(self, name: str, title: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
@@ -82,6 +85,7 @@ class DockLayout(QtCore.QObject):
         self.model, self.views, self.frame_views = model, {}, {}
         self.fields = {f.name: f for f in fields}
         created = [self._add_view(view) for view in views]
+        self._arrange()
         state = settings().value(f"layout/{model}")
         same_screen = settings().value(f"layout/{model}/screen") == self.screen_key
         if state is None or not same_screen or not self.window.restoreState(state, LAYOUT_VERSION):
@@ -95,7 +99,6 @@ class DockLayout(QtCore.QObject):
         self.views[view.name] = view
         for frame_name in view.frames:
             self.frame_views[frame_name] = view.name
-        self._place(view.name)
         return panel
 
     def panel_for(self, frame) -> tuple[Panel, bool]:
@@ -105,37 +108,50 @@ class DockLayout(QtCore.QObject):
         if name is not None:
             return self.panels[name], False
         kind_class(kind_id(type(frame)))          # a kind the studio can decode and draw
-        panel = self._add_view(view_for_frame(frame))
+        view = view_for_frame(frame)
+        panel = self._add_view(view)
+        heads = self._side_heads()
+        if heads:
+            self.window.tabifyDockWidget(heads[-1], self.docks[view.name])
+        else:
+            self.window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.docks[view.name])
+        self.docks[view.name].show()
         self.layoutChanged.emit()
         return panel, True
 
     # ------------------------------------------------------------------------------ placement
-    def _place(self, name: str) -> None:
-        area = QtCore.Qt.DockWidgetArea
-        dock = self.docks[name]
-        if name == CURVES:
-            self.window.addDockWidget(area.BottomDockWidgetArea, dock)
-        else:
-            view = self.views[name]
-            main = [self.docks[n] for n, v in self.views.items() if v.area == "main" and n != name]
-            side = [self.docks[n] for n, v in self.views.items() if v.area == "side" and n != name]
-            if view.area == "main":
-                if main:
-                    self.window.tabifyDockWidget(main[-1], dock)
-                else:
-                    self.window.addDockWidget(area.RightDockWidgetArea, dock)
-                    if side:
-                        self.window.splitDockWidget(dock, side[0], QtCore.Qt.Orientation.Horizontal)
-            elif side and self.compact:
-                self.window.tabifyDockWidget(side[-1], dock)
-                side[0].raise_()
-            elif side:
-                self.window.splitDockWidget(side[-1], dock, QtCore.Qt.Orientation.Vertical)
-            elif main:
-                self.window.splitDockWidget(main[0], dock, QtCore.Qt.Orientation.Horizontal)
-            else:
-                self.window.addDockWidget(area.RightDockWidgetArea, dock)
-        dock.show()
+    def _arrange(self) -> None:
+        """The first-launch arrangement: the run setup on the left, the main views as tabs of the
+        big area right of it, the side views in a column beside that, at most ``side_stacks`` of
+        them stacked and the others joining those stacks as tabs in turn, the curves along the
+        bottom. (Qt makes a dock split from a tabbed one another tab: the column is built first.)"""
+        area, orientation = QtCore.Qt.DockWidgetArea, QtCore.Qt.Orientation
+        window = self.window
+        window.addDockWidget(area.LeftDockWidgetArea, self.setup_dock)
+        window.addDockWidget(area.BottomDockWidgetArea, self.docks[CURVES])
+        main = [self.docks[n] for n, v in self.views.items() if v.area == "main"]
+        side = [self.docks[n] for n, v in self.views.items() if v.area == "side"]
+        heads = side[:self.side_stacks]
+        first = (main or heads or [None])[0]
+        if first is not None:
+            window.addDockWidget(area.RightDockWidgetArea, first)
+        previous = first
+        for head in heads:
+            if head is not first:
+                window.splitDockWidget(previous, head, orientation.Horizontal if previous is first and main
+                                       else orientation.Vertical)
+                previous = head
+        for dock in main[1:]:
+            window.tabifyDockWidget(main[0], dock)
+        for i, dock in enumerate(side[len(heads):]):
+            window.tabifyDockWidget(heads[i % len(heads)], dock)
+        for dock in [self.setup_dock, *self.docks.values()]:
+            dock.show()
+        for dock in main[:1] + heads:
+            dock.raise_()            # the first view of each tab group is the one shown
+
+    def _side_heads(self) -> list[QtWidgets.QDockWidget]:
+        return [self.docks[n] for n, v in self.views.items() if v.area == "side"][:self.side_stacks]
 
     def default_sizes(self) -> None:
         main = [self.docks[n] for n, v in self.views.items() if v.area == "main"][:1]
@@ -143,27 +159,24 @@ class DockLayout(QtCore.QObject):
         docks = [self.setup_dock, *main, *side]
         widths = [SETUP_WIDTH] + [MAIN_WIDTH] * len(main) + [SIDE_WIDTH] * len(side)
         self.window.resizeDocks(docks, widths, QtCore.Qt.Orientation.Horizontal)
-        self.window.resizeDocks([self.docks[CURVES]], [CURVES_HEIGHT], QtCore.Qt.Orientation.Vertical)
+        screen_height = self.window.screen().availableGeometry().height()
+        height = min(CURVES_HEIGHT, int(CURVES_SHARE * screen_height))
+        self.window.resizeDocks([self.docks[CURVES]], [height], QtCore.Qt.Orientation.Vertical)
 
     def reset(self) -> None:
         """Put every dock back where a first launch puts it."""
         for dock in [self.setup_dock, *self.docks.values()]:
+            dock.setFloating(False)
             self.window.removeDockWidget(dock)
-        self.window.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, self.setup_dock)
-        self.setup_dock.show()
-        names = list(self.docks)
-        placed, self.views = self.views, {}
-        for name in names:               # in order of creation, as _place expects
-            if name in placed:
-                self.views[name] = placed[name]
-            self._place(name)
+        self._arrange()
         QtCore.QTimer.singleShot(0, self.default_sizes)
 
     @property
-    def compact(self) -> bool:
-        """A small screen: side views are tabs, not a column of small pictures."""
-        screen = self.window.screen().availableGeometry()
-        return screen.width() < COMPACT_SCREEN[0] or screen.height() < COMPACT_SCREEN[1]
+    def side_stacks(self) -> int:
+        """How many side views stack in the column: as many as fit the screen's height at
+        ``SIDE_VIEW_HEIGHT`` each, at most ``SIDE_STACKS`` (a small screen: one, the others tabs)."""
+        height = self.window.screen().availableGeometry().height()
+        return max(1, min(SIDE_STACKS, (height - CHROME_HEIGHT - CURVES_HEIGHT) // SIDE_VIEW_HEIGHT))
 
     @property
     def screen_key(self) -> str:

@@ -39,13 +39,22 @@ class Panel(QtWidgets.QWidget):
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(2, 2, 2, 2)
         outer.setSpacing(2)
-        self.controls = QtWidgets.QHBoxLayout()
+        strip = QtWidgets.QWidget()
+        self.controls = QtWidgets.QHBoxLayout(strip)
         self.controls.setContentsMargins(0, 0, 0, 0)
         self.controls.addStretch(1)
         for name in view.controls:
             if name in fields:
                 self._add_control(fields[name])
-        outer.addLayout(self.controls)
+        # a narrow panel scrolls its controls sideways instead of growing the window
+        self.control_strip = QtWidgets.QScrollArea()
+        self.control_strip.setWidget(strip)
+        self.control_strip.setWidgetResizable(True)
+        self.control_strip.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.control_strip.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.control_strip.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.control_strip.setVisible(bool(self.control_editors))
+        outer.addWidget(self.control_strip)
         self.body = QtWidgets.QVBoxLayout()
         self.body.setContentsMargins(0, 0, 0, 0)
         self.body.setSpacing(2)
@@ -60,6 +69,30 @@ class Panel(QtWidgets.QWidget):
         self.controls.addWidget(label)
         self.controls.addWidget(editor)
         editor.set_editable(False)
+
+    def add_control_widget(self, widget: QtWidgets.QWidget) -> None:
+        """A panel's own control (a display mode...), first in the strip."""
+        self.controls.insertWidget(0, widget)
+        self.control_strip.show()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fit_strip()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_strip()
+
+    def _fit_strip(self) -> None:
+        """The control strip as tall as what it holds (subclasses may add widgets to it), plus a
+        scroll bar when the panel is narrower than the controls; hidden when it holds none."""
+        has_controls = self.controls.count() > 1              # more than the stretch
+        self.control_strip.setVisible(has_controls)
+        if has_controls:
+            strip = self.control_strip.widget()
+            scrollbar = self.control_strip.horizontalScrollBar().sizeHint().height()
+            needs_scroll = strip.minimumSizeHint().width() > self.width()
+            self.control_strip.setFixedHeight(strip.sizeHint().height() + (scrollbar if needs_scroll else 0))
 
     # ------------------------------------------------------------------------------ interface
     def show_frame(self, frame) -> None:

@@ -39,7 +39,7 @@ class ChainsPanel(Panel):
         self.mode_combo = QtWidgets.QComboBox()
         self.mode_combo.addItems(self.MODES)
         self.mode_combo.setToolTip("Draw the chains' visible probabilities or the binary samples drawn from them")
-        self.controls.insertWidget(0, self.mode_combo)
+        self.add_control_widget(self.mode_combo)
 
         hint = " · click a chain to restart it" if view.calls else ""
         self.caption = caption_label(f"{self.title}{hint}")

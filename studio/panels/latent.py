@@ -138,7 +138,7 @@ class LatentScatterPanel(Panel):
         self.body.addWidget(self.caption)
         self.body.addWidget(self.legend)
         self.body.addLayout(row, 1)
-        self.setMinimumSize(320, 260)
+        self.setMinimumSize(240, 200)
 
         self.probe = np.zeros(2)
         self._points_key = None
@@ -264,7 +264,7 @@ class DrawPanel(Panel):
         self.canvas.setToolTip("Left button draws, right button erases")
         self.clear_button = QtWidgets.QPushButton("Clear")
         self.clear_button.setToolTip("Clear the canvas and draw a new digit")
-        self.controls.insertWidget(0, self.clear_button)
+        self.add_control_widget(self.clear_button)
         self.caption = caption_label(f"{self.title} · draw a digit (right button erases)")
         self.recon = MosaicView()
         self.recon.setMinimumSize(90, 90)
@@ -281,7 +281,7 @@ class DrawPanel(Panel):
         self.body.addLayout(pictures, 3)
         self.body.addWidget(caption_label("posterior q(z|x): mean per dimension, whiskers ±σ"))
         self.body.addWidget(self.bars, 2)
-        self.setMinimumSize(280, 320)
+        self.setMinimumSize(220, 200)
 
         self.drawn = False          # once the user draws, the canvas is theirs (frames no longer reset it)
         self._dirty = False
