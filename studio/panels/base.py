@@ -53,8 +53,8 @@ class Panel(QtWidgets.QWidget):
         self.control_strip.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.control_strip.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.control_strip.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
-        self.control_strip.setVisible(bool(self.control_editors))
         outer.addWidget(self.control_strip)
+        self._fit_strip()
         self.body = QtWidgets.QVBoxLayout()
         self.body.setContentsMargins(0, 0, 0, 0)
         self.body.setSpacing(2)
@@ -73,7 +73,7 @@ class Panel(QtWidgets.QWidget):
     def add_control_widget(self, widget: QtWidgets.QWidget) -> None:
         """A panel's own control (a display mode...), first in the strip."""
         self.controls.insertWidget(0, widget)
-        self.control_strip.show()
+        self._fit_strip()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -91,7 +91,7 @@ class Panel(QtWidgets.QWidget):
         if has_controls:
             strip = self.control_strip.widget()
             scrollbar = self.control_strip.horizontalScrollBar().sizeHint().height()
-            needs_scroll = strip.minimumSizeHint().width() > self.width()
+            needs_scroll = self.isVisible() and strip.minimumSizeHint().width() > self.width()
             self.control_strip.setFixedHeight(strip.sizeHint().height() + (scrollbar if needs_scroll else 0))
 
     # ------------------------------------------------------------------------------ interface
