@@ -35,14 +35,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def check_args(args: argparse.Namespace) -> str | None:
     """The first mistake on the command line that needs no torch to see, or None."""
-    from engines.core.config import ConfigError, parse_assignments
+    from engines.core.config import ConfigError, check_seed, parse_assignments
     from engines.data import dataset_problem
     from engines.registry import models
     from studio.controls import DEVICE_CHOICES
 
     if args.open:
+        from engines.core.store import is_run_dir
+
         path = Path(args.open).expanduser()
-        return None if path.is_dir() else f"no run directory at {path}"
+        if not path.is_dir():
+            return f"no run directory at {path}"
+        return None if is_run_dir(path) else f"{path} is not a run directory (no run.sqlite in it)"
+    try:
+        check_seed(args.seed)
+    except ConfigError as exc:
+        return str(exc)
     if args.model not in models():
         return f"unknown model '{args.model}' (known: {', '.join(sorted(models()))})"
     if args.device not in DEVICE_CHOICES and not args.device.startswith("cuda:"):

@@ -5,6 +5,9 @@ which the training process sends or a run store holds, so the GUI process never 
 """
 from __future__ import annotations
 
+import json
+import sys
+
 from PySide6 import QtCore, QtWidgets
 
 from engines.core.config import FieldInfo
@@ -88,6 +91,7 @@ class RunSetup(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.catalog: dict = {}
+        self._loader: QtCore.QProcess | None = None
         self.model_combo = QtWidgets.QComboBox()
         self.model_combo.addItems(sorted(models()))
         self.data_combo = QtWidgets.QComboBox()
@@ -128,6 +132,28 @@ class RunSetup(QtWidgets.QWidget):
     @property
     def model(self) -> str:
         return self.model_combo.currentText()
+
+    def load_catalog(self) -> None:
+        """Ask ``python -m engines list --json`` (a child process: torch stays out of this one) for
+        every model's fields, when no run has reported them: a recorded run is being viewed, or
+        nothing is. The form fills in when it answers."""
+        if self._loader is not None or len(self.catalog) >= len(models()):
+            return
+        self._loader = QtCore.QProcess(self)
+        self._loader.setProgram(sys.executable)
+        self._loader.setArguments(["-m", "engines", "list", "--json"])
+        self._loader.finished.connect(self._catalog_loaded)
+        self._loader.start()
+
+    def _catalog_loaded(self, exit_code: int, _status) -> None:
+        output = bytes(self._loader.readAllStandardOutput()).decode(errors="replace")
+        self._loader.deleteLater()
+        self._loader = None
+        if exit_code == 0:
+            try:
+                self.set_catalog(json.loads(output)["models"])
+            except (ValueError, KeyError):
+                pass
 
     def set_catalog(self, catalog: dict) -> None:
         """Models and their config fields (``engines.registry.catalog``), as the training process

@@ -28,6 +28,16 @@ STATUS_MESSAGE_MS = 10_000        # how long a status-bar message stays
 FRAME_RATE_WINDOW_S = 1.0         # frames/s counts the frames of the last second
 MARKED_EVENTS = ("set", "action", "rewound")  # run events shown as lines on the curves
 
+def version() -> str:
+    """The installed package's version (or "development" from a checkout that is not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("genstudio")
+    except metadata.PackageNotFoundError:
+        return "development"
+
+
 SHORTCUTS = (
     ("Space", "pause / resume training"),
     ("S or Ctrl+Right", "one training step (pauses first)"),
@@ -128,6 +138,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.action_stop = self._action("Stop", self.stop_run, ["Shift+F5"], "Stop training (the run is kept)")
         self.action_reset = self._action("Reset", self.reset_run, ["Ctrl+R"], "Stop this run and start a new one")
         self.action_open = self._action("Open run…", self.open_run_dialog, ["Ctrl+O"], "Open a recorded run")
+        self.save_picture_menu = QtWidgets.QMenu("Save picture of", self)
+        self.save_picture_menu.setToolTipsVisible(True)
+        self.save_picture_menu.aboutToShow.connect(self._fill_save_picture_menu)
         self.action_export = self._action("Export…", self.open_export_dialog, ["Ctrl+E"], "Export an animation")
         self.action_quit = self._action("Quit", self.close, ["Ctrl+Q"], "Quit genstudio")
         self.action_reset_layout = self._action("Reset layout", self.reset_layout, tip="Put the panels back")
@@ -140,6 +153,7 @@ class MainWindow(QtWidgets.QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.action_open, self.action_export])
+        file_menu.addMenu(self.save_picture_menu)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
         run_menu = menu.addMenu("&Run")
@@ -325,6 +339,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_error(f"{message[:1].upper()}{message[1:]}{where}")
         else:
             self.statusBar().showMessage(f"Run {status} at step {summary.get('steps')}{where}", STATUS_MESSAGE_MS)
+        self.run_label.setText(f"run kept in {self.run_dir}" if self.run_dir else "")
 
     def _status_changed(self, status: dict) -> None:
         self.last_status = status
@@ -398,9 +413,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.send(Step(1))
 
     def stop_run(self) -> None:
-        """Stop training and wait for the run to be saved (status stopped, checkpoint written)."""
+        """Stop training, wait for the run to be saved (status stopped, checkpoint written), then
+        show it as a recorded run: every frame it recorded is on the timeline."""
+        run_dir = self.run_dir
         self._shutdown_worker()
         self._set_state("idle")
+        if run_dir is not None:
+            self.open_run(run_dir, confirm=False)
 
     def reset_run(self) -> None:
         """Stop the current run (it is kept) and start a new one with the settings on the left."""
@@ -447,8 +466,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             self.open_run(path)
 
-    def open_run(self, path) -> bool:
-        """View a recorded run (finished, or still written by a headless job: then it is followed)."""
+    def open_run(self, path, confirm: bool = True) -> bool:
+        """View a recorded run (finished, or still written by a headless job: then it is followed).
+        A run training in this window is stopped first (it is kept), after asking when ``confirm``."""
         from engines.core.store import StoreError
         from studio.replay import RecordedRun
 
@@ -456,6 +476,9 @@ class MainWindow(QtWidgets.QMainWindow):
             recorded = RecordedRun(path)
         except StoreError as exc:
             self.show_error(f"Cannot open run: {exc}")
+            return False
+        if confirm and self.worker is not None and not self._confirm_stop(Path(path).name):
+            recorded.close()
             return False
         self._shutdown_worker()
         self._close_recorded()
@@ -485,7 +508,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewer.statusChanged.connect(self._recorded_status)
         self.viewer.failed.connect(self.show_error)
         self.viewer.start()
+        self.setup.load_catalog()          # the other models' fields, for a run started from here
         return True
+
+    def _confirm_stop(self, opening: str) -> bool:
+        answer = QtWidgets.QMessageBox.question(
+            self, "Stop training?", f"A run is training. Stop it (it is kept, with a checkpoint) and open {opening}?",
+            QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.Cancel,
+            QtWidgets.QMessageBox.StandardButton.Cancel)
+        return answer == QtWidgets.QMessageBox.StandardButton.Yes
 
     def _recorded_status(self, state: str, step: str) -> None:
         self.state_label.setText(state)
@@ -515,13 +546,34 @@ class MainWindow(QtWidgets.QMainWindow):
         dialog.show()
         return dialog
 
+    def _fill_save_picture_menu(self) -> None:
+        """One entry per panel shown: File → Save picture of → a panel saves it as a PNG."""
+        self.save_picture_menu.clear()
+        for name, dock in self.docks.items():
+            if dock.isVisible():
+                action = self.save_picture_menu.addAction(dock.windowTitle())
+                action.triggered.connect(lambda _=False, n=name: self.save_picture(n))
+
+    def save_picture(self, name: str, path: str | None = None) -> bool:
+        """Save panel ``name`` as it looks now to a PNG (asking where when ``path`` is None)."""
+        if path is None:
+            start = str((self.run_dir or Path.home()) / f"{name}.png")
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save picture", start, "PNG image (*.png)")
+            if not path:
+                return False
+        if not self.panels[name].grab().save(path, "PNG"):
+            self.show_error(f"Could not save the picture to {path}")
+            return False
+        self.statusBar().showMessage(f"Saved {self.docks[name].windowTitle()} to {path}", STATUS_MESSAGE_MS)
+        return True
+
     def show_shortcuts(self) -> None:
         rows = "".join(f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for keys, what in SHORTCUTS)
         self._message("Keyboard shortcuts", f"<table>{rows}</table>")
 
     def show_about(self) -> None:
         self._message("About genstudio",
-                      "<b>genstudio</b><br>Train the classic image generative models and watch them learn: "
+                      f"<b>genstudio {version()}</b><br>Train the classic image generative models and watch them learn: "
                       "Gibbs chains mixing, filters forming, curves falling.<br><br>"
                       "Every run is recorded; open it again with File → Open run, export it with File → Export.")
 

@@ -59,14 +59,17 @@ def live_window(qapp):
     window.close()
 
 
-def test_cli_mistakes_exit_2_with_one_line(capsys):
+def test_cli_mistakes_exit_2_with_one_line(capsys, tmp_path):
     assert app_main(["--model", "no_such_model"]) == 2
     assert app_main(["--set", "lr"]) == 2
     assert app_main(["--data", "folder:/no/such/folder"]) == 2
     assert app_main(["--open", "/no/such/run"]) == 2
+    assert app_main(["--open", str(tmp_path)]) == 2                 # a folder that is not a run
+    assert app_main(["--seed", "-1"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 4 and all(line.startswith("error: ") for line in lines)
+    assert len(lines) == 6 and all(line.startswith("error: ") for line in lines)
     assert "no_such_model" in lines[0] and "key=value" in lines[1] and "/no/such/run" in lines[3]
+    assert "is not a run directory" in lines[4] and "seed must be" in lines[5]
 
 
 def test_the_views_of_a_model_the_studio_does_not_know_become_its_panels(live_window, qtbot):
@@ -171,12 +174,37 @@ def test_training_error_shows_a_message_and_the_app_keeps_running(qtbot):
     window.close()
 
 
+def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame(qtbot):
+    window = start_window(qtbot)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.last_status.get("step", 0) > 250, timeout=30_000)
+    run_dir = window.run_dir
+    window.action_stop.trigger()
+    assert window.state == "viewing" and window.timeline.isVisible() and window.viewer.steps
+    assert window.viewer.recorded.path == run_dir and "recorded · stopped" in window.state_label.text()
+    assert "recording" not in window.run_label.text()
+    window.close()
+
+
+def test_opening_a_run_while_one_trains_asks_first(qtbot, recorded_run, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window = start_window(qtbot)
+    qtbot.addWidget(window)
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: answers.pop(0))
+    assert not window.open_run(recorded_run) and window.state == "running"     # cancelled: trains on
+    assert window.open_run(recorded_run) and window.state == "viewing" and window.worker is None
+    window.close()
+
+
 def test_the_rbm_chains_panel_restarts_a_chain_and_edits_gibbs_steps(qtbot):
     spec = RunSpec(model="rbm", data="digits", overrides={"hidden": 16, "chains": 16})
     window = start_window(qtbot, spec, frames=("chains", "filters", "reconstructions"))
     qtbot.addWidget(window)
     chains = window.panels["chains"]
-    assert chains.image_item.image.shape == (2 * 9 - 1, 8 * 9 - 1)
+    columns = chains.grid_view.columns                  # 16 chains of 8x8, as many columns as fill the panel
+    assert chains.image_item.image.shape == (-(-16 // columns) * 9 - 1, columns * 9 - 1)
     chains.control_editors["gibbs_per_frame"].widget.setValue(3)
     qtbot.waitUntil(lambda: ("set", "gibbs_per_frame=3") in store_events(window.run_dir), timeout=10_000)
     assert window.setup.editor.values()["gibbs_per_frame"] == 3
@@ -221,6 +249,18 @@ def test_open_recorded_run_shows_frames_curves_and_scrubs(qtbot, recorded_run):
     bars = window.panels["bars"]    # the recording's own setting, shown but not editable
     assert bars.control_editors["bars"].value == 6 and not bars.control_editors["bars"].widget.isEnabled()
     assert not bars.call("poke", 1)
+
+
+def test_a_panel_saves_as_a_picture(qtbot, recorded_run, tmp_path):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.open_run(recorded_run)
+    window._fill_save_picture_menu()
+    assert [a.text() for a in window.save_picture_menu.actions()] == ["Curves", "Mean image", "Bars"]
+    assert window.save_picture("bars", str(tmp_path / "bars.png"))
+    with Image.open(tmp_path / "bars.png") as picture:
+        assert picture.size[0] > 50 and picture.size[1] > 50
 
 
 def test_opening_and_exporting_a_run_never_imports_torch(recorded_run, tmp_path):
