@@ -35,8 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m engines", description="Train and evaluate genstudio's engines headless.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a model and record the run")
-    t.add_argument("model")
+    t = sub.add_parser("train", help="train a model and record the run (or --resume one)")
+    t.add_argument("model", nargs="?", help="the model to train (not needed with --resume)")
+    t.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue a stopped or crashed run from its last checkpoint, in the same directory")
     t.add_argument("--data", help="mnist | digits | folder:PATH | torchvision:NAME | ... (`list`); "
                                   "default: the model's own")
     length = t.add_mutually_exclusive_group()
@@ -104,21 +106,17 @@ def check_train_options(args) -> None:
 
 
 def cmd_train(args) -> int:
-    from engines.core.config import parse_assignments
     from engines.core.runner import Control, Runner, RunnerSettings
-    from engines.core.store import RunStore
-    from engines.registry import build_engine, describe, engine_class
 
-    overrides = parse_assignments(args.overrides)
-    engine_class(args.model)  # unknown model: fail before loading anything
     check_train_options(args)
-    run_dir = Path(args.run_dir or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
-    _threads()
-    engine = build_engine(args.model, args.data, args.device, args.seed, overrides)
-    steps = args.steps or (round(args.epochs * engine.steps_per_epoch) if args.epochs else DEFAULT_STEPS)
-    if steps < 1:
-        raise UsageError(f"--epochs {args.epochs:g} is less than one step ({engine.steps_per_epoch} steps per epoch)")
-    store = RunStore.create(run_dir, describe(engine, args.data or engine_class(args.model).default_data))
+    if args.resume:
+        store, engine = resume_store(args)
+        planned = store.meta().get("planned_steps")
+        default = planned - engine.step if isinstance(planned, int) and planned > engine.step else DEFAULT_STEPS
+        steps = args.steps or default
+    else:
+        store, engine, steps = new_store(args)
+    store.set_meta(planned_steps=engine.step + steps)
     control = Control()
     previous = {sig: signal.signal(sig, lambda *_: control.stop()) for sig in STOP_SIGNALS}
     progress = Progress(steps, engine.step)
@@ -134,7 +132,7 @@ def cmd_train(args) -> int:
         summary["eval"] = engine.evaluate()
         store.set_meta(eval=summary["eval"])
     store.close()
-    summary["run_dir"] = str(run_dir)
+    summary["run_dir"] = str(store.path)
     print(json.dumps(summary))
     if summary["status"] in ("failed", "diverged"):
         print(f"error: {summary['message']}", file=sys.stderr)
@@ -142,31 +140,65 @@ def cmd_train(args) -> int:
     return 0
 
 
+def new_store(args):
+    """A new run: the engine built from the command line, its run directory created."""
+    from engines.core.config import parse_assignments
+    from engines.core.store import RunStore
+    from engines.registry import build_engine, describe, engine_class
+
+    if not args.model:
+        raise UsageError("name a model to train, or --resume RUN_DIR")
+    overrides = parse_assignments(args.overrides)
+    engine_class(args.model)  # unknown model: fail before loading anything
+    run_dir = Path(args.run_dir or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    _threads()
+    engine = build_engine(args.model, args.data, args.device, args.seed, overrides)
+    steps = args.steps or (round(args.epochs * engine.steps_per_epoch) if args.epochs else DEFAULT_STEPS)
+    if steps < 1:
+        raise UsageError(f"--epochs {args.epochs:g} is less than one step ({engine.steps_per_epoch} steps per epoch)")
+    store = RunStore.create(run_dir, describe(engine, args.data or engine_class(args.model).default_data))
+    return store, engine, steps
+
+
+def resume_store(args):
+    """A recorded run reopened for writing, its engine at the last checkpoint; what was recorded
+    after that checkpoint (a crash, a stop between checkpoints) is set aside, and an event says so."""
+    from engines.core.store import RunStore, StoreError
+    from engines.registry import restore_engine
+
+    if args.overrides or args.data or args.run_dir or args.epochs:
+        raise UsageError("--resume continues a run as it was recorded: only --steps, --device and the "
+                         "cadence options apply")
+    store = RunStore.open(args.resume, writable=True)
+    try:
+        if args.model and args.model != store.meta().get("model"):
+            raise UsageError(f"{args.resume} is a run of {store.meta().get('model')}, not {args.model}")
+        _threads()
+        engine = restore_engine(store, args.device)
+        last = store.last_step()
+        set_aside = store.supersede_after(engine.step) if last > engine.step else 0
+        note = f"; {set_aside} records of steps {engine.step + 1} to {last} set aside" if set_aside else ""
+        store.add_event(engine.step, "resumed", f"resumed from the checkpoint at step {engine.step}{note}")
+        store.set_meta(status="running", resumed=time.time())
+    except (StoreError, UsageError, ValueError):
+        store.close()
+        raise
+    return store, engine
+
+
 def cmd_eval(args) -> int:
     import math
 
-    from engines.core.config import from_dict
-    from engines.core.store import CheckpointError, RunStore, load_checkpoint
-    from engines.registry import build_engine, engine_class
+    from engines.core.store import RunStore
+    from engines.registry import restore_engine
 
     store = RunStore.open(args.run_dir)
-    meta = store.meta()
-    checkpoint = store.latest_checkpoint()
-    store.close()
-    if "model" not in meta or "config" not in meta:
-        raise UsageError(f"{args.run_dir} holds no run description")
-    if checkpoint is None:
-        raise CheckpointError(f"{args.run_dir} has no checkpoint yet")
-    _threads()
-    config = from_dict(engine_class(meta["model"]).Config, meta["config"])
-    engine = build_engine(meta["model"], meta.get("data"), args.device, int(meta.get("seed", 0)),
-                          {k: getattr(config, k) for k in meta["config"] if hasattr(config, k)})
-    state = load_checkpoint(checkpoint, map_location=engine.device)
     try:
-        engine.load_state_dict(state)
-    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
-        raise CheckpointError(f"checkpoint {checkpoint.name} does not fit a {meta['model']} engine "
-                              f"with this config ({type(exc).__name__})") from None
+        _threads()
+        engine = restore_engine(store, args.device)
+        meta = store.meta()
+    finally:
+        store.close()
     metrics = {"run_dir": str(args.run_dir), "model": meta["model"], "step": engine.step, **engine.evaluate()}
     if args.json:
         print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)

@@ -110,5 +110,5 @@ class RecordedRunView(QtCore.QObject):
         meta = self.recorded.meta
         last = self.steps[-1] if self.steps else 0
         following = " (following)" if self.following else ""
-        self.statusChanged.emit(f"recorded · {meta.get('status', '?')}{following}",
+        self.statusChanged.emit(f"recorded · {self.recorded.status}{following}",
                                 f"step {meta.get('steps', last):,}")

@@ -50,8 +50,19 @@ class RecordedRun:
             return []
 
     @property
+    def status(self) -> str:
+        """The recorded status, or ``crashed`` for a run marked running whose writer is gone
+        (killed, power loss): no process holds its lock."""
+        from engines.core.store import writer_alive
+
+        status = self.meta.get("status", "?")
+        if status == "running" and writer_alive(self.path) is False:
+            return "crashed"
+        return status
+
+    @property
     def running(self) -> bool:
-        return self.meta.get("status") == "running"
+        return self.status == "running"
 
     def series(self) -> dict[str, tuple]:
         """Every scalar recorded so far: ``{name: (steps, walls, values)}`` (NumPy arrays)."""

@@ -26,7 +26,7 @@ from studio.worker import TrainingWorker
 SCREEN_FILL = 0.92                # first launch: this share of the screen's available area
 STATUS_MESSAGE_MS = 10_000        # how long a status-bar message stays
 FRAME_RATE_WINDOW_S = 1.0         # frames/s counts the frames of the last second
-MARKED_EVENTS = ("set", "action", "rewound")  # run events shown as lines on the curves
+MARKED_EVENTS = ("set", "action", "rewound", "resumed")  # run events shown as lines on the curves
 
 def version() -> str:
     """The installed package's version (or "development" from a checkout that is not installed)."""

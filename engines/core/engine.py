@@ -107,14 +107,18 @@ class Engine(ABC):
         raise ValueError(f"unknown command {command!r}")
 
     def base_state(self) -> dict:
-        """The part of the state every engine has: step count and random generators."""
+        """The part of the state every engine has: step count and random generators (the engine's
+        own, and torch's global one that layers such as dropout draw from), so a resumed run
+        continues exactly as an uninterrupted one."""
         return {"step": self.step, "generator": self.generator.get_state(),
-                "rng": self.rng.bit_generator.state}
+                "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state()}
 
     def load_base_state(self, state: dict) -> None:
         self.step = int(state["step"])
         self.generator.set_state(state["generator"])
         self.rng.bit_generator.state = state["rng"]
+        if "torch_rng" in state:
+            torch.set_rng_state(state["torch_rng"])
 
 
 def wants(wanted: set[str] | None, *names: str) -> bool:

@@ -31,11 +31,11 @@ DB_NAME = "run.sqlite"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scalars(step INTEGER NOT NULL, wall REAL NOT NULL, name TEXT NOT NULL,
-                                   value REAL);
+                                   value REAL, superseded INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS scalars_by_name ON scalars(name, step);
 CREATE TABLE IF NOT EXISTS frames(id INTEGER PRIMARY KEY, step INTEGER NOT NULL, wall REAL NOT NULL,
                                   name TEXT NOT NULL, kind TEXT NOT NULL, meta TEXT NOT NULL,
-                                  data BLOB NOT NULL);
+                                  data BLOB NOT NULL, superseded INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS frames_by_name ON frames(name, step);
 CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, step INTEGER NOT NULL, wall REAL NOT NULL,
                                   kind TEXT NOT NULL, message TEXT NOT NULL);
@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS checkpoints(step INTEGER PRIMARY KEY, wall REAL NOT N
                                        file TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scalar_order(name TEXT PRIMARY KEY);
 """
+LOCK_NAME = "run.lock"        # held (flock) by the one process writing the run, for as long as it does
+# Resuming a run from its last checkpoint sets aside what was recorded after it: those rows stay in
+# the file, marked superseded, and readers skip them (an event says what happened).
+SUPERSEDED = "superseded INTEGER NOT NULL DEFAULT 0"
 
 
 class StoreError(RuntimeError):
@@ -71,14 +75,51 @@ def is_run_dir(path) -> bool:
     return (Path(path) / DB_NAME).is_file()
 
 
+def _take_writer_lock(path: Path):
+    """An exclusive lock on the run's lock file, held while the returned file stays open; None
+    where locks are not available. Raises StoreError if another live process holds it."""
+    try:
+        import fcntl
+    except ImportError:        # not on this platform: a crashed writer then cannot be told apart
+        return None
+    handle = open(path / LOCK_NAME, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise StoreError(f"run {path} is being written by another process") from None
+    return handle
+
+
+def writer_alive(path) -> bool | None:
+    """Whether a process is writing the run now (holds its lock); None where it cannot be told."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    lock = Path(path) / LOCK_NAME
+    if not lock.exists():
+        return False
+    with open(lock, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 class RunStore:
     """Writer and reader of one run directory. Safe to share between threads (one lock)."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, writable: bool):
+    def __init__(self, path: Path, conn: sqlite3.Connection, writable: bool, writer_lock=None):
         self.path = path
         self.writable = writable
         self._conn = conn
+        self._writer_lock = writer_lock
         self._lock = threading.Lock()
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(frames)")}
+        self._current = "superseded = 0" if "superseded" in columns else "1"    # runs from before resume
         self._pending: list[tuple] = []
         self._new_names: list[str] = []
         self._names_seen: set[str] = set()
@@ -104,7 +145,13 @@ class RunStore:
                 rows = [(k, json.dumps(v)) for k, v in {**description, "created": time.time(), "status": "running"}.items()]
                 conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
             conn.close()
-            os.link(temp, path / DB_NAME)           # fails if another process got there first
+            lock = _take_writer_lock(path)
+            try:
+                os.link(temp, path / DB_NAME)       # fails if another process got there first
+            except OSError:
+                if lock is not None:
+                    lock.close()
+                raise
         except FileExistsError:
             raise StoreError(f"run directory {path} already holds a run; choose another directory") from None
         except (OSError, sqlite3.Error) as exc:
@@ -115,22 +162,33 @@ class RunStore:
                     leftover.unlink(missing_ok=True)
         conn = sqlite3.connect(path / DB_NAME, check_same_thread=False)
         conn.execute("PRAGMA synchronous=NORMAL")
-        return cls(path, conn, writable=True)
+        return cls(path, conn, writable=True, writer_lock=lock)
 
     @classmethod
     def open(cls, path, writable: bool = False) -> "RunStore":
-        """An existing run, read-only unless ``writable`` (the studio may follow a live run)."""
+        """An existing run, read-only unless ``writable``: then this process becomes its writer (to
+        resume it), which is refused while another process writes it."""
         path = Path(path).expanduser()
         if not path.is_dir():
             raise StoreError(f"no run directory at {path}")
         if not is_run_dir(path):
             raise StoreError(f"{path} is not a run directory (no {DB_NAME} in it)")
+        lock = _take_writer_lock(path) if writable else None
         try:
             conn = sqlite3.connect(path / DB_NAME, check_same_thread=False, timeout=10)
             conn.execute("SELECT count(*) FROM meta").fetchone()
+            if writable:
+                for table in ("scalars", "frames"):
+                    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                    if "superseded" not in columns:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {SUPERSEDED}")
+                conn.executescript(SCHEMA)
+                conn.commit()
         except sqlite3.Error as exc:
+            if lock is not None:
+                lock.close()
             raise StoreError(f"cannot read run {path}: {exc}") from None
-        return cls(path, conn, writable)
+        return cls(path, conn, writable, lock)
 
     # ----------------------------------------------------------------------------- writing
     def set_meta(self, **values) -> None:
@@ -186,7 +244,7 @@ class RunStore:
             self._conn.executemany("INSERT OR IGNORE INTO scalar_order VALUES (?)", [(n,) for n in self._new_names])
             self._new_names = []
         if self._pending:
-            self._conn.executemany("INSERT INTO scalars VALUES (?,?,?,?)", self._pending)
+            self._conn.executemany("INSERT INTO scalars(step, wall, name, value) VALUES (?,?,?,?)", self._pending)
             self._pending = []
         self._last_flush = time.monotonic()
 
@@ -214,6 +272,22 @@ class RunStore:
                 self._conn.execute("DELETE FROM checkpoints WHERE step = ?", (old_step,))
         return final
 
+    def supersede_after(self, step: int) -> int:
+        """Set aside the scalars and frames recorded after ``step`` (a resumed run continues from
+        its checkpoint at ``step``); returns how many rows. They stay in the file, unread."""
+        with _writing(self.path), self._lock, self._conn:
+            self._flush_locked()
+            count = sum(self._conn.execute(f"UPDATE {table} SET superseded = 1 WHERE step > ? AND superseded = 0",
+                                           (step,)).rowcount for table in ("scalars", "frames"))
+        self._written.clear()       # the next frame of each name is stored whole
+        return count
+
+    def last_step(self) -> int:
+        """The last step anything was recorded at (scalars or frames)."""
+        rows = self._query(f"SELECT max(step) FROM (SELECT step FROM scalars WHERE {self._current} "
+                           f"UNION ALL SELECT step FROM frames WHERE {self._current})")
+        return int(rows[0][0] or 0)
+
     def close(self) -> None:
         with self._lock:
             if self.writable:
@@ -223,6 +297,8 @@ class RunStore:
                 except sqlite3.Error:
                     pass
             self._conn.close()
+            if self._writer_lock is not None:
+                self._writer_lock.close()
 
     # ----------------------------------------------------------------------------- reading
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
@@ -245,18 +321,18 @@ class RunStore:
 
     def scalars(self, name: str, since_step: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(steps, wall times, values) of one scalar after ``since_step``; missing values are NaN."""
-        rows = self._query("SELECT step, wall, value FROM scalars WHERE name = ? AND step > ? ORDER BY step",
-                           (name, since_step))
+        rows = self._query(f"SELECT step, wall, value FROM scalars WHERE name = ? AND step > ? AND {self._current} "
+                           "ORDER BY step", (name, since_step))
         arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
         return arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2]
 
     def last_scalars(self) -> dict[str, float]:
-        rows = self._query("SELECT name, value FROM scalars s WHERE step = "
-                           "(SELECT max(step) FROM scalars WHERE name = s.name)")
+        rows = self._query(f"SELECT name, value FROM scalars s WHERE {self._current} AND step = "
+                           f"(SELECT max(step) FROM scalars WHERE name = s.name AND {self._current})")
         return {name: (float("nan") if value is None else value) for name, value in rows}
 
     def frame_names(self) -> list[str]:
-        return [r[0] for r in self._query("SELECT DISTINCT name FROM frames ORDER BY name")]
+        return [r[0] for r in self._query(f"SELECT DISTINCT name FROM frames WHERE {self._current} ORDER BY name")]
 
     def frame_kind(self, name: str) -> str:
         """The kind of the frames recorded under ``name`` (of the first one)."""
@@ -264,13 +340,14 @@ class RunStore:
         return rows[0][0] if rows else "engines.core.frames:ImageGrid"
 
     def frame_steps(self, name: str) -> list[int]:
-        return [r[0] for r in self._query("SELECT step FROM frames WHERE name = ? ORDER BY step", (name,))]
+        return [r[0] for r in self._query(f"SELECT step FROM frames WHERE name = ? AND {self._current} ORDER BY step",
+                                          (name,))]
 
     def frames(self, name: str, first_step: int = 0, last_step: int | None = None):
         """Yield the recorded frames of one panel in step order, decoded one at a time."""
         last = 2**62 if last_step is None else last_step
-        ids = self._query("SELECT id FROM frames WHERE name = ? AND step BETWEEN ? AND ? ORDER BY step, id",
-                          (name, first_step, last))
+        ids = self._query(f"SELECT id FROM frames WHERE name = ? AND step BETWEEN ? AND ? AND {self._current} "
+                          "ORDER BY step, id", (name, first_step, last))
         decoded: dict[int, Frame] = {}
         for (frame_id,) in ids:
             frame = self._decode(frame_id, decoded)

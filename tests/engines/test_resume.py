@@ -1,0 +1,121 @@
+"""Resuming a run: bitwise the same as an uninterrupted one on CPU, after a stop or a SIGKILL, in
+the same run directory, with what was recorded after the checkpoint set aside, not mixed in."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from engines.cli import main as cli_main
+from engines.core.store import RunStore, load_checkpoint, writer_alive
+from engines.registry import engine_class
+
+ROOT = Path(__file__).parents[2]
+
+
+def smoke_args(model: str) -> list[str]:
+    cls = engine_class(model)
+    args = ["--data", cls.smoke_data, "--device", "cpu", "--frame-every", "10"]
+    for key, value in cls.smoke_overrides.items():
+        args += ["--set", f"{key}={','.join(map(str, value)) if isinstance(value, tuple) else value}"]
+    return args
+
+
+def final_state(run_dir: Path) -> dict:
+    store = RunStore.open(run_dir)
+    try:
+        return load_checkpoint(store.latest_checkpoint())
+    finally:
+        store.close()
+
+
+def assert_same(a, b, path="state"):
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), path
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            assert_same(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, path
+
+
+@pytest.mark.parametrize("model", ["rbm", "vae"])
+def test_a_resumed_run_ends_bitwise_as_an_uninterrupted_one(model, tmp_path, capsys):
+    torch.set_num_threads(1)
+    args = smoke_args(model)
+    assert cli_main(["train", model, "--steps", "40", "--run-dir", str(tmp_path / "whole"), *args]) == 0
+    assert cli_main(["train", model, "--steps", "17", "--run-dir", str(tmp_path / "parts"), *args]) == 0
+    assert cli_main(["train", "--resume", str(tmp_path / "parts"), "--steps", "23"]) == 0
+    capsys.readouterr()
+    whole, parts = final_state(tmp_path / "whole"), final_state(tmp_path / "parts")
+    assert parts["step"] == whole["step"] == 40
+    assert_same(whole, parts)
+    store = RunStore.open(tmp_path / "parts")
+    assert store.meta()["status"] == "finished"
+    assert ("resumed", "resumed from the checkpoint at step 17") in [(k, m) for _, k, m in store.events()]
+    store.close()
+
+
+def test_a_killed_trainer_leaves_a_crashed_run_that_resumes_from_its_last_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    trainer = subprocess.Popen([sys.executable, "-m", "engines", "train", "toy", "--steps", "10000000",
+                                "--checkpoint-every", "500", "--frame-every", "100", "--run-dir", str(run)],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if (run / "run.sqlite").exists() and len(list((run / "checkpoints").glob("step-*.pt"))) >= 3:
+                break
+            time.sleep(0.05)
+        assert writer_alive(run) is True
+        time.sleep(0.3)
+        trainer.send_signal(signal.SIGKILL)
+        trainer.wait(10)
+    finally:
+        if trainer.poll() is None:
+            trainer.kill()
+    from studio.replay import RecordedRun
+
+    recorded = RecordedRun(run)
+    assert recorded.status == "crashed" and not recorded.running
+    recorded.close()
+    store = RunStore.open(run)
+    checkpoint_step = load_checkpoint(store.latest_checkpoint())["step"]
+    last = store.last_step()
+    assert store._query("PRAGMA integrity_check")[0][0] == "ok"
+    store.close()
+    done = subprocess.run([sys.executable, "-m", "engines", "train", "--resume", str(run), "--steps", "200"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["steps"] == checkpoint_step + 200 and summary["status"] == "finished"
+    store = RunStore.open(run)
+    steps = store.scalars("loss")[0]
+    assert list(steps[:checkpoint_step]) == list(range(1, checkpoint_step + 1))   # kept from before
+    assert len(steps) == len(set(steps.tolist()))                          # the set-aside steps not mixed in
+    events = [m for _, k, m in store.events() if k == "resumed"]
+    if last > checkpoint_step:
+        assert f"steps {checkpoint_step + 1} to {last} set aside" in events[0]
+    store.close()
+
+
+def test_resume_refuses_a_run_another_process_writes_and_options_that_would_change_it(tmp_path, capsys):
+    store = RunStore.create(tmp_path / "run", {"model": "toy", "config": {}})
+    assert cli_main(["train", "--resume", str(tmp_path / "run")]) == 2
+    assert "being written by another process" in capsys.readouterr().err
+    store.close()
+    assert cli_main(["train", "--resume", str(tmp_path / "run"), "--set", "lr=1"]) == 2
+    assert "only --steps" in capsys.readouterr().err
+    assert cli_main(["train"]) == 2
+    assert "name a model" in capsys.readouterr().err
