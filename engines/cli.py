@@ -143,8 +143,8 @@ def cmd_train(args) -> int:
 def new_store(args):
     """A new run: the engine built from the command line, its run directory created."""
     from engines.core.config import parse_assignments
-    from engines.core.store import RunStore
-    from engines.registry import build_engine, describe, engine_class
+    from engines.registry import build_engine, engine_class
+    from engines.runs import new_run
 
     if not args.model:
         raise UsageError("name a model to train, or --resume RUN_DIR")
@@ -156,41 +156,32 @@ def new_store(args):
     steps = args.steps or (round(args.epochs * engine.steps_per_epoch) if args.epochs else DEFAULT_STEPS)
     if steps < 1:
         raise UsageError(f"--epochs {args.epochs:g} is less than one step ({engine.steps_per_epoch} steps per epoch)")
-    store = RunStore.create(run_dir, describe(engine, args.data or engine_class(args.model).default_data))
-    return store, engine, steps
+    return new_run(engine, args.data, run_dir), engine, steps
 
 
 def resume_store(args):
-    """A recorded run reopened for writing, its engine at the last checkpoint; what was recorded
-    after that checkpoint (a crash, a stop between checkpoints) is set aside, and an event says so."""
-    from engines.core.store import RunStore, StoreError
-    from engines.registry import restore_engine
+    """A recorded run reopened for writing, its engine at the last checkpoint."""
+    from engines.core.store import RunStore
+    from engines.runs import resume_run
 
     if args.overrides or args.data or args.run_dir or args.epochs:
         raise UsageError("--resume continues a run as it was recorded: only --steps, --device and the "
                          "cadence options apply")
-    store = RunStore.open(args.resume, writable=True)
-    try:
-        if args.model and args.model != store.meta().get("model"):
-            raise UsageError(f"{args.resume} is a run of {store.meta().get('model')}, not {args.model}")
-        _threads()
-        engine = restore_engine(store, args.device)
-        last = store.last_step()
-        set_aside = store.supersede_after(engine.step) if last > engine.step else 0
-        note = f"; {set_aside} records of steps {engine.step + 1} to {last} set aside" if set_aside else ""
-        store.add_event(engine.step, "resumed", f"resumed from the checkpoint at step {engine.step}{note}")
-        store.set_meta(status="running", resumed=time.time())
-    except (StoreError, UsageError, ValueError):
+    if args.model:
+        store = RunStore.open(args.resume)
+        recorded = store.meta().get("model")
         store.close()
-        raise
-    return store, engine
+        if args.model != recorded:
+            raise UsageError(f"{args.resume} is a run of {recorded}, not {args.model}")
+    _threads()
+    return resume_run(args.resume, args.device)
 
 
 def cmd_eval(args) -> int:
     import math
 
     from engines.core.store import RunStore
-    from engines.registry import restore_engine
+    from engines.runs import restore_engine
 
     store = RunStore.open(args.run_dir)
     try:

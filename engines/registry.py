@@ -69,31 +69,6 @@ def build_engine(model: str, data: str | None = None, device: str = "auto", seed
     return cls(config, dataset, dev, seed)
 
 
-def restore_engine(store, device: str = "auto") -> "Engine":
-    """The engine a recorded run describes, with its latest checkpoint loaded (``eval``,
-    ``train --resume``). A run without a description or a checkpoint, or a checkpoint that does
-    not fit, raises a StoreError/ConfigError saying so."""
-    from engines.core.config import from_dict
-    from engines.core.store import CheckpointError, StoreError, load_checkpoint
-
-    meta = store.meta()
-    if "model" not in meta or "config" not in meta:
-        raise StoreError(f"{store.path} holds no run description")
-    checkpoint = store.latest_checkpoint()
-    if checkpoint is None:
-        raise CheckpointError(f"{store.path} has no checkpoint yet")
-    config = from_dict(engine_class(meta["model"]).Config, meta["config"])
-    engine = build_engine(meta["model"], meta.get("data"), device, int(meta.get("seed", 0)),
-                          {k: getattr(config, k) for k in meta["config"] if hasattr(config, k)})
-    state = load_checkpoint(checkpoint, map_location=engine.device)
-    try:
-        engine.load_state_dict(state)
-    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
-        raise CheckpointError(f"checkpoint {checkpoint.name} does not fit a {meta['model']} engine "
-                              f"with this config ({type(exc).__name__})") from None
-    return engine
-
-
 def check_batch(config, dataset, spec: str) -> None:
     """An engine that trains on minibatches needs at least one full batch of training images."""
     batch = getattr(config, "batch_size", None)

@@ -104,16 +104,19 @@ class TrainingSession:
 
         from engines.core.device import default_threads
         from engines.core.runner import Control, Runner, RunnerSettings
-        from engines.core.store import RunStore
-        from engines.registry import build_engine, describe
+        from engines.registry import build_engine
+        from engines.runs import new_run, resume_run
 
         torch.set_num_threads(default_threads())
-        self.engine = build_engine(spec.model, spec.data, spec.device, spec.seed, spec.overrides)
+        if spec.resume:
+            self.store, self.engine = resume_run(spec.resume, spec.device)
+            self.run_dir = Path(spec.resume)
+        else:
+            self.engine = build_engine(spec.model, spec.data, spec.device, spec.seed, spec.overrides)
+            self.run_dir = new_run_dir(Path(spec.runs_root) if spec.runs_root else runs_root(), spec.model)
+            self.store = new_run(self.engine, spec.data, self.run_dir)
         self.data = spec.data or self.engine.default_data
         self.feed = StateFeed(self.engine, display_conn) if display_conn is not None else None
-        root = Path(spec.runs_root) if spec.runs_root else runs_root()
-        self.run_dir = new_run_dir(root, spec.model)
-        self.store = RunStore.create(self.run_dir, describe(self.engine, self.data))
         self.control = Control(paused=spec.paused)
         self.runner = Runner(self.engine, self.store, self.control, RunnerSettings(interactive=True),
                              on_step=self.feed.offer if self.feed else None)

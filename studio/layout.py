@@ -42,10 +42,12 @@ class DockLayout(QtCore.QObject):
     layoutChanged = QtCore.Signal()         # docks were added or removed (the View menu follows)
     visibilityChanged = QtCore.Signal()     # a dock was shown, hidden or tabbed: visible_frames() changed
 
-    def __init__(self, window: QtWidgets.QMainWindow, setup_dock: QtWidgets.QDockWidget):
+    def __init__(self, window: QtWidgets.QMainWindow, left_docks: list[QtWidgets.QDockWidget]):
+        """``left_docks``: the docks that share the left column as tabs, the run setup first."""
         super().__init__(window)
         self.window = window
-        self.setup_dock = setup_dock
+        self.left_docks = left_docks
+        self.setup_dock = left_docks[0]
         self.model = ""
         self.views: dict[str, View] = {}
         self.panels: dict[str, Panel | CurvesPanel] = {}
@@ -128,6 +130,8 @@ class DockLayout(QtCore.QObject):
         area, orientation = QtCore.Qt.DockWidgetArea, QtCore.Qt.Orientation
         window = self.window
         window.addDockWidget(area.LeftDockWidgetArea, self.setup_dock)
+        for dock in self.left_docks[1:]:
+            window.tabifyDockWidget(self.setup_dock, dock)
         window.addDockWidget(area.BottomDockWidgetArea, self.docks[CURVES])
         main = [self.docks[n] for n, v in self.views.items() if v.area == "main"]
         side = [self.docks[n] for n, v in self.views.items() if v.area == "side"]
@@ -145,9 +149,9 @@ class DockLayout(QtCore.QObject):
             window.tabifyDockWidget(main[0], dock)
         for i, dock in enumerate(side[len(heads):]):
             window.tabifyDockWidget(heads[i % len(heads)], dock)
-        for dock in [self.setup_dock, *self.docks.values()]:
+        for dock in [*self.left_docks, *self.docks.values()]:
             dock.show()
-        for dock in main[:1] + heads:
+        for dock in [self.setup_dock, *main[:1], *heads]:
             dock.raise_()            # the first view of each tab group is the one shown
 
     def _side_heads(self) -> list[QtWidgets.QDockWidget]:
@@ -165,7 +169,7 @@ class DockLayout(QtCore.QObject):
 
     def reset(self) -> None:
         """Put every dock back where a first launch puts it."""
-        for dock in [self.setup_dock, *self.docks.values()]:
+        for dock in [*self.left_docks, *self.docks.values()]:
             dock.setFloating(False)
             self.window.removeDockWidget(dock)
         self._arrange()
@@ -192,7 +196,7 @@ class DockLayout(QtCore.QObject):
             settings().setValue(f"layout/{self.model}/screen", self.screen_key)
 
     def all_docks(self) -> list[QtWidgets.QDockWidget]:
-        return [self.setup_dock, *self.docks.values()]
+        return [*self.left_docks, *self.docks.values()]
 
     def visible_frames(self) -> set[str]:
         """The frame names drawn by panels shown now (a closed or tabbed-away dock draws none)."""

@@ -33,6 +33,8 @@ class RunSpec:
     paused: bool = False
     live: bool = True            # False: no display process, no live data (a headless run)
     runs_root: str | None = None
+    resume: str | None = None    # a run directory to continue from its last checkpoint (model, data,
+                                 # seed and overrides then repeat the run's own, for the display copy)
 
 
 # ----------------------------------------------------------------------------------- GUI → children

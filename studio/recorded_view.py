@@ -7,26 +7,69 @@ from PySide6 import QtCore, QtWidgets
 from studio.replay import RecordedRun
 
 FOLLOW_INTERVAL_MS = 1000   # how often a recorded run that is still training is read again
+PLAY_FPS = 5.0              # the timeline plays this many recorded frames a second by default
 
 
 class Timeline(QtWidgets.QToolBar):
-    """The step slider shown while a recorded run is viewed."""
+    """One step slider over every recorded frame of a run (all panels move together), with play /
+    pause at a chosen speed and stepping by keyboard (the slider's arrow keys, Home, End)."""
 
     def __init__(self, parent=None):
         super().__init__("Timeline", parent)
         self.setObjectName("toolbar-timeline")
         self.setMovable(False)
+        self.play_button = QtWidgets.QToolButton()
+        self.play_button.setText("Play")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Play the recorded frames (Space); the arrow keys step through them")
+        self.speed_spin = QtWidgets.QDoubleSpinBox()
+        self.speed_spin.setRange(0.5, 60.0)
+        self.speed_spin.setValue(PLAY_FPS)
+        self.speed_spin.setSuffix(" frames/s")
+        self.speed_spin.setToolTip("Playback speed")
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
-        self.slider.setPageStep(1)
+        self.slider.setPageStep(10)
         self.label = QtWidgets.QLabel("no frames recorded")
         self.follow_box = QtWidgets.QCheckBox("Follow")
         self.follow_box.setToolTip("Keep showing the newest frames while the run is still being written")
         self.follow_box.setChecked(True)
+        self.addWidget(self.play_button)
+        self.addWidget(self.speed_spin)
         self.addWidget(QtWidgets.QLabel(" Recorded step "))
         self.addWidget(self.slider)
         self.addWidget(self.label)
         self.addWidget(self.follow_box)
+        self._play_timer = QtCore.QTimer(self)
+        self._play_timer.timeout.connect(self._advance)
+        self.play_button.toggled.connect(self._play_toggled)
+        self.speed_spin.valueChanged.connect(self._speed_changed)
+
+    def toggle_play(self) -> None:
+        self.play_button.toggle()
+
+    def _play_toggled(self, playing: bool) -> None:
+        self.play_button.setText("Pause" if playing else "Play")
+        if playing:
+            if self.slider.value() >= self.slider.maximum():
+                self.slider.setValue(0)             # from the start again
+            self._speed_changed(self.speed_spin.value())
+            self._play_timer.start()
+        else:
+            self._play_timer.stop()
+
+    def _speed_changed(self, fps: float) -> None:
+        self._play_timer.setInterval(max(1, int(1000 / fps)))
+
+    def _advance(self) -> None:
+        if self.slider.value() >= self.slider.maximum():
+            self.play_button.setChecked(False)      # at the end: stop
+        else:
+            self.slider.setValue(self.slider.value() + 1)
+
+    def hideEvent(self, event) -> None:
+        self.play_button.setChecked(False)
+        super().hideEvent(event)
 
 
 class RecordedRunView(QtCore.QObject):

@@ -21,12 +21,14 @@ from studio.controls import RunSetup
 from studio.layout import DockLayout, settings
 from studio.protocol import Pause, Resume, RunSpec, Step
 from studio.recorded_view import RecordedRunView, Timeline
+from studio.run_browser import RunBrowser
 from studio.worker import TrainingWorker
 
 SCREEN_FILL = 0.92                # first launch: this share of the screen's available area
 STATUS_MESSAGE_MS = 10_000        # how long a status-bar message stays
 FRAME_RATE_WINDOW_S = 1.0         # frames/s counts the frames of the last second
 MARKED_EVENTS = ("set", "action", "rewound", "resumed")  # run events shown as lines on the curves
+RESUMABLE = ("stopped", "crashed")
 
 def version() -> str:
     """The installed package's version (or "development" from a checkout that is not installed)."""
@@ -76,14 +78,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self._frame_times: deque = deque(maxlen=200)
         self._paused = False
         self._last_message = ""
+        self._shown_up_to = -1
 
         self.setup = RunSetup()
-        setup_dock = QtWidgets.QDockWidget("Run setup", self)
-        setup_dock.setObjectName("dock-setup")
-        setup_dock.setWidget(self.setup)
         self.setup.editor.liveChanged.connect(self._live_edit)
         self.setup.editor.refused.connect(self._edit_refused)
-        self.layout_ = DockLayout(self, setup_dock)
+        self.browser = RunBrowser(settings())
+        self.browser.openRequested.connect(self.open_run)
+        self.browser.compareRequested.connect(self.compare_runs)
+        self.browser.resumeRequested.connect(self.resume_run)
+        left = []
+        for name, title, widget in (("setup", "Run setup", self.setup), ("runs", "Runs", self.browser)):
+            dock = QtWidgets.QDockWidget(title, self)
+            dock.setObjectName(f"dock-{name}")
+            dock.setWidget(widget)
+            left.append(dock)
+        self.layout_ = DockLayout(self, left)
         self.layout_.layoutChanged.connect(self._refresh_view_menu)
         self.layout_.visibilityChanged.connect(self._visibility_changed)
         self.curves = self.layout_.curves
@@ -138,6 +148,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.action_stop = self._action("Stop", self.stop_run, ["Shift+F5"], "Stop training (the run is kept)")
         self.action_reset = self._action("Reset", self.reset_run, ["Ctrl+R"], "Stop this run and start a new one")
         self.action_open = self._action("Open run…", self.open_run_dialog, ["Ctrl+O"], "Open a recorded run")
+        self.action_resume = self._action("Resume run", self.resume_viewed_run, ["Ctrl+Shift+R"],
+                                          "Continue the run shown (stopped or crashed) from its last checkpoint")
         self.save_picture_menu = QtWidgets.QMenu("Save picture of", self)
         self.save_picture_menu.setToolTipsVisible(True)
         self.save_picture_menu.aboutToShow.connect(self._fill_save_picture_menu)
@@ -152,7 +164,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _make_menus_and_toolbars(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        file_menu.addActions([self.action_open, self.action_export])
+        file_menu.addActions([self.action_open, self.action_resume, self.action_export])
         file_menu.addMenu(self.save_picture_menu)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
@@ -235,11 +247,13 @@ class MainWindow(QtWidgets.QMainWindow):
         training = state in ("starting", "running", "paused")
         live = state in ("running", "paused")
         self.action_start.setEnabled(not training)
-        self.action_pause.setEnabled(live)
+        self.action_pause.setEnabled(live or state == "viewing")
         self.action_step.setEnabled(live)
         self.action_stop.setEnabled(training)
         self.action_reset.setEnabled(True)
         self.action_export.setEnabled(self.run_dir is not None)
+        self.action_resume.setEnabled(state == "viewing" and self.viewer is not None
+                                      and self.viewer.recorded.status in RESUMABLE)
         with QtCore.QSignalBlocker(self.action_pause):
             self.action_pause.setChecked(state == "paused")
         self.action_pause.setText("Resume" if state == "paused" else "Pause")
@@ -289,12 +303,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_frames.clear()
         self._pending.clear()
         self._views_known = False
+        self._shown_up_to = -1                    # live rows at or before this step are shown already
         self.run_dir = None
         self.run_label.setText(f"starting {spec.model}…")
         self.worker = TrainingWorker(spec, self)
         self.worker.ready.connect(self._worker_ready)
         self.worker.framesArrived.connect(self.queue_frames)
-        self.worker.rowsArrived.connect(self.curves.add_rows)
+        self.worker.rowsArrived.connect(self._rows_arrived)
         self.worker.eventsArrived.connect(self._events_arrived)
         self.worker.statusChanged.connect(self._status_changed)
         self.worker.failed.connect(self._worker_failed)
@@ -310,6 +325,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setup.set_run(info["model"], info["data"], spec.device, spec.seed, info["config"])
         self._show_views(info["model"], [View.from_dict(v) for v in entry["views"]],
                          [FieldInfo.from_dict(f) for f in entry["fields"]], info["config"], live=True)
+        if spec.resume:
+            self._show_recorded_curves(self.run_dir)     # the curves so far; live rows continue them
         self.device_label.setText(info["device"])
         self.run_label.setText(f"recording to {self.run_dir}")
         self.setWindowTitle(f"genstudio — {self.run_dir.name}")
@@ -399,6 +416,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._frame_times.append(time.monotonic())
 
     def set_paused(self, paused: bool) -> None:
+        """Space: pause or resume training; while a recorded run is viewed, play or pause its timeline."""
+        if self.state == "viewing":
+            with QtCore.QSignalBlocker(self.action_pause):
+                self.action_pause.setChecked(False)
+            self.timeline.toggle_play()
+            return
         if self.worker is None or self.state not in ("running", "paused"):
             return
         self.worker.send(Pause() if paused else Resume())
@@ -494,14 +517,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_frames.clear()
         self._pending.clear()
         self._show_views(model, recorded.views(), fields, config, live=False)
-        for name, (steps, walls, values) in recorded.series().items():
-            self.curves.set_series(name, steps, walls, values)
-        self.curves.add_markers([(step, text) for step, kind, text in recorded.events() if kind in MARKED_EVENTS])
+        self._show_curves_of(recorded)
         self.device_label.setText(meta.get("device", ""))
         self.run_label.setText(f"viewing {recorded.path}")
         self.setWindowTitle(f"genstudio — {recorded.path.name} (recorded)")
-        self._set_state("viewing")
         self.viewer = RecordedRunView(recorded, self.timeline, self)
+        self._set_state("viewing")
         self.viewer.framesShown.connect(self.show_frames)
         self.viewer.rowsArrived.connect(self.curves.add_rows)
         self.viewer.eventsArrived.connect(self._events_arrived)
@@ -511,12 +532,73 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setup.load_catalog()          # the other models' fields, for a run started from here
         return True
 
+    def resume_viewed_run(self) -> None:
+        if self.viewer is not None:
+            self.resume_run(str(self.viewer.recorded.path))
+
+    def resume_run(self, path: str) -> bool:
+        """Continue a stopped or crashed run from its last checkpoint, live, in the same directory."""
+        from engines.core.store import RunStore, StoreError
+
+        try:
+            store = RunStore.open(path)
+            meta = store.meta()
+            store.close()
+        except StoreError as exc:
+            self.show_error(f"Cannot resume: {exc}")
+            return False
+        if "model" not in meta:
+            self.show_error(f"Cannot resume: {path} holds no run description")
+            return False
+        if self.worker is not None and not self._confirm_stop(Path(path).name):
+            return False
+        device = meta.get("device", "auto")
+        self.start_run(RunSpec(model=meta["model"], data=meta.get("data"), seed=int(meta.get("seed", 0)),
+                               device=device if device == "cpu" else "auto", overrides=meta.get("config") or {},
+                               resume=str(path)))
+        return True
+
+    def compare_runs(self, paths: list) -> None:
+        """Open the runs side by side in a window of their own."""
+        from engines.core.store import StoreError
+        from studio.compare import CompareWindow
+
+        try:
+            window = CompareWindow(paths, self)
+        except StoreError as exc:
+            self.show_error(f"Cannot compare: {exc}")
+            return
+        window.show()
+
     def _confirm_stop(self, opening: str) -> bool:
         answer = QtWidgets.QMessageBox.question(
             self, "Stop training?", f"A run is training. Stop it (it is kept, with a checkpoint) and open {opening}?",
             QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.Cancel,
             QtWidgets.QMessageBox.StandardButton.Cancel)
         return answer == QtWidgets.QMessageBox.StandardButton.Yes
+
+    def _rows_arrived(self, rows: list) -> None:
+        self.curves.add_rows([row for row in rows if row[0] > self._shown_up_to])
+
+    def _show_curves_of(self, recorded) -> None:
+        for name, (steps, walls, values) in recorded.series().items():
+            self.curves.set_series(name, steps, walls, values)
+            if len(steps):
+                self._shown_up_to = max(self._shown_up_to, int(steps[-1]))
+        self.curves.add_markers([(step, text) for step, kind, text in recorded.events() if kind in MARKED_EVENTS])
+
+    def _show_recorded_curves(self, path) -> None:
+        from engines.core.store import StoreError
+        from studio.replay import RecordedRun
+
+        try:
+            recorded = RecordedRun(path)
+        except StoreError:
+            return
+        try:
+            self._show_curves_of(recorded)
+        finally:
+            recorded.close()
 
     def _recorded_status(self, state: str, step: str) -> None:
         self.state_label.setText(state)

@@ -327,9 +327,14 @@ class RunStore:
         return arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2]
 
     def last_scalars(self) -> dict[str, float]:
-        rows = self._query(f"SELECT name, value FROM scalars s WHERE {self._current} AND step = "
-                           f"(SELECT max(step) FROM scalars WHERE name = s.name AND {self._current})")
-        return {name: (float("nan") if value is None else value) for name, value in rows}
+        """The last value of every scalar (one indexed look-up each)."""
+        out = {}
+        for name in self.scalar_names():
+            rows = self._query(f"SELECT value FROM scalars WHERE name = ? AND {self._current} "
+                               "ORDER BY step DESC LIMIT 1", (name,))
+            if rows:
+                out[name] = float("nan") if rows[0][0] is None else rows[0][0]
+        return out
 
     def frame_names(self) -> list[str]:
         return [r[0] for r in self._query(f"SELECT DISTINCT name FROM frames WHERE {self._current} ORDER BY name")]

@@ -1,0 +1,171 @@
+"""Runs side by side: the views they share at the same step (one shared step slider), every metric
+overlaid with a curve per run and a legend, and their settings diffed (only what differs).
+
+The runs are read from their stores like any recorded run (no engine, no torch)."""
+from __future__ import annotations
+
+import bisect
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from studio.panels import create_panel
+from studio.panels.curves import PALETTE, PLOT_MIN_HEIGHT
+from studio.recorded_view import Timeline
+from studio.replay import RecordedRun
+
+COMPARE_SIZE = (1300, 900)
+PANEL_HEIGHT = 260           # each row of pictures
+
+
+def differing_settings(metas: list[dict]) -> list[tuple[str, list]]:
+    """(setting, value per run) for the model, dataset, seed and config fields that are not the same
+    in every run (a field a run does not have counts as different)."""
+    rows = []
+    for key in ("model", "data", "seed"):
+        values = [meta.get(key) for meta in metas]
+        if len({repr(v) for v in values}) > 1:
+            rows.append((key, values))
+    names = []
+    for meta in metas:
+        names += [n for n in (meta.get("config") or {}) if n not in names]
+    for name in names:
+        values = [(meta.get("config") or {}).get(name, "—") for meta in metas]
+        if len({repr(v) for v in values}) > 1:
+            rows.append((name, values))
+    return rows
+
+
+class OverlaidCurves(pg.GraphicsLayoutWidget):
+    """One plot per metric, a curve per run in the run's colour, with a legend."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plots: dict[str, pg.PlotItem] = {}
+
+    def set_runs(self, labels: list[str], series: list[dict]) -> None:
+        self.clear()
+        self.plots = {}
+        names = []
+        for run in series:
+            names += [n for n in run if n not in names]
+        first = None
+        for row, name in enumerate(names):
+            plot = self.addPlot(row=row, col=0)
+            plot.setTitle(name, size="9pt", justify="left")
+            plot.addLegend(offset=(-10, 5))
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            plot.getAxis("left").setWidth(56)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            for i, (label, run) in enumerate(zip(labels, series)):
+                if name in run:
+                    steps, _, values = run[name]
+                    plot.plot(steps, values, pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1), name=label,
+                              connect="finite")
+            self.plots[name] = plot
+        self.setMinimumHeight(len(names) * PLOT_MIN_HEIGHT)
+
+
+class CompareWindow(QtWidgets.QMainWindow):
+    """Two or more recorded runs side by side. Raises StoreError for a run that cannot be read."""
+
+    def __init__(self, paths, parent=None):
+        super().__init__(parent)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.runs = []
+        try:
+            for path in paths:
+                self.runs.append(RecordedRun(path))
+        except Exception:
+            self.close_runs()
+            raise
+        self.labels = [run.path.name for run in self.runs]
+        self.setWindowTitle("genstudio — compare " + " · ".join(self.labels))
+        self.resize(*COMPARE_SIZE)
+
+        self.timeline = Timeline(self)
+        self.timeline.follow_box.hide()
+        self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, self.timeline)
+
+        views = [{v.name: v for v in run.views()} for run in self.runs]
+        shared = [name for name in views[0] if all(name in v for v in views[1:])]
+        self.panels: list[dict] = [{} for _ in self.runs]
+        grid_widget = QtWidgets.QWidget()
+        grid = QtWidgets.QGridLayout(grid_widget)
+        for col, (label, run) in enumerate(zip(self.labels, self.runs)):
+            title = QtWidgets.QLabel(f"<b style='color:{PALETTE[col % len(PALETTE)]}'>{label}</b> · "
+                                     f"{run.meta.get('model', '?')} · {run.status}")
+            grid.addWidget(title, 0, col)
+            fields = {f.name: f for f in run.fields()}
+            for row, name in enumerate(shared, 1):
+                panel = create_panel(views[col][name], fields)
+                panel.set_config(run.meta.get("config") or {})
+                panel.set_live(False)
+                panel.setMinimumHeight(PANEL_HEIGHT)
+                self.panels[col][name] = panel
+                grid.addWidget(panel, row, col)
+        pictures = QtWidgets.QScrollArea()
+        pictures.setWidgetResizable(True)
+        pictures.setWidget(grid_widget)
+
+        self.curves = OverlaidCurves()
+        self.curves.set_runs(self.labels, [run.series() for run in self.runs])
+        curves = QtWidgets.QScrollArea()
+        curves.setWidgetResizable(True)
+        curves.setWidget(self.curves)
+
+        diff = differing_settings([run.meta for run in self.runs])
+        self.diff_table = QtWidgets.QTableWidget(len(diff), len(self.runs))
+        self.diff_table.setHorizontalHeaderLabels(self.labels)
+        self.diff_table.setVerticalHeaderLabels([name for name, _ in diff])
+        for row, (_, values) in enumerate(diff):
+            for col, value in enumerate(values):
+                text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+                self.diff_table.setItem(row, col, QtWidgets.QTableWidgetItem(text))
+        self.diff_table.horizontalHeader().setStretchLastSection(True)
+        diff_box = QtWidgets.QGroupBox(f"Settings that differ ({len(diff)})" if diff else "Same settings")
+        QtWidgets.QVBoxLayout(diff_box).addWidget(self.diff_table)
+
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        splitter.addWidget(pictures)
+        splitter.addWidget(curves)
+        splitter.addWidget(diff_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(2, 1)
+        self.setCentralWidget(splitter)
+
+        self.steps = sorted({s for run in self.runs for s in run.frame_steps()})
+        self.timeline.slider.setRange(0, max(0, len(self.steps) - 1))
+        self.timeline.slider.valueChanged.connect(self.show_index)
+        if self.steps:
+            self.timeline.slider.setValue(len(self.steps) - 1)
+            self.show_index(len(self.steps) - 1)
+
+    def show_index(self, index: int) -> None:
+        """Every run at the same step: each shows its newest frames at or before it."""
+        if not self.steps:
+            return
+        step = self.steps[index]
+        for run, panels in zip(self.runs, self.panels):
+            recorded = run.frame_steps()
+            if not recorded or bisect.bisect_right(recorded, step) == 0:
+                continue
+            for frame in run.frames_at(step):
+                for panel in panels.values():
+                    if frame.name in panel.view.frames:
+                        panel.show_frame(frame)
+        self.timeline.label.setText(f" {step:,} ({index + 1}/{len(self.steps)}) ")
+
+    def close_runs(self) -> None:
+        for run in self.runs:
+            run.close()
+        self.runs = []
+
+    def closeEvent(self, event) -> None:
+        self.close_runs()
+        super().closeEvent(event)

@@ -1,0 +1,132 @@
+"""Runs: the run browser, the timeline's playback, side-by-side comparison, resuming from the studio."""
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from engines.core.runner import Runner, RunnerSettings
+from engines.core.store import RunStore
+from engines.registry import build_engine, describe
+from studio.compare import CompareWindow, differing_settings
+from studio.run_browser import COLUMNS, RunBrowser
+from studio.run_index import scan
+from studio.window import MainWindow
+
+
+def record(path, steps=60, **overrides):
+    engine = build_engine("toy", "digits", "cpu", 0, overrides)
+    store = RunStore.create(path, describe(engine, "digits"))
+    Runner(engine, store, settings=RunnerSettings(max_steps=steps, record_frames_every=20)).run()
+    store.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    record(root / "toy-a", 60, lr=0.1)
+    record(root / "toy-b", 80, lr=0.3, bars=5)
+    crashed = RunStore.create(root / "toy-c", {"model": "toy", "data": "digits", "config": {}})
+    crashed.add_scalars(3, {"loss": 1.0})
+    crashed.flush()
+    crashed._writer_lock.close()          # as if its process had been killed: the lock is free
+    return root
+
+
+def test_scan_lists_runs_with_status_steps_and_last_metrics(runs):
+    summaries = {s.path.name: s for s in scan([runs])}
+    assert set(summaries) == {"toy-a", "toy-b", "toy-c"}
+    assert summaries["toy-a"].status == "finished" and summaries["toy-a"].steps == 60
+    assert summaries["toy-c"].status == "crashed"                 # marked running, its writer gone
+    assert "loss" in summaries["toy-b"].metrics_text
+
+
+def test_the_browser_lists_sorts_filters_and_opens(qtbot, runs):
+    settings = QtCore.QSettings()
+    browser = RunBrowser(settings)
+    qtbot.addWidget(browser)
+    browser.folders = [str(runs)]
+    browser.show()
+    qtbot.waitUntil(lambda: browser.proxy.rowCount() == 3, timeout=10_000)
+    column = COLUMNS.index("steps")
+    browser.table.sortByColumn(column, QtCore.Qt.SortOrder.DescendingOrder)
+    assert browser.proxy.index(0, 0).data() == "toy-b"            # sorted by steps as numbers
+    browser.filter_edit.setText("crashed")
+    assert browser.proxy.rowCount() == 1 and browser.proxy.index(0, 0).data() == "toy-c"
+    browser.table.selectRow(0)
+    assert browser.resume_button.isEnabled() and not browser.compare_button.isEnabled()
+    with qtbot.waitSignal(browser.openRequested) as opened:
+        browser.table.doubleClicked.emit(browser.proxy.index(0, 2))
+    assert opened.args[0].endswith("toy-c")
+    browser.filter_edit.clear()
+    browser.table.selectAll()
+    with qtbot.waitSignal(browser.compareRequested) as compared:
+        browser.compare_button.click()
+    assert len(compared.args[0]) == 3
+
+
+def test_the_timeline_plays_every_recorded_frame_and_stops_at_the_end(qtbot, runs):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.open_run(runs / "toy-b")
+    slider = window.timeline.slider
+    assert window.viewer.steps == [20, 40, 60, 80]
+    slider.setValue(0)
+    window.timeline.speed_spin.setValue(50)
+    window.action_pause.trigger()                                 # Space plays a recorded run
+    qtbot.waitUntil(lambda: not window.timeline.play_button.isChecked(), timeout=5_000)
+    assert slider.value() == 3 and window.last_frames["bars"].step == 80
+    slider.setFocus()
+    from PySide6.QtTest import QTest
+    QTest.keyClick(slider, QtCore.Qt.Key.Key_Left)                # keyboard stepping
+    assert window.last_frames["bars"].step == 60
+
+
+def test_compare_shows_shared_views_at_one_step_overlaid_curves_and_what_differs(qtbot, runs):
+    window = CompareWindow([runs / "toy-a", runs / "toy-b"])
+    qtbot.addWidget(window)
+    window.show()
+    assert window.steps == [20, 40, 60, 80]
+    window.timeline.slider.setValue(2)                            # step 60: both runs have it
+    assert window.panels[0]["bars"].caption.text().endswith("step 60")
+    assert window.panels[1]["mean"].caption.text().endswith("step 60")
+    window.timeline.slider.setValue(3)                            # step 80: run a ended at 60
+    assert window.panels[0]["bars"].caption.text().endswith("step 60")
+    assert window.panels[1]["bars"].caption.text().endswith("step 80")
+    items = window.curves.plots["loss"].listDataItems()
+    assert [item.name() for item in items] == ["toy-a", "toy-b"]
+    assert len(items[1].getData()[0]) == 80
+    rows = {window.diff_table.verticalHeaderItem(r).text(): (window.diff_table.item(r, 0).text(),
+                                                             window.diff_table.item(r, 1).text())
+            for r in range(window.diff_table.rowCount())}
+    assert rows == {"lr": ("0.1", "0.3"), "bars": ("8", "5")}
+    window.close()
+
+
+def test_differing_settings_counts_a_missing_field_as_different():
+    metas = [{"model": "vae", "config": {"lr": 1, "k": 2}}, {"model": "vae", "config": {"lr": 1}}]
+    assert differing_settings(metas) == [("k", [2, "—"])]
+
+
+def test_resume_from_the_studio_continues_the_same_run_live(qtbot, runs, tmp_path):
+    import shutil
+
+    run = tmp_path / "toy-stopped"
+    shutil.copytree(runs / "toy-a", run)
+    store = RunStore.open(run, writable=True)
+    store.set_meta(status="stopped")
+    store.close()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.open_run(run)
+    assert window.action_resume.isEnabled()
+    window.action_resume.trigger()
+    qtbot.waitUntil(lambda: window.state == "running" and window.last_status.get("step", 0) > 100,
+                    timeout=60_000)
+    assert window.run_dir == run
+    steps = window.curves.series("loss")[0]
+    assert steps[0] == 1 and np.all(np.diff(steps) > 0)          # the recorded curve, then live rows
+    window.close()
+    meta = RunStore.open(run).meta()
+    assert meta["status"] == "stopped" and meta["steps"] > 100
