@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     e.add_argument("--device", default="auto")
 
+    tb = sub.add_parser("export-tb", help="write a recorded run as TensorBoard event files")
+    tb.add_argument("run_dir")
+    tb.add_argument("out_dir")
+
     ls = sub.add_parser("list", help="models, datasets and config fields")
     ls.add_argument("--json", action="store_true")
     return p
@@ -73,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from engines.data.base import DataError
 
     try:
-        return {"train": cmd_train, "eval": cmd_eval, "list": cmd_list}[args.command](args)
+        return {"train": cmd_train, "eval": cmd_eval, "list": cmd_list, "export-tb": cmd_export_tb}[args.command](args)
     except (ConfigError, DataError, DeviceError, StoreError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -198,6 +202,20 @@ def cmd_eval(args) -> int:
         width = max(map(len, metrics))
         for key, value in metrics.items():
             print(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_export_tb(args) -> int:
+    from engines.tensorboard_export import TensorBoardMissing, export_tensorboard
+
+    try:
+        counts = export_tensorboard(args.run_dir, args.out_dir)
+    except TensorBoardMissing as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out_dir}: {exc.strerror or exc}") from None
+    print(f"wrote {counts['scalars']} scalars, {counts['images']} images and {counts['events']} events "
+          f"to {args.out_dir} (tensorboard --logdir {args.out_dir})")
     return 0
 
 

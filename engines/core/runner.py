@@ -202,6 +202,7 @@ class Runner:
         self._rate = deque(maxlen=50)
         self._last_checkpoint_time = time.monotonic()
         self._records = 0
+        self._last_record_step = -1
         self.last_scalars: dict[str, float] = {}
 
     def run(self) -> dict:
@@ -377,6 +378,7 @@ class Runner:
             self.latest.put_frames(frames)
         if record:
             self.store.add_frames(frames)
+            self._last_record_step = self.engine.step
             self._records += 1
             if self._records % THIN_CHECK_EVERY == 0:
                 self.store.thin(self.settings.max_store_bytes)
@@ -389,7 +391,8 @@ class Runner:
             return
         try:
             if status not in ("diverged", "failed"):
-                store.add_frames(self.engine.frames())
+                if self._last_record_step != self.engine.step:      # the last step's frames, once
+                    store.add_frames(self.engine.frames())
                 self._checkpoint()
         except StoreWriteError as exc:
             message = f"{message}; {exc}" if message else str(exc)
