@@ -110,33 +110,50 @@ def check_train_options(args) -> None:
 
 
 def cmd_train(args) -> int:
+    """Train a new run (or ``--resume`` one). Under ``torchrun`` every process trains on its shard
+    with its gradients averaged, and rank 0 alone records the run and reports."""
+    from engines.core import distributed
     from engines.core.runner import Control, Runner, RunnerSettings
 
     check_train_options(args)
-    if args.resume:
-        store, engine = resume_store(args)
-        planned = store.meta().get("planned_steps")
-        default = planned - engine.step if isinstance(planned, int) and planned > engine.step else DEFAULT_STEPS
-        steps = args.steps or default
-    else:
-        store, engine, steps = new_store(args)
-    store.set_meta(planned_steps=engine.step + steps)
-    control = Control()
-    previous = {sig: signal.signal(sig, lambda *_: control.stop()) for sig in STOP_SIGNALS}
-    progress = Progress(steps, engine.step)
-    settings = RunnerSettings(max_steps=engine.step + steps, record_frames_every=args.frame_every,
-                              checkpoint_every=args.checkpoint_every, max_store_bytes=int(args.max_store_mb * 2**20))
+    rank, world_size = distributed.world()
+    if world_size > 1:
+        from engines.core.device import resolve_device
+        distributed.start(resolve_device(args.device))
     try:
-        summary = Runner(engine, store, control, settings, on_step=progress.update).run()
+        if args.resume:
+            store, engine = resume_store(args, (rank, world_size))
+            planned = _read_meta(args.resume).get("planned_steps")
+            default = planned - engine.step if isinstance(planned, int) and planned > engine.step else DEFAULT_STEPS
+            steps = args.steps or default
+        else:
+            store, engine, steps = new_store(args, (rank, world_size))
+        steps = _agreed(steps)
+        if store is not None:
+            store.set_meta(planned_steps=engine.step + steps, world_size=world_size)
+        control = Control()
+        previous = {sig: signal.signal(sig, lambda *_: control.stop()) for sig in STOP_SIGNALS}
+        progress = Progress(steps, engine.step, enabled=rank == 0)
+        settings = RunnerSettings(max_steps=engine.step + steps, record_frames_every=args.frame_every,
+                                  checkpoint_every=args.checkpoint_every,
+                                  max_store_bytes=int(args.max_store_mb * 2**20))
+        try:
+            summary = Runner(engine, store, control, settings, on_step=progress.update).run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            progress.close()
+        if store is None:               # another rank of a torchrun job: rank 0 reports
+            return 0 if summary["status"] not in ("failed", "diverged") else 1
+        if args.eval and summary["status"] == "finished":
+            summary["eval"] = engine.evaluate()
+            store.set_meta(eval=summary["eval"])
+        store.close()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        progress.close()
-    if args.eval and summary["status"] == "finished":
-        summary["eval"] = engine.evaluate()
-        store.set_meta(eval=summary["eval"])
-    store.close()
+        distributed.stop()
     summary["run_dir"] = str(store.path)
+    if world_size > 1:
+        summary["world_size"] = world_size
     print(json.dumps(summary))
     if summary["status"] in ("failed", "diverged"):
         print(f"error: {summary['message']}", file=sys.stderr)
@@ -144,8 +161,31 @@ def cmd_train(args) -> int:
     return 0
 
 
-def new_store(args):
-    """A new run: the engine built from the command line, its run directory created."""
+def _agreed(steps: int) -> int:
+    """Under torchrun every process must take the same number of steps: rank 0's."""
+    from engines.core import distributed
+
+    if not distributed.active():
+        return steps
+    import torch.distributed as dist
+    box = [steps]
+    dist.broadcast_object_list(box, src=0)
+    return int(box[0])
+
+
+def _read_meta(run_dir) -> dict:
+    from engines.core.store import RunStore
+
+    store = RunStore.open(run_dir)
+    try:
+        return store.meta()
+    finally:
+        store.close()
+
+
+def new_store(args, shard=(0, 1)):
+    """A new run: the engine built from the command line, its run directory created (by rank 0
+    only, under torchrun: the store is None elsewhere)."""
     from engines.core.config import parse_assignments
     from engines.registry import build_engine, engine_class
     from engines.runs import new_run
@@ -156,17 +196,18 @@ def new_store(args):
     engine_class(args.model)  # unknown model: fail before loading anything
     run_dir = Path(args.run_dir or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
     _threads()
-    engine = build_engine(args.model, args.data, args.device, args.seed, overrides)
+    engine = build_engine(args.model, args.data, args.device, args.seed, overrides, shard)
     steps = args.steps or (round(args.epochs * engine.steps_per_epoch) if args.epochs else DEFAULT_STEPS)
     if steps < 1:
         raise UsageError(f"--epochs {args.epochs:g} is less than one step ({engine.steps_per_epoch} steps per epoch)")
-    return new_run(engine, args.data, run_dir), engine, steps
+    return (new_run(engine, args.data, run_dir) if shard[0] == 0 else None), engine, steps
 
 
-def resume_store(args):
-    """A recorded run reopened for writing, its engine at the last checkpoint."""
+def resume_store(args, shard=(0, 1)):
+    """A recorded run reopened for writing, its engine at the last checkpoint (under torchrun, the
+    other ranks load the checkpoint read-only and record nothing: their store is None)."""
     from engines.core.store import RunStore
-    from engines.runs import resume_run
+    from engines.runs import restore_engine, resume_run
 
     if args.overrides or args.data or args.run_dir or args.epochs:
         raise UsageError("--resume continues a run as it was recorded: only --steps, --device and the "
@@ -178,7 +219,13 @@ def resume_store(args):
         if args.model != recorded:
             raise UsageError(f"{args.resume} is a run of {recorded}, not {args.model}")
     _threads()
-    return resume_run(args.resume, args.device)
+    if shard[0] == 0:
+        return resume_run(args.resume, args.device, shard)
+    store = RunStore.open(args.resume)
+    try:
+        return None, restore_engine(store, args.device, shard)
+    finally:
+        store.close()
 
 
 def cmd_eval(args) -> int:
@@ -246,13 +293,15 @@ def cmd_list(args) -> int:
 class Progress:
     """A one-line progress bar on stderr: steps, steps/s, latest scalars; at most 10 redraws a second."""
 
-    def __init__(self, total: int, start: int, stream=sys.stderr):
-        self.total, self.start, self.stream = total, start, stream
+    def __init__(self, total: int, start: int, stream=sys.stderr, enabled: bool = True):
+        self.total, self.start, self.stream, self.enabled = total, start, stream, enabled
         self.t0 = self.last = time.perf_counter()
         self.latest: dict[str, float] = {}
         self.tty = stream.isatty()
 
     def update(self, step: int, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
         self.latest.update(values)
         now = time.perf_counter()
         done = step - self.start
@@ -267,7 +316,7 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
-        if self.tty:
+        if self.tty and self.enabled:
             self.stream.write("\n")
             self.stream.flush()
 

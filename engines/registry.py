@@ -6,9 +6,12 @@ and child processes inherit it). Nothing here imports torch: the studio lists mo
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from engines.core.config import ConfigError, check_seed, fields_of, to_dict, with_overrides
 
@@ -55,8 +58,11 @@ def engine_class(model: str) -> type["Engine"]:
 
 
 def build_engine(model: str, data: str | None = None, device: str = "auto", seed: int = 0,
-                 overrides: dict | None = None) -> "Engine":
-    """Check the config first (cheap), then load the data and build the engine on its device."""
+                 overrides: dict | None = None, shard: tuple[int, int] = (0, 1)) -> "Engine":
+    """Check the config first (cheap), then load the data and build the engine on its device.
+    ``shard = (rank, world size)``: a process of a torchrun job trains on every world-size-th
+    training example from its rank on; all start from the same parameters (same seed), then draw
+    their own noise and batches."""
     from engines.core.device import resolve_device, seed_everything
 
     cls = engine_class(model)
@@ -64,9 +70,20 @@ def build_engine(model: str, data: str | None = None, device: str = "auto", seed
     check_seed(seed)
     dev = resolve_device(device)
     dataset = cls.load_data(data or cls.default_data, config)
+    rank, world_size = shard
+    if world_size > 1:
+        if cls.distributed != "gradients":
+            raise ConfigError(f"{model} cannot train under torchrun: {cls.distributed}")
+        dataset = dataclasses.replace(dataset, train=dataset.train[rank::world_size],
+                                      train_labels=None if dataset.train_labels is None
+                                      else dataset.train_labels[rank::world_size])
     check_batch(config, dataset, data or cls.default_data)
     seed_everything(seed)
-    return cls(config, dataset, dev, seed)
+    engine = cls(config, dataset, dev, seed)
+    if rank:
+        engine.generator.manual_seed(seed + 7919 * rank)
+        engine.rng.bit_generator.state = np.random.default_rng(seed + 7919 * rank).bit_generator.state
+    return engine
 
 
 def check_batch(config, dataset, spec: str) -> None:

@@ -17,7 +17,7 @@ def new_run(engine, data: str | None, run_dir) -> RunStore:
     return RunStore.create(Path(run_dir), describe(engine, data or engine.default_data))
 
 
-def restore_engine(store, device: str = "auto") -> "Engine":
+def restore_engine(store, device: str = "auto", shard: tuple[int, int] = (0, 1)) -> "Engine":
     """The engine a recorded run describes, with its latest checkpoint loaded (``eval``,
     ``train --resume``). A run without a description or a checkpoint, or a checkpoint that does
     not fit, raises a StoreError/ConfigError saying so."""
@@ -29,7 +29,7 @@ def restore_engine(store, device: str = "auto") -> "Engine":
         raise CheckpointError(f"{store.path} has no checkpoint yet")
     config = from_dict(engine_class(meta["model"]).Config, meta["config"])
     engine = build_engine(meta["model"], meta.get("data"), device, int(meta.get("seed", 0)),
-                          {k: getattr(config, k) for k in meta["config"] if hasattr(config, k)})
+                          {k: getattr(config, k) for k in meta["config"] if hasattr(config, k)}, shard)
     state = load_checkpoint(checkpoint, map_location=engine.device)
     try:
         engine.load_state_dict(state)
@@ -40,13 +40,13 @@ def restore_engine(store, device: str = "auto") -> "Engine":
 
 
 
-def resume_run(run_dir, device: str = "auto") -> tuple:
+def resume_run(run_dir, device: str = "auto", shard: tuple[int, int] = (0, 1)) -> tuple:
     """(store, engine) of a stopped or crashed run, reopened for writing (refused while another
     process writes it), its engine at the last checkpoint. What was recorded after that checkpoint
     is set aside and a ``resumed`` event says which steps."""
     store = RunStore.open(run_dir, writable=True)
     try:
-        engine = restore_engine(store, device)
+        engine = restore_engine(store, device, shard)
         last = store.last_step()
         set_aside = store.supersede_after(engine.step) if last > engine.step else 0
         note = f"; {set_aside} records of steps {engine.step + 1} to {last} set aside" if set_aside else ""

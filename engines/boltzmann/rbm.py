@@ -70,6 +70,8 @@ class RBMEngine(Engine):
     name = "rbm"
     summary = "Restricted Boltzmann machine, CD-k / PCD-k, AIS log-likelihood"
     Config = RBMConfig
+    distributed = ("it keeps persistent Gibbs chains and applies its own contrastive-divergence updates, "
+                   "not a data-parallel gradient step; train it in one process")
     views = (
         View("chains", "Gibbs chains", kinds=(ChainState, ChainHistory), frames=("chains", "chain_history"),
              controls=("gibbs_per_frame",), calls=("restart_chain",), area="main"),

@@ -47,6 +47,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def default_threads(leave_free: int = 0) -> int:
-    """Torch CPU threads: all cores, minus ``leave_free`` (the studio leaves one for the GUI)."""
-    return max(1, (os.cpu_count() or 1) - leave_free)
+THREADS_ENV = "GENSTUDIO_THREADS"
+
+
+def default_threads() -> int:
+    """Torch CPU threads: ``$GENSTUDIO_THREADS`` if set (e.g. 1 on a machine shared with other
+    jobs: several threads of one op stall whenever one of them waits for a core), else all cores."""
+    chosen = os.environ.get(THREADS_ENV, "").strip()
+    if chosen.isdigit() and int(chosen) > 0:
+        return int(chosen)
+    return os.cpu_count() or 1

@@ -29,6 +29,8 @@ class Engine(ABC):
     summary: ClassVar[str]
     Config: ClassVar[type]
     views: ClassVar[tuple[View, ...]] = ()
+    # under torchrun: "gradients" (a plain data-parallel step through step_optimizer), or why not
+    distributed: ClassVar[str] = "its training is not a plain data-parallel gradient step"
     default_data: ClassVar[str] = "mnist"
     smoke_data: ClassVar[str] = "digits"
     smoke_overrides: ClassVar[dict] = {}
@@ -87,6 +89,14 @@ class Engine(ABC):
         if not info.live:
             raise ValueError(f"{name} cannot change during a run")
         self.config = dataclasses.replace(self.config, **{name: coerce(info, value)})
+
+    def step_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """``optimizer.step()``, after averaging its gradients over the processes of a torchrun job."""
+        from engines.core import distributed
+
+        if distributed.active():
+            distributed.average_gradients(p for group in optimizer.param_groups for p in group["params"])
+        optimizer.step()
 
     @classmethod
     def callable_methods(cls) -> set[str]:

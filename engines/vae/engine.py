@@ -77,6 +77,7 @@ class VAEEngineBase(Engine):
     """A VAE on images: subclasses set ``name``, ``summary``, ``Config`` and :meth:`build_model`."""
 
     Config = VAEConfig
+    distributed = "gradients"
     views = (
         View("latent_grid", "Latent grid", kinds=(LatentGrid,),
              controls=("grid_size", "grid_span", "grid_plane", "grid_dims", "grid_centre"), area="main"),
@@ -160,7 +161,7 @@ class VAEEngineBase(Engine):
             group["lr"] = cfg.lr
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.optimizer.step()
+        self.step_optimizer(self.optimizer)
         self.step += 1
         self._sums += torch.stack([recon - kl, recon, kl]).detach()
         self._summed += 1
