@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # torch loads only when an engine is built: the studio shows 
 # name -> "module:class"; imported only when asked for, so `list` and the studio start fast.
 BUILTIN_MODELS = {
     "rbm": "engines.boltzmann.rbm:RBMEngine",
+    "dbm": "engines.boltzmann.dbm_engine:DBMEngine",
+    "chairs": "engines.deconv.engine:ChairsEngine",
     "vae": "engines.vae.dense:VAEEngine",
     "conv-vae": "engines.vae.conv:ConvVAEEngine",
 }

@@ -1,1 +1,1 @@
-"""Boltzmann machines: RBM (CD-k, PCD-k) and AIS for their partition function."""
+"""Boltzmann machines: RBM (CD-k, PCD-k), deep Boltzmann machines, and AIS for their partition functions."""

@@ -74,6 +74,11 @@ class Frame:
         drawn or stored again. By default a frame is always new."""
         return False
 
+    def tiles(self) -> np.ndarray | None:
+        """The pictures a panel may lay out itself, as many columns as fill it ((N, H, W[, 3])),
+        or None when the still picture's arrangement means something. None by default."""
+        return None
+
 
 @dataclass(frozen=True)
 class ImageGrid(Frame):
@@ -87,6 +92,9 @@ class ImageGrid(Frame):
 
     def still(self, fill: float = 0.0) -> np.ndarray:
         return tile(self.images, self.columns, fill=fill)
+
+    def tiles(self) -> np.ndarray | None:
+        return self.images if self.reflow else None
 
 
 def image_array(tensor, shape: tuple[int, ...]) -> np.ndarray:

@@ -20,6 +20,10 @@ DATASETS: dict[str, str] = {
     "digits": "scikit-learn's 1,797 handwritten digits, 8x8 grey",
     "folder:PATH": "every PNG/JPEG under PATH (recursively), resized to size x size",
     "torchvision:NAME": "MNIST, FashionMNIST, SVHN, CIFAR10 or CelebA from torchvision (needs a network)",
+    "toys3d": "procedural NORB-like toys (5 classes x 10 instances, 432 views each), grey 32x32 (toys3d:SIZE "
+              "for 16..128); test = other instances",
+    "chairs3d": "procedural chairs (48 models x 48 views), RGB 64x64 with masks (chairs3d:SIZE); "
+                "test = held-out views",
 }
 
 
@@ -61,6 +65,9 @@ def load_dataset(spec: str, size: int = 28, grey: bool = True) -> ImageDataset:
     if spec == "digits":
         from engines.data.digits import load_digits
         return load_digits()
+    if spec.partition(":")[0] in ("toys3d", "chairs3d"):
+        from engines.data.views3d import load_rendered
+        return load_rendered(spec)
     if spec.startswith(("folder:", "torchvision:")) and size < 1:
         raise DataError(f"image size must be a positive integer, not {size!r}")
     if spec.startswith("folder:"):

@@ -14,7 +14,9 @@ from engines.core.frames import kind_class  # noqa: E402
 from engines.core.views import View, kind_id  # noqa: E402
 from studio.panels.base import Panel  # noqa: E402
 from studio.panels.chains import ChainsPanel  # noqa: E402
+from studio.panels.chairs import ChairSlidersPanel  # noqa: E402
 from studio.panels.curves import CurvesPanel  # noqa: E402
+from studio.panels.dbm import LayerChainsPanel  # noqa: E402
 from studio.panels.images import StillPanel  # noqa: E402
 from studio.panels.latent import DrawPanel, LatentGridPanel, LatentScatterPanel, LatentStatsPanel  # noqa: E402
 
@@ -23,6 +25,8 @@ PANELS: dict[str, type[Panel]] = {
     "engines.core.frames:Frame": StillPanel,
     "engines.boltzmann.frames:ChainState": ChainsPanel,
     "engines.boltzmann.frames:ChainHistory": ChainsPanel,
+    "engines.boltzmann.frames:LayerChains": LayerChainsPanel,
+    "engines.deconv.frames:ChairView": ChairSlidersPanel,
     "engines.vae.frames:LatentGrid": LatentGridPanel,
     "engines.vae.frames:LatentScatter": LatentScatterPanel,
     "engines.vae.frames:Drawing": DrawPanel,

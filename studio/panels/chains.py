@@ -84,27 +84,36 @@ class ChainsPanel(Panel):
         return box
 
     # ------------------------------------------------------------------------------ frames
-    def show_frame(self, frame: ChainState | ChainHistory) -> None:
-        if isinstance(frame, ChainState):
+    STATE_KIND = ChainState         # the kind of the chains' state this panel draws (a subclass may change it)
+
+    def show_frame(self, frame) -> None:
+        if isinstance(frame, self.STATE_KIND):
             self._state = frame
             self._draw_state()
         elif isinstance(frame, ChainHistory):
             self._draw_history(frame)
         else:
-            raise TypeError(f"ChainsPanel draws ChainState and ChainHistory frames, not {type(frame).__name__}")
+            raise TypeError(f"{type(self).__name__} draws {self.STATE_KIND.__name__} and ChainHistory frames, "
+                            f"not {type(frame).__name__}")
 
     @property
     def show_samples(self) -> bool:
         return self.mode_combo.currentIndex() == 1
 
+    def tiles(self, state) -> np.ndarray:
+        """One picture per chain (the grid's tiles; a click on one restarts that chain)."""
+        return state.samples if self.show_samples else state.probs
+
+    def caption_text(self, state) -> str:
+        mean_gibbs = float(np.mean(state.gibbs_steps)) if len(state.gibbs_steps) else 0.0
+        return f"{self.title} · step {state.step} · {mean_gibbs:,.0f} Gibbs steps on average"
+
     def _draw_state(self) -> None:
         state = self._state
         if state is None:
             return
-        images = state.samples if self.show_samples else state.probs
-        self.grid_view.show_tiles(images, state.columns)
-        mean_gibbs = float(np.mean(state.gibbs_steps)) if len(state.gibbs_steps) else 0.0
-        self.caption.setText(f"{self.title} · step {state.step} · {mean_gibbs:,.0f} Gibbs steps on average")
+        self.grid_view.show_tiles(self.tiles(state), state.columns)
+        self.caption.setText(self.caption_text(state))
 
     def _draw_history(self, history: ChainHistory) -> None:
         rows, chains, image_h = history.rows.shape[:3]

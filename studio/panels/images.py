@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engines.core.frames import ImageGrid, tile
+from engines.core.frames import tile
 from engines.core.views import View
 from studio.panels.base import Panel
 
@@ -211,8 +211,9 @@ class StillPanel(Panel):
         self.setMinimumSize(160, 160)
 
     def show_frame(self, frame) -> None:
-        if isinstance(frame, ImageGrid):
-            self.mosaic_view.show_tiles(frame.images, frame.columns, frame.reflow)
+        tiles = frame.tiles()
+        if tiles is not None:
+            self.mosaic_view.show_tiles(tiles, len(tiles))      # reflowed to fill the panel
         else:
             self.mosaic_view.show_mosaic(frame.still())
         self.caption.setText(f"{self.title} · step {frame.step}")

@@ -1,0 +1,446 @@
+"""The ``dbm`` engine: a 2- or 3-layer deep Boltzmann machine (model in :mod:`engines.boltzmann.dbm`).
+
+Training runs in two phases, chosen by the step count:
+
+1. **Greedy pretraining** (``pretrain_steps`` updates per layer, bottom up): CD-1 on one RBM per
+   weight matrix, with the doubled inputs of :func:`~engines.boltzmann.dbm.pretrain_scales`;
+   the RBM of layer l sees the layer below's up-probabilities through the already trained RBMs.
+   After every update the DBM's biases are the composition of the RBMs' (``compose_biases``).
+2. **Joint training**: the data term from mean-field (``mean_field_steps`` sweeps), the model term
+   from ``particles`` persistent chains that make ``gibbs_steps`` odd/even Gibbs sweeps per update;
+   ``ΔW_l ∝ ⟨x_l x_{l+1}ᵀ⟩_data − ⟨x_l x_{l+1}ᵀ⟩_model``, with momentum, weight decay and a learning
+   rate decaying as ``lr · τ/(τ + t)`` (with a constant one the bound gets worse after a few hundred
+   updates on MNIST).
+
+The ``phase`` curve is the layer being pretrained (1..L), then L+1 for joint training.
+Visible units are Bernoulli for digits (dynamically binarized batches, the fixed binarized test
+set) and Gaussian with σ = 1 for real-valued images: pixels standardized as
+``v = (x − mean image) / s``, ``s`` the training pixels' overall standard deviation.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from engines.boltzmann.ais import base_rate_bias, dbm_ais_log_z, default_betas
+from engines.boltzmann.dbm import DBM, compose_biases, rbm_down, rbm_up
+from engines.boltzmann.frames import ChainHistory, LayerChains
+from engines.core.config import ConfigError, live, param
+from engines.core.engine import BatchSampler, Engine, bernoulli, wants
+from engines.core.frames import ImageGrid, image_array
+from engines.core.views import View
+
+
+@dataclass
+class DBMConfig:
+    layers: tuple[int, ...] = param((500, 1000), "hidden units per layer, bottom to top: 2 or 3 layers "
+                                    "(e.g. 500,1000 or 500,500,1000)", low=1, high=8192)
+    visible: str = param("auto", "visible units: bernoulli (binary pixels), gaussian (standardized pixels, "
+                         "sigma 1); auto: bernoulli for MNIST-like digits, gaussian otherwise",
+                         ("auto", "bernoulli", "gaussian"))
+    pretrain_steps: int = param(1000, "greedy pretraining updates per layer (0: train jointly from the start)",
+                                low=0, high=10_000_000)
+    pretrain_lr: float = live(0.05, "learning rate of the pretraining RBMs (CD-1)", low=0, low_open=True, high=10)
+    lr: float = live(0.01, "learning rate of joint training (then decayed, see lr_decay)", low=0, low_open=True,
+                     high=10)
+    lr_decay: int = live(300, "joint training's learning rate is lr·τ/(τ + t) after t joint updates, τ = lr_decay "
+                         "(0: constant)", low=0, high=10_000_000)
+    first_layer_lr_scale: float = live(0.1, "factor on the first layer's learning rate with Gaussian visible units",
+                                       low=0, low_open=True, high=1)
+    momentum: float = live(0.5, "momentum of the parameter updates", low=0, high=1, high_open=True)
+    weight_decay: float = live(2e-4, "L2 penalty on the weights", low=0, high=1)
+    batch_size: int = param(100, "images per update", low=1, high=4096)
+    particles: int = param(100, "persistent fantasy particles for the model term", low=1, high=4096)
+    gibbs_steps: int = live(5, "Gibbs sweeps of the particles per joint update", low=1, high=1000)
+    mean_field_steps: int = live(5, "mean-field sweeps for the data term", low=1, high=1000)
+    chains: int = param(16, "Gibbs chains shown live (started from test images)", low=1, high=256)
+    gibbs_per_frame: int = live(10, "Gibbs sweeps the shown chains make between two frames", low=1, high=1000)
+    history_every: int = live(100, "Gibbs sweeps between two rows of the chain history", low=1, high=1_000_000)
+    ais_runs: int = param(100, "AIS runs for the log Z estimate", low=2, high=100_000)
+    ais_temperatures: int = param(14_500, "AIS intermediate temperatures (the schedule keeps the 1:8:20 "
+                                  "proportions of 14,500)", low=10, high=1_000_000)
+    eval_images: int = param(2000, "test images the lower bound averages over (evenly spaced; all if fewer)",
+                             low=1, high=1_000_000)
+
+    def __post_init__(self):
+        if not 2 <= len(self.layers) <= 3:
+            raise ConfigError(f"layers must list 2 or 3 hidden layer sizes (e.g. 500,1000), got "
+                              f"{','.join(map(str, self.layers))}")
+
+
+def binary_data(name: str) -> bool:
+    """Whether ``visible=auto`` treats a dataset as binary pixels: the MNIST-like digit sets."""
+    return "mnist" in name.lower() or name == "digits"
+
+
+class DBMEngine(Engine):
+    name = "dbm"
+    summary = "Deep Boltzmann machine, 2 or 3 layers: greedy pretraining, mean-field + persistent chains, AIS bound"
+    Config = DBMConfig
+    views = (
+        View("chains", "Gibbs chains, every layer", kinds=(LayerChains, ChainHistory),
+             frames=("chains", "chain_history"), controls=("gibbs_per_frame",), calls=("restart_chain",),
+             area="main"),
+        View("samples", "Training images | generated", kinds=(ImageGrid,)),
+        View("fill_in", "Half clamped, the other half filled in", kinds=(ImageGrid,)),
+        View("filters", "Filters, layer 1", kinds=(ImageGrid,)),
+        View("filters2", "Filters, layer 2 (projected to pixels)", kinds=(ImageGrid,)),
+        View("reconstructions", "Test images, mean-field reconstructions via each layer", kinds=(ImageGrid,)),
+    )
+    default_data = "mnist"
+    smoke_data = "digits"
+    smoke_overrides = {"layers": (16, 16), "pretrain_steps": 3, "batch_size": 20, "particles": 10, "chains": 4,
+                       "ais_runs": 4, "ais_temperatures": 50, "mean_field_steps": 3, "history_every": 1}
+
+    HISTORY_CHAINS = 20
+    HISTORY_ROWS = 20
+    FILL_STEPS = (1, 3, 10, 30, 100)    # Gibbs sweeps at which the fill-in picture takes a row
+
+    def __init__(self, config: DBMConfig, data, device, seed: int = 0):
+        super().__init__(config, data, device, seed)
+        cfg = config
+        self.gaussian = cfg.visible == "gaussian" or (cfg.visible == "auto" and not binary_data(data.name))
+        self.n_visible = int(np.prod(data.shape))
+        train = data.train.reshape(len(data.train), -1)
+        if self.gaussian:
+            self.pixel_mean = torch.from_numpy(train.mean(0)).to(device)
+            self.pixel_scale = float(max(train.std(), 1e-3))
+            train_v = (train - train.mean(0)) / self.pixel_scale
+            test_v = (data.test.reshape(len(data.test), -1) - train.mean(0)) / self.pixel_scale
+            self.b_base = torch.from_numpy(train_v.mean(0)).to(device)
+        else:
+            train_v = train
+            test_v = data.test_binary.reshape(len(data.test), -1)
+            self.b_base = base_rate_bias(torch.from_numpy(train).to(device))
+        self.test_v = torch.from_numpy(np.ascontiguousarray(test_v, dtype=np.float32)).to(device)
+        # fixed monitoring sets: 200 training and 200 test images, evenly spaced over the (label-sorted)
+        # sets, the training ones binarized once with their own seed
+        pick = lambda n: np.linspace(0, n - 1, min(200, n)).astype(np.int64)  # noqa: E731
+        train_monitor = train_v[pick(len(train_v))]
+        if not self.gaussian:
+            train_monitor = np.random.default_rng(seed + 4).random(train_monitor.shape) < train_monitor
+        self.monitor_sets = (torch.from_numpy(np.ascontiguousarray(train_monitor, dtype=np.float32)).to(device),
+                             self.test_v[torch.from_numpy(pick(len(test_v))).to(device)])
+        self.model = DBM(self.n_visible, cfg.layers, self.gaussian, self.generator, device)
+        sizes = self.model.sizes
+        self.up_bias = [torch.zeros(n, device=device) for n in sizes[1:]]
+        self.down_bias = [torch.zeros(n, device=device) for n in sizes[:-1]]
+        self.down_bias[0].copy_(self.b_base)
+        compose_biases(self.model, self.up_bias, self.down_bias)
+        self.batches = BatchSampler(np.ascontiguousarray(train_v, dtype=np.float32), device, self.rng)
+        self.velocity: dict[str, torch.Tensor] = {}
+        self.velocity_phase = -1
+        self.particles: list[torch.Tensor] = []    # made when joint training starts
+        # Display state (never touches the training generators): shown chains, their history, the
+        # fixed images of the samples / fill-in / reconstruction pictures.
+        self.display_generator = torch.Generator(device=device).manual_seed(seed + 2)
+        shown = np.random.default_rng(seed + 1)
+        self.sample_index = shown.choice(len(data.train), size=min(16, len(data.train)), replace=False)
+        self._chain_states: list[torch.Tensor] | None = None    # started at the first frame (see chain_states)
+        self.chain_mean: torch.Tensor | None = None              # their last E[v | h¹]
+        self.chain_steps = np.zeros(cfg.chains, dtype=np.int64)
+        self.gibbs_total = 0
+        self.history: list[tuple[int, np.ndarray]] = []
+
+    # ------------------------------------------------------------------------------ helpers
+    @property
+    def depth(self) -> int:
+        return self.model.depth
+
+    def phase_index(self) -> int:
+        """0..L−1: pretraining that layer's RBM; L: joint training."""
+        if self.config.pretrain_steps == 0:
+            return self.depth
+        return min(self.step // self.config.pretrain_steps, self.depth)
+
+    def phase_text(self) -> str:
+        phase = self.phase_index()
+        if phase < self.depth:
+            done = self.step - phase * self.config.pretrain_steps
+            return f"pretraining layer {phase + 1} of {self.depth} ({done:,}/{self.config.pretrain_steps:,})"
+        return "joint training"
+
+    @property
+    def chain_states(self) -> list[torch.Tensor]:
+        """The shown chains' states [v, h¹, …]. They start from test images spread over the test
+        set (it is sorted by label), hidden states sampled from mean-field under the model in force
+        when they are first shown (a display copy is built untrained, then receives the weights)."""
+        if self._chain_states is None:
+            count, n = self.config.chains, len(self.test_v)
+            start = self.test_v[(torch.arange(count, device=self.device) * max(1, n // count)) % n]
+            self._chain_states = self._states_from(start, self.display_generator)
+            self.chain_mean = start.clone()
+        return self._chain_states
+
+    @chain_states.setter
+    def chain_states(self, states: list[torch.Tensor]) -> None:
+        self._chain_states = states
+
+    def _states_from(self, v: torch.Tensor, generator: torch.Generator) -> list[torch.Tensor]:
+        """Chain states started at visible ``v``: hidden layers sampled from mean-field q(h|v)."""
+        mus, _ = self.model.mean_field(v, self.config.mean_field_steps)
+        return [v.clone()] + [bernoulli(mu, generator) for mu in mus]
+
+    def joint_lr(self) -> float:
+        """``lr · τ / (τ + t)``, t = joint updates made so far (a Robbins-Monro schedule: persistent
+        chains need a learning rate that goes to 0, as in the DBM paper)."""
+        cfg = self.config
+        if cfg.lr_decay == 0:
+            return cfg.lr
+        joint = max(0, self.step - self.depth * cfg.pretrain_steps)
+        return cfg.lr * cfg.lr_decay / (cfg.lr_decay + joint)
+
+    def _batch(self) -> torch.Tensor:
+        batch = self.batches.next(self.config.batch_size)
+        return batch if self.gaussian else bernoulli(batch, self.generator)
+
+    def to_pixels(self, v: torch.Tensor) -> np.ndarray:
+        """Visible values -> images in [0, 1] (Gaussian units are de-standardized and clipped)."""
+        if self.gaussian:
+            v = (v * self.pixel_scale + self.pixel_mean).clamp(0, 1)
+        return image_array(v, self.data.shape)
+
+    def _apply(self, grads: dict, params: dict[str, torch.Tensor], lr: float) -> None:
+        """``velocity ← momentum·velocity + grad (− decay·W)``, ``param ← param + lr·velocity``; the
+        first layer's weights and the visible biases take ``first_layer_lr_scale`` with Gaussian
+        visible units. A weight gradient is given as products ``[(A, B, α), …]`` meaning
+        ``Σ α AᵀB``, added in place (no weight-sized temporaries)."""
+        cfg = self.config
+        for key, grad in grads.items():
+            p = params[key]
+            vel = self.velocity.setdefault(key, torch.zeros_like(p))
+            vel.mul_(cfg.momentum)
+            if isinstance(grad, list):
+                for a, b, alpha in grad:
+                    vel.addmm_(a.t(), b, alpha=alpha)
+            else:
+                vel.add_(grad)
+            if key.startswith("W"):
+                vel.add_(p, alpha=-cfg.weight_decay)
+            first = key in ("W0", "e0", "b")
+            p.add_(vel, alpha=lr * (cfg.first_layer_lr_scale if first and self.gaussian else 1.0))
+
+    # ------------------------------------------------------------------------------ training
+    def train_step(self) -> dict[str, float]:
+        phase = self.phase_index()
+        if phase != self.velocity_phase:
+            self.velocity = {}
+            self.velocity_phase = phase
+            if phase == self.depth:   # joint training starts: particles from data under the composed DBM
+                v = self.batches.next(self.config.particles)
+                self.particles = self._states_from(v if self.gaussian else bernoulli(v, self.generator),
+                                                   self.generator)
+        out = self._pretrain_step(phase) if phase < self.depth else self._joint_step()
+        self.step += 1
+        out["phase"] = float(phase + 1)
+        return out
+
+    def _pretrain_step(self, layer: int) -> dict[str, float]:
+        """CD-1 on RBM ``layer``: data = the layer below's up-probabilities through the trained RBMs."""
+        m = self.model
+        x0 = self._batch()
+        for below in range(layer):
+            x0 = rbm_up(m, below, x0, self.up_bias[below])
+        h0 = rbm_up(m, layer, x0, self.up_bias[layer])
+        x1 = rbm_down(m, layer, bernoulli(h0, self.generator), self.down_bias[layer])
+        h1 = rbm_up(m, layer, x1, self.up_bias[layer])
+        n = len(x0)
+        grads = {f"W{layer}": [(x0, h0, 1 / n), (x1, h1, -1 / n)], f"a{layer}": (h0 - h1).mean(0),
+                 f"e{layer}": (x0 - x1).mean(0)}
+        params = {f"W{layer}": m.W[layer], f"a{layer}": self.up_bias[layer], f"e{layer}": self.down_bias[layer]}
+        self._apply(grads, params, self.config.pretrain_lr)
+        compose_biases(m, self.up_bias, self.down_bias)
+        return {f"pretrain_recon_l{layer + 1}": float(((x0 - x1) ** 2).sum(1).mean())}
+
+    def _joint_step(self) -> dict[str, float]:
+        """Mean-field data term, persistent-chain model term, one update of every parameter."""
+        cfg, m = self.config, self.model
+        v = self._batch()
+        mus, _ = m.mean_field(v, cfg.mean_field_steps)
+        self.particles, _ = m.gibbs(self.particles, cfg.gibbs_steps, self.generator)
+        data, model = [v, *mus], self.particles
+        n, k = len(v), len(model[0])
+        grads = {"b": v.mean(0) - model[0].mean(0)}
+        params = {"b": m.b}
+        for layer in range(self.depth):
+            grads[f"W{layer}"] = [(data[layer], data[layer + 1], 1 / n), (model[layer], model[layer + 1], -1 / k)]
+            grads[f"c{layer + 1}"] = data[layer + 1].mean(0) - model[layer + 1].mean(0)
+            params[f"W{layer}"], params[f"c{layer + 1}"] = m.W[layer], m.c[layer]
+        self._apply(grads, params, self.joint_lr())
+        out = {"recon_error": float(((v - m.visible_mean(mus[0])) ** 2).sum(1).mean()), "lr": self.joint_lr()}
+        for layer in range(1, self.depth + 1):
+            out[f"h{layer}_data"] = float(mus[layer - 1].mean())
+            out[f"h{layer}_model"] = float(model[layer].float().mean())
+        return out
+
+    @torch.no_grad()
+    def monitor(self) -> dict[str, float]:
+        """In joint training: the gap between the variational free energies (the bound without
+        log Z) of 200 fixed training and 200 fixed test images; it grows as the model overfits."""
+        if self.phase_index() < self.depth:
+            return {}
+        cfg = self.config
+        f = [float(self.model.variational_free_energy(x, self.model.mean_field(x, cfg.mean_field_steps)[0]).mean())
+             for x in self.monitor_sets]
+        return {"variational_gap": f[0] - f[1]}
+
+    # ------------------------------------------------------------------------------ frames
+    @torch.no_grad()
+    def frames(self, wanted=None):
+        frames = []
+        if wants(wanted, "chains", "chain_history"):
+            frames += self._chain_frames()
+        if wants(wanted, "samples"):
+            frames.append(ImageGrid("samples", self.step, self.samples_picture(), columns=9, reflow=False))
+        if wants(wanted, "fill_in"):
+            count = min(8, len(self.test_v))
+            frames.append(ImageGrid("fill_in", self.step, self.fill_in(count), columns=count, reflow=False))
+        if wants(wanted, "filters"):
+            frames.append(ImageGrid("filters", self.step, self.filter_images(self.model.W[0], 64)))
+        if wants(wanted, "filters2"):
+            frames.append(ImageGrid("filters2", self.step, self.filter_images(self.model.W[0] @ self.model.W[1], 64)))
+        if wants(wanted, "reconstructions"):
+            frames.append(ImageGrid("reconstructions", self.step, self.reconstructions(12), columns=12, reflow=False))
+        return frames
+
+    def _chain_frames(self) -> list:
+        cfg = self.config
+        every = max(1, cfg.history_every)
+        for _ in range(cfg.gibbs_per_frame):
+            self.chain_states, self.chain_mean = self.model.gibbs(self.chain_states, 1, self.display_generator)
+            self.chain_steps += 1
+            self.gibbs_total += 1
+            if self.gibbs_total % every == 0:
+                row = self.to_pixels(self.chain_mean[:self.HISTORY_CHAINS])
+                self.history = (self.history + [(self.gibbs_total, row)])[-self.HISTORY_ROWS:]
+        hidden = torch.cat(self.chain_states[1:], 1).cpu().numpy().astype(np.uint8)
+        out = [LayerChains("chains", self.step, self.to_pixels(self.chain_mean), hidden,
+                           np.array(self.model.sizes[1:]), self.chain_steps.copy(), self.phase_text())]
+        if self.history:
+            out.append(ChainHistory("chain_history", self.step, np.stack([r for _, r in self.history]),
+                                    np.array([s for s, _ in self.history]), every))
+        return out
+
+    def samples_picture(self) -> np.ndarray:
+        """Rows of four training images, a blank, four generated images: the model's samples are
+        the persistent particles' ``E[v | h¹]`` once joint training runs, the shown chains' before."""
+        train = self.data.train[self.sample_index]
+        train = train[:, 0] if train.shape[1] == 1 else train.transpose(0, 2, 3, 1)
+        source = self.particles[1] if self.particles else self.chain_states[1]
+        generated = self.to_pixels(self.model.visible_mean(source.float()))
+        count = min(len(train), len(generated))
+        rows = -(-count // 4)
+        blank = np.zeros_like(train[0])
+        images = []
+        for r in range(rows):
+            left, right = list(train[4 * r:4 * r + 4]), list(generated[4 * r:4 * r + 4])
+            images += left + [blank] * (4 - len(left)) + [blank] + right + [blank] * (4 - len(right))
+        return np.stack(images).astype(np.float32)
+
+    def fill_in(self, count: int) -> np.ndarray:
+        """``count`` test images with their left half clamped and the right half free: rows are the
+        image, the clamped input (free half grey), then the chain's picture after each of
+        :data:`FILL_STEPS` Gibbs sweeps (clamped half as given, free half ``E[v | h¹]``). The
+        chain uses a generator seeded afresh each time, so the picture changes only with the model."""
+        generator = torch.Generator(device=self.device).manual_seed(self.seed + 5)
+        index = torch.linspace(0, len(self.test_v) - 1, count, device=self.device).long()
+        truth = self.test_v[index]
+        c, h, w = self.data.shape
+        clamp = torch.zeros(c, h, w, device=self.device)
+        clamp[..., :w // 2] = 1
+        clamp = clamp.reshape(1, -1).expand(count, -1)
+        start = self.b_base if self.gaussian else torch.sigmoid(self.b_base)
+        v = torch.where(clamp.bool(), truth, start.expand(count, -1))
+        states = self._states_from(v, generator)
+        pixels_truth = self.to_pixels(truth)
+        grey = np.where(image_array(clamp, self.data.shape) > 0, pixels_truth, 0.5).astype(np.float32)
+        rows, done = [pixels_truth, grey], 0
+        for target in self.FILL_STEPS:
+            states, mean = self.model.gibbs(states, target - done, generator, clamp=clamp)
+            done = target
+            rows.append(self.to_pixels(torch.where(clamp.bool(), truth, mean)))
+        return np.concatenate(rows)
+
+    def filter_images(self, weights: torch.Tensor, count: int) -> np.ndarray:
+        """The first ``count`` columns of ``weights`` (visible × units) as images, each scaled to [0, 1]."""
+        w = weights[:, :count].t()
+        lo, hi = w.min(1, keepdim=True).values, w.max(1, keepdim=True).values
+        return image_array((w - lo) / (hi - lo).clamp_min(1e-8), self.data.shape)
+
+    def reconstructions(self, count: int) -> np.ndarray:
+        """Test images (first row), then ``E[v | ·]`` reconstructed from the mean-field means of
+        layer 1, 2 (and 3): a higher layer's means go down with doubled weights (the missing
+        bottom-up half of each layer's input, as in pretraining) to h¹, then to v."""
+        m = self.model
+        v = self.test_v[torch.linspace(0, len(self.test_v) - 1, count, device=self.device).long()]
+        mus, _ = m.mean_field(v, self.config.mean_field_steps)
+        rows = [self.to_pixels(v)]
+        for top in range(1, self.depth + 1):
+            h = mus[top - 1]
+            for layer in range(top - 1, 0, -1):
+                h = torch.sigmoid(torch.addmm(m.c[layer - 1], h, m.W[layer].t(), alpha=2.0))
+            rows.append(self.to_pixels(m.visible_mean(h)))
+        return np.concatenate(rows)
+
+    def restart_chain(self, index: int, test_index: int | None = None) -> int:
+        """Restart shown chain ``index`` from a test image (random unless given); returns which.
+        Uses the display generator, so a click never changes training."""
+        if not 0 <= int(index) < len(self.chain_steps):
+            raise ValueError(f"chain index must be from 0 to {len(self.chain_steps) - 1}, got {index}")
+        if test_index is None:
+            test_index = int(torch.randint(len(self.test_v), (1,), generator=self.display_generator,
+                                           device=self.device))
+        if not 0 <= int(test_index) < len(self.test_v):
+            raise ValueError(f"test image index must be from 0 to {len(self.test_v) - 1}, got {test_index}")
+        fresh = self._states_from(self.test_v[test_index:test_index + 1], self.display_generator)
+        for layer, state in enumerate(fresh):
+            self.chain_states[layer][index] = state[0]
+        self.chain_mean[index] = self.test_v[test_index]
+        self.chain_steps[index] = 0
+        return int(test_index)
+
+    # ------------------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """AIS log Z and the variational lower bound ``Σ_h q log p* + H(q) − log Z`` averaged over
+        (up to ``eval_images``) test images, q from mean-field run to a fixed point. For
+        Gaussian units the bound is a log-density of the standardized pixels;
+        ``log_likelihood_lower_bound_pixels`` is the same density for pixels in [0, 1] units
+        (``− D log s``)."""
+        cfg = self.config
+        z = dbm_ais_log_z(self.model, self.b_base, runs=cfg.ais_runs, betas=default_betas(cfg.ais_temperatures),
+                          generator=torch.Generator(device=self.device).manual_seed(self.seed + 3))
+        count = min(cfg.eval_images, len(self.test_v))
+        v = self.test_v[torch.linspace(0, len(self.test_v) - 1, count, device=self.device).long()]
+        mus, _ = self.model.mean_field(v, 200, tol=1e-5)
+        free = float(self.model.variational_free_energy(v, mus).double().mean())
+        out = {"log_likelihood_lower_bound": free - z["log_z"], "log_z": z["log_z"], "log_z_std": z["log_z_std"],
+               "log_z_lower": z["log_z_lower"], "log_z_upper": z["log_z_upper"], "ais_runs": cfg.ais_runs,
+               "eval_images": count}
+        if self.gaussian:
+            out["log_likelihood_lower_bound_pixels"] = out["log_likelihood_lower_bound"] - \
+                self.n_visible * math.log(self.pixel_scale)
+        else:
+            out["base_rate_log_likelihood"] = float((v @ self.b_base).double().mean()) - \
+                float(torch.nn.functional.softplus(self.b_base).sum())
+        return out
+
+    # ------------------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        return {**self.base_state(), "model": self.model.state_dict(), "up_bias": self.up_bias,
+                "down_bias": self.down_bias, "velocity": self.velocity, "velocity_phase": self.velocity_phase,
+                "particles": self.particles, "batches": self.batches.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        # copies: the state's tensors may belong to another engine (updates here are in place)
+        self.up_bias = [t.to(self.device, copy=True) for t in state["up_bias"]]
+        self.down_bias = [t.to(self.device, copy=True) for t in state["down_bias"]]
+        self.velocity = {k: t.to(self.device, copy=True) for k, t in state["velocity"].items()}
+        self.velocity_phase = int(state["velocity_phase"])
+        self.particles = [t.to(self.device, copy=True) for t in state["particles"]]
+        self.batches.load_state_dict(state["batches"])
+        self.load_base_state(state)

@@ -1,0 +1,97 @@
+"""Datasets of procedurally rendered objects (``toys3d``, ``chairs3d``): the dataset type that
+keeps each image's view labels (and silhouette masks) beside it, and their on-disk cache.
+
+A spec is ``NAME`` or ``NAME:SIZE`` (e.g. ``toys3d:64``); the images are rendered once by
+:mod:`engines.data.render3d`, deterministically from a seed, and cached as uint8 arrays in a
+compressed ``.npz`` under :func:`engines.data.cache_dir` (temp file + ``os.replace``, so a reader
+never sees half a file). A cache that cannot be read, or was made by another version of the
+builder, is rebuilt.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from engines.data.base import DataError, ImageDataset
+
+SIZES = (16, 24, 32, 48, 64, 96, 128)
+
+
+@dataclass(frozen=True)
+class ViewDataset(ImageDataset):
+    """An :class:`ImageDataset` of rendered views. ``train_info`` / ``test_info`` map a label name
+    (e.g. ``"class"``, ``"instance"``, ``"azimuth"``, ``"elevation"``, ``"lighting"``, ``"model"``)
+    to one value per image; ``train_masks`` / ``test_masks`` (N, H, W) in [0, 1] are the objects'
+    silhouettes, or None."""
+    train_info: dict | None = None
+    test_info: dict | None = None
+    train_masks: np.ndarray | None = None
+    test_masks: np.ndarray | None = None
+
+
+def parse_spec(spec: str, default_size: int) -> tuple[str, int]:
+    """``"toys3d:64"`` -> ``("toys3d", 64)``; a size not in :data:`SIZES` is a DataError."""
+    name, _, size = spec.partition(":")
+    if not size:
+        return name, default_size
+    try:
+        value = int(size)
+    except ValueError:
+        value = None
+    if value not in SIZES:
+        raise DataError(f"{name} size must be one of {', '.join(map(str, SIZES))}, got {size!r}")
+    return name, value
+
+
+def cached_arrays(filename: str, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays stored in ``cache_dir()/filename``, or ``build()``'s, written there atomically
+    (an unwritable cache only costs the build time)."""
+    from engines.data import cache_dir
+
+    path = cache_dir() / filename
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except Exception:  # missing, truncated, not a zip: rebuild
+        pass
+    arrays = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return arrays
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+    return arrays
+
+
+def to_unit(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, H, W) or (N, H, W, 3) -> float32 (N, C, H, W) in [0, 1]."""
+    x = images.astype(np.float32) / 255
+    return np.ascontiguousarray(x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2))
+
+
+def to_bytes(images: np.ndarray) -> np.ndarray:
+    """float in [0, 1] -> uint8, rounded (how the cache stores images and masks)."""
+    return (np.clip(images, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def load_rendered(spec: str) -> ViewDataset:
+    """``toys3d[:SIZE]`` or ``chairs3d[:SIZE]``."""
+    name = spec.partition(":")[0]
+    if name == "toys3d":
+        from engines.data.toys3d import load_toys3d
+        return load_toys3d(*parse_spec(spec, 32)[1:])
+    if name == "chairs3d":
+        from engines.data.chairs3d import load_chairs3d
+        return load_chairs3d(*parse_spec(spec, 64)[1:])
+    raise DataError(f"unknown rendered dataset '{spec}'")
