@@ -124,10 +124,17 @@ class RecordedRunView(QtCore.QObject):
             self.timeline.label.setText("no frames recorded yet")
 
     def show_index(self, index: int) -> None:
+        from engines.core.store import StoreError
+
         if not self.steps:
             return
         step = self.steps[index]
-        self.framesShown.emit(self.recorded.frames_at(step))
+        try:
+            frames = self.recorded.frames_at(step)
+        except StoreError as exc:
+            self.failed.emit(f"Cannot show the frames of step {step:,}: {exc}")
+            return
+        self.framesShown.emit(frames)
         self.timeline.label.setText(f" {step:,} ({index + 1}/{len(self.steps)}) ")
 
     def _follow(self) -> None:

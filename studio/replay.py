@@ -24,6 +24,7 @@ class RecordedRun:
             raise StoreError(f"{self.path} holds no run description (not a genstudio run?)")
         self._last_scalar_step: dict[str, int] = {}
         self._events_seen = 0
+        self._read_status()
         self._frame_steps: dict[str, list[int]] = {}
 
     def views(self) -> list:
@@ -49,16 +50,18 @@ class RecordedRun:
         except (ConfigError, TypeError):
             return []
 
-    @property
-    def status(self) -> str:
-        """The recorded status, or ``crashed`` for a run marked running whose writer is gone
-        (killed, power loss): no process holds its lock."""
+    def _read_status(self) -> None:
         from engines.core.store import writer_alive
 
+        self._writer_alive = writer_alive(self.path)
+        self.meta = self.store.meta()
+
+    @property
+    def status(self) -> str:
+        """The recorded status, or ``crashed`` for a run marked running whose writer was gone when
+        it was last read (killed, power loss: no process holds its lock)."""
         status = self.meta.get("status", "?")
-        if status == "running" and writer_alive(self.path) is False:
-            return "crashed"
-        return status
+        return "crashed" if status == "running" and self._writer_alive is False else status
 
     @property
     def running(self) -> bool:
@@ -66,17 +69,19 @@ class RecordedRun:
 
     def series(self) -> dict[str, tuple]:
         """Every scalar recorded so far: ``{name: (steps, walls, values)}`` (NumPy arrays)."""
+        self._read_status()
         out = {}
         for name in self.store.scalar_names():
             out[name] = self.store.scalars(name)
             if len(out[name][0]):
                 self._last_scalar_step[name] = int(out[name][0][-1])
-        self._refresh()
+        self._refresh_frame_steps()
         return out
 
     def poll(self) -> list[tuple[int, float, dict[str, float]]]:
         """Scalar rows ``(step, wall, {name: value})`` recorded since the last call (or since
         :meth:`series`); also refreshes the run's status and its recorded frame steps."""
+        self._read_status()                 # first: a run read as ended has all its rows written already
         by_step: dict[int, tuple[float, dict]] = defaultdict(lambda: (0.0, {}))
         for name in self.store.scalar_names():
             steps, walls, values = self.store.scalars(name, self._last_scalar_step.get(name, -1))
@@ -84,7 +89,7 @@ class RecordedRun:
                 self._last_scalar_step[name] = int(steps[-1])
             for step, wall, value in zip(steps.tolist(), walls.tolist(), values.tolist()):
                 by_step[step] = (wall, {**by_step[step][1], name: value})
-        self._refresh()
+        self._refresh_frame_steps()
         return [(step, wall, values) for step, (wall, values) in sorted(by_step.items())]
 
     def events(self) -> list[tuple[int, str, str]]:
@@ -93,8 +98,7 @@ class RecordedRun:
         new, self._events_seen = events[self._events_seen:], len(events)
         return new
 
-    def _refresh(self) -> None:
-        self.meta = self.store.meta()
+    def _refresh_frame_steps(self) -> None:
         self._frame_steps = {name: self.store.frame_steps(name) for name in self.store.frame_names()}
 
     def frame_steps(self) -> list[int]:

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 pg.setConfigOptions(imageAxisOrder="row-major")  # frames are (H, W) arrays: row 0 is the top row
 
 from engines.core.config import FieldInfo  # noqa: E402
-from engines.core.frames import kind_class  # noqa: E402
+from engines.core.frames import FrameKindError, kind_class  # noqa: E402
 from engines.core.views import View, kind_id  # noqa: E402
 from studio.panels.base import Panel  # noqa: E402
 from studio.panels.chains import ChainsPanel  # noqa: E402
@@ -35,8 +35,13 @@ PANELS: dict[str, type[Panel]] = {
 
 
 def panel_class(kind: str) -> type[Panel]:
-    """The panel for frames of ``kind``, looked up along the kind's class hierarchy."""
-    for cls in kind_class(kind).__mro__:
+    """The panel for frames of ``kind``, looked up along the kind's class hierarchy (a kind that
+    cannot be loaded here gets the still-picture panel; its frames will say why they cannot show)."""
+    try:
+        hierarchy = kind_class(kind).__mro__
+    except FrameKindError:
+        return StillPanel
+    for cls in hierarchy:
         panel = PANELS.get(kind_id(cls))
         if panel is not None:
             return panel

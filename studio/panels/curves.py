@@ -33,6 +33,7 @@ X_AXES = ("step", "wall time")
 X_HEADROOM = 0.2            # a growing headroom box reaches this fraction of the x extent past the data
 Y_HEADROOM = 0.1            # and this fraction of the y extent above and below it
 PLOT_MIN_HEIGHT = 120       # pixels a plot keeps (more plots than fit: the panel scrolls)
+MAX_POINTS = 200_000        # points kept per curve in memory; past it the curve is thinned (the run keeps all)
 PLOT_MIN_WIDTH = 380        # plots are laid out in as many columns of at least this width as fit
 TITLE_COLOR = "#dddddd"
 MARKER_COLOR = "#ffa726"    # live edits and actions, marked on every plot
@@ -80,6 +81,26 @@ def smooth_debiased(values: np.ndarray, weight: float, state: tuple[float, int] 
     out = values.copy()
     out[finite] = smoothed
     return out, (last, count + len(x))
+
+
+def _thin(steps: np.ndarray, walls: np.ndarray, values: np.ndarray, size: int):
+    """About ``size`` of the points: the lowest and the highest of each run of ``k`` consecutive
+    points, in order (the curve's envelope, spikes included; a NaN in a run is kept in place of
+    its lowest, so a divergence still breaks the curve), with their steps and wall times."""
+    k = max(4, -(-2 * len(values) // max(2, size)))
+    n = len(values) // k * k
+    if n == 0:
+        return steps, walls, values
+    groups = values[:n].reshape(-1, k)
+    finite = np.isfinite(groups)
+    low = np.where(finite, groups, np.inf).argmin(axis=1)
+    high = np.where(finite, groups, -np.inf).argmax(axis=1)
+    broken = ~finite.all(axis=1)
+    low[broken] = (~finite[broken]).argmax(axis=1)
+    base = np.arange(0, n, k)
+    pick = np.sort(np.stack([base + low, base + high], axis=1), axis=1).ravel()
+    pick = np.concatenate([np.unique(pick), np.arange(n, len(values))])
+    return steps[pick], walls[pick], values[pick]
 
 
 def _bias_horizon(weight: float) -> int:
@@ -148,9 +169,17 @@ class _Series:
         self.value_extent, self.positive_extent = _Extent(), _Extent()
 
     def extend(self, steps, walls, values: np.ndarray) -> None:
+        """Append points; past ``MAX_POINTS`` the curve keeps every other point (the points within a
+        pair, the one farther from their mean: peaks survive), so memory stays bounded however long
+        the run. The run store keeps every point."""
+        values = np.asarray(values, dtype=np.float64)
+        if len(values) > MAX_POINTS // 2:
+            steps, walls, values = _thin(np.asarray(steps), np.asarray(walls), values, MAX_POINTS // 2)
+        if self.n + len(values) > MAX_POINTS:
+            self._thin()
         start, end = self.n, self.n + len(values)
         if end > len(self.values):
-            self._grow(max(end, 2 * len(self.values), 1024))
+            self._grow(min(MAX_POINTS, max(end, 2 * len(self.values), 1024)))
         self.steps[start:end] = steps
         self.walls[start:end] = walls
         self.values[start:end] = values
@@ -159,6 +188,14 @@ class _Series:
         self.wall_extent.include(self.walls[start:end])
         self.value_extent.include(values)
         self.positive_extent.include(values[values > 0])
+
+    def _thin(self) -> None:
+        n = self.n
+        kept = _thin(self.steps[:n], self.walls[:n], self.values[:n], n // 2)
+        self.n = len(kept[0])
+        for attr, column in zip(("steps", "walls", "values"), kept):
+            getattr(self, attr)[:self.n] = column
+        self.reset_smoothing()
 
     def _grow(self, capacity: int) -> None:
         for attr in ("steps", "walls", "values", "smoothed"):

@@ -424,8 +424,26 @@ def test_a_million_points_per_curve_in_chunks(qtbot):
     elapsed += time.perf_counter() - started
     print(f"1,000,000 points x 2 curves added in chunks + smoothed redraw: {elapsed:.2f} s")
     assert elapsed < 5.0
-    assert len(panel.series("a")[2]) == total
+    steps = panel.series("a")[0]
+    assert len(steps) <= 200_000 and steps[-1] == total - 1    # thinned in memory, bounded; the run keeps all
     np.testing.assert_allclose(plotted_now(panel, "a")[1][-1], reference_smoothing(values[-5000:], 0.9)[-1], rtol=1e-6)
     settled_range(qtbot, panel, "a")                        # display data follow the range
     shown_x, _ = panel._series["a"].curve.getData()
     assert len(shown_x) < 50_000                           # peak-downsampled for display
+
+
+def test_a_very_long_curve_keeps_bounded_memory_and_its_spikes(qtbot, monkeypatch):
+    import studio.panels.curves as curves
+
+    monkeypatch.setattr(curves, "MAX_POINTS", 1000)
+    panel = shown(qtbot, CurvesPanel())
+    values = np.ones(5000)
+    values[3333] = 50.0                                         # a spike that must survive thinning
+    values[4444] = np.nan
+    for start in range(0, 5000, 250):
+        chunk = range(start, start + 250)
+        panel.add_rows(rows_of(chunk, chunk, m=values[start:start + 250]))
+    steps, _, kept = panel.series("m")
+    assert len(steps) <= 1000 and steps[-1] == 4999 and np.all(np.diff(steps) > 0)
+    assert 50.0 in kept and np.isnan(kept).any()
+    assert len(panel._series["m"].values) <= 1000                # the buffer itself stays bounded
