@@ -145,6 +145,14 @@ class RunSetup(QtWidgets.QWidget):
         self._loader.finished.connect(self._catalog_loaded)
         self._loader.start()
 
+    def stop_loading(self) -> None:
+        """Stop asking for the catalog (the window is closing)."""
+        if self._loader is not None:
+            self._loader.finished.disconnect(self._catalog_loaded)
+            self._loader.kill()
+            self._loader.waitForFinished(2000)
+            self._loader = None
+
     def _catalog_loaded(self, exit_code: int, _status) -> None:
         output = bytes(self._loader.readAllStandardOutput()).decode(errors="replace")
         self._loader.deleteLater()

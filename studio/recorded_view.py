@@ -2,6 +2,8 @@
 that reads the run for it, following a run that another process is still writing."""
 from __future__ import annotations
 
+import threading
+
 from PySide6 import QtCore, QtWidgets
 
 from studio.replay import RecordedRun
@@ -78,8 +80,10 @@ class RecordedRunView(QtCore.QObject):
     (state, step) texts for the status bar; ``failed`` a problem reading the run."""
 
     framesShown = QtCore.Signal(list)
+    curvesLoaded = QtCore.Signal(dict, list)   # every scalar series and the events, read in the background
     rowsArrived = QtCore.Signal(list)
     eventsArrived = QtCore.Signal(list)
+    _loaded = QtCore.Signal(object, object)    # from the loading thread to this object (queued)
     statusChanged = QtCore.Signal(str, str)
     failed = QtCore.Signal(str)
 
@@ -98,9 +102,27 @@ class RecordedRunView(QtCore.QObject):
         return self._timer.isActive()
 
     def start(self) -> None:
-        """Show the newest recorded frames; follow the run if it is still being written."""
+        """Show the newest recorded frames at once; read the curves in a background thread (a long
+        run has millions of rows), then follow the run if it is still being written."""
         self.timeline.show()
         self._update_timeline(jump_to_end=True)
+        self._report_status()
+        self._loaded.connect(self._curves_read)
+        threading.Thread(target=self._read_curves, name="genstudio-open-run", daemon=True).start()
+
+    def _read_curves(self) -> None:
+        from engines.core.store import StoreError
+
+        try:
+            self._loaded.emit(self.recorded.series(), self.recorded.events())
+        except StoreError as exc:
+            self._loaded.emit(None, str(exc))
+
+    def _curves_read(self, series, events) -> None:
+        if series is None:
+            self.failed.emit(f"Cannot read the run's curves: {events}")
+            return
+        self.curvesLoaded.emit(series, events)
         if self.recorded.running:
             self._timer.start()
         self._report_status()

@@ -24,8 +24,9 @@ class RecordedRun:
             raise StoreError(f"{self.path} holds no run description (not a genstudio run?)")
         self._last_scalar_step: dict[str, int] = {}
         self._events_seen = 0
-        self._read_status()
         self._frame_steps: dict[str, list[int]] = {}
+        self._read_status()
+        self._refresh_frame_steps()
 
     def views(self) -> list:
         """The run's views as recorded; a run recorded before runs described their views gets one

@@ -517,13 +517,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_frames.clear()
         self._pending.clear()
         self._show_views(model, recorded.views(), fields, config, live=False)
-        self._show_curves_of(recorded)
         self.device_label.setText(meta.get("device", ""))
         self.run_label.setText(f"viewing {recorded.path}")
         self.setWindowTitle(f"genstudio — {recorded.path.name} (recorded)")
         self.viewer = RecordedRunView(recorded, self.timeline, self)
         self._set_state("viewing")
         self.viewer.framesShown.connect(self.show_frames)
+        self.viewer.curvesLoaded.connect(self._curves_loaded)
         self.viewer.rowsArrived.connect(self.curves.add_rows)
         self.viewer.eventsArrived.connect(self._events_arrived)
         self.viewer.statusChanged.connect(self._recorded_status)
@@ -580,12 +580,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _rows_arrived(self, rows: list) -> None:
         self.curves.add_rows([row for row in rows if row[0] > self._shown_up_to])
 
-    def _show_curves_of(self, recorded) -> None:
-        for name, (steps, walls, values) in recorded.series().items():
+    def _curves_loaded(self, series: dict, events: list) -> None:
+        """A recorded run's curves, with its live edits, actions and resumes marked on them."""
+        for name, (steps, walls, values) in series.items():
             self.curves.set_series(name, steps, walls, values)
             if len(steps):
                 self._shown_up_to = max(self._shown_up_to, int(steps[-1]))
-        self.curves.add_markers([(step, text) for step, kind, text in recorded.events() if kind in MARKED_EVENTS])
+        self.curves.add_markers([(step, text) for step, kind, text in events if kind in MARKED_EVENTS])
 
     def _show_recorded_curves(self, path) -> None:
         from engines.core.store import StoreError
@@ -596,7 +597,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except StoreError:
             return
         try:
-            self._show_curves_of(recorded)
+            self._curves_loaded(recorded.series(), recorded.events())
         finally:
             recorded.close()
 
@@ -673,6 +674,7 @@ class MainWindow(QtWidgets.QMainWindow):
         settings().setValue("window/screen", self.layout_.screen_key)
         self._shutdown_worker()
         self._close_recorded()
+        self.setup.stop_loading()
         for dialog in self.findChildren(QtWidgets.QDialog):
             dialog.close()
         super().closeEvent(event)

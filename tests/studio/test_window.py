@@ -240,7 +240,8 @@ def test_open_recorded_run_shows_frames_curves_and_scrubs(qtbot, recorded_run):
     assert window.open_run(recorded_run)
     assert window.state == "viewing" and window.timeline.isVisible()
     assert list(window.layout_.views) == ["mean", "bars"]          # the run described its views
-    assert window.last_frames["bars"].step == 120
+    assert window.last_frames["bars"].step == 120                 # the frames at once ...
+    qtbot.waitUntil(lambda: "loss" in window.curves.names(), timeout=5_000)   # ... the curves read meanwhile
     assert len(window.curves.series("loss")[0]) == 120
     assert window.viewer.steps == [30, 60, 90, 120]
     window.timeline.slider.setValue(0)
@@ -288,6 +289,7 @@ def test_open_follows_a_run_still_being_written(qtbot, tmp_path):
     window = MainWindow()
     qtbot.addWidget(window)
     assert window.open_run(tmp_path / "run")
+    qtbot.waitUntil(lambda: window.viewer.following, timeout=5_000)     # once the curves are read
     assert window.timeline.slider.maximum() == 0 and "following" in window.state_label.text()
     engine.step = 50
     store.add_scalars(50, {"loss": 3.0})
