@@ -1,5 +1,5 @@
 """The dark theme: Fusion style, a dark palette (images of white digits on black read best on a
-dark frame), and a few stylesheet rules for what a palette cannot say."""
+dark frame), the stylesheet from ``assets/`` for what a palette cannot say, and the app's icon."""
 from __future__ import annotations
 
 from PySide6 import QtGui, QtWidgets
@@ -11,18 +11,6 @@ TEXT = "#e1e1e1"
 MUTED = "#8a8a90"
 ACCENT = "#4fc3f7"
 ERROR = "#ef5350"
-
-STYLESHEET = f"""
-QDockWidget::title {{ background: {PANEL}; padding: 4px 6px; }}
-QToolBar {{ border: none; spacing: 4px; }}
-QStatusBar QLabel {{ color: {MUTED}; padding: 0 6px; }}
-QLabel#summary, QLabel#legend {{ color: {MUTED}; }}
-QLabel#errorBanner {{ background: #5c1f1f; color: #ffdede; padding: 6px 10px; border-radius: 3px; }}
-*[invalid="true"] {{ border: 1px solid {ERROR}; }}
-QGroupBox {{ border: 1px solid #3a3a40; border-radius: 4px; margin-top: 1.2em; }}
-QGroupBox::title {{ subcontrol-origin: margin; left: 8px; color: {MUTED}; }}
-"""
-
 
 def dark_palette() -> QtGui.QPalette:
     palette = QtGui.QPalette()
@@ -40,6 +28,10 @@ def dark_palette() -> QtGui.QPalette:
 
 
 def apply_theme(app: QtWidgets.QApplication) -> None:
+    import assets
+
     app.setStyle("Fusion")
     app.setPalette(dark_palette())
-    app.setStyleSheet(STYLESHEET)
+    app.setStyleSheet(assets.text(assets.STYLESHEET))
+    app.setWindowIcon(QtGui.QIcon(str(assets.path(assets.ICON))))
+    app.setDesktopFileName("genstudio")
