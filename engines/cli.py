@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="change a config field (repeatable); see `list`")
-    t.add_argument("--frame-every", type=int, default=100, help="steps between recorded frames (0: none)")
+    t.add_argument("--frame-every", type=int, default=200,
+                   help="steps between recorded frames, and at least one every 30 s (default 200; 0: none)")
     t.add_argument("--checkpoint-every", type=int, default=1000, help="steps between checkpoints")
     t.add_argument("--max-store-mb", type=float, default=1024,
                    help="past this size the run's older frames are thinned (default 1024; 0: never)")

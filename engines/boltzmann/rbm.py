@@ -62,7 +62,7 @@ class RBMConfig:
     batch_size: int = param(20, "images per update (PCD: also the number of persistent chains)", low=1, high=4096)
     chains: int = param(64, "Gibbs chains shown live (started from test digits)", low=1, high=1024)
     gibbs_per_frame: int = live(10, "Gibbs steps the shown chains take between two frames", low=1, high=1000)
-    history_every: int = live(200, "Gibbs steps between two rows of the chain history", low=1, high=1_000_000)
+    history_every: int = live(100, "Gibbs steps between two rows of the chain history", low=1, high=1_000_000)
     ais_runs: int = param(100, "AIS runs for the log-likelihood estimate", low=2, high=100_000)
 
 

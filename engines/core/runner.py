@@ -169,7 +169,8 @@ THIN_CHECK_EVERY = 10      # records of frames between two checks of the run's s
 class RunnerSettings:
     max_steps: int | None = None          # None: until stopped
     frame_interval: float = 1 / 30        # seconds between frames for a live display
-    record_frames_every: int = 100        # steps between frames written to the store (0: never)
+    record_frames_every: int = 200        # steps between frames written to the store (0: never)
+    record_frames_seconds: float = 30.0   # and at least this often in time (a slow engine; 0: by steps only)
     monitor_every: int = 10               # steps between the engine's costlier diagnostics
     checkpoint_every: int = 1000          # steps between checkpoints (0: only at the end)
     checkpoint_seconds: float = 60.0      # and at least this often in time (0: by steps only)
@@ -203,6 +204,7 @@ class Runner:
         self._last_checkpoint_time = time.monotonic()
         self._records = 0
         self._last_record_step = -1
+        self._last_record_time = time.monotonic()
         self.last_scalars: dict[str, float] = {}
 
     def run(self) -> dict:
@@ -324,7 +326,7 @@ class Runner:
         status.step = step
         if len(self._rate) > 1:
             status.steps_per_s = (len(self._rate) - 1) / max(1e-9, self._rate[-1] - self._rate[0])
-        record = store is not None and s.record_frames_every and step % s.record_frames_every == 0
+        record = store is not None and self._record_due(step)
         self._publish_frames(record=record)
         if store:
             if self._checkpoint_due(step):
@@ -342,7 +344,16 @@ class Runner:
     def _write_due(self, step: int) -> bool:
         """Frames or a checkpoint are due at this step (the writes a full disk would break)."""
         s = self.settings
-        return bool(s.record_frames_every and step % s.record_frames_every == 0) or self._checkpoint_due(step)
+        return self._record_due(step) or self._checkpoint_due(step)
+
+    def _record_due(self, step: int) -> bool:
+        """Frames are recorded every ``record_frames_every`` steps, and at least every
+        ``record_frames_seconds`` (an engine of a few steps a second still gets its pictures)."""
+        s = self.settings
+        if not s.record_frames_every:
+            return False
+        by_time = s.record_frames_seconds and time.monotonic() - self._last_record_time >= s.record_frames_seconds
+        return step % s.record_frames_every == 0 or bool(by_time)
 
     def _run_commands(self) -> None:
         """Obey the queued commands; each applied edit or action is an event (recorded, and shown
@@ -379,6 +390,7 @@ class Runner:
         if record:
             self.store.add_frames(frames)
             self._last_record_step = self.engine.step
+            self._last_record_time = time.monotonic()
             self._records += 1
             if self._records % THIN_CHECK_EVERY == 0:
                 self.store.thin(self.settings.max_store_bytes)

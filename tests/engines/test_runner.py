@@ -140,9 +140,13 @@ def test_interactive_divergence_pauses_and_rewinds_to_the_last_checkpoint(toy, t
     thread = start(runner)
     try:
         wait_for(lambda: engine.step > 45)
-        control.set("lr", "5")                                    # diverges at once
-        wait_for(lambda: control.paused)
-        assert engine.step in (40, 60) and engine.config.lr == 5
+        control.pause()
+        wait_for(lambda: runner.latest.status.paused)
+        paused_at = engine.step
+        control.set("lr", "5")                                    # diverges at the next step
+        control.resume()
+        wait_for(lambda: control.paused and engine.config.lr == 5)
+        assert engine.step == paused_at // 20 * 20                # back at the last checkpoint
         alert = [text for _, kind, text in runner.latest.take_events() if kind == "alert"]
         assert alert and "paused and rewound to step" in alert[0]
         control.set("lr", "0.05")
