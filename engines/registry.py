@@ -25,6 +25,8 @@ BUILTIN_MODELS = {
     "chairs": "engines.deconv.engine:ChairsEngine",
     "vae": "engines.vae.dense:VAEEngine",
     "conv-vae": "engines.vae.conv:ConvVAEEngine",
+    "draw": "engines.draw.engine:DRAWEngine",
+    "aligndraw": "engines.draw.aligndraw:AlignDRAWEngine",
 }
 DEFAULT_MODEL = "rbm"          # what `python main.py` trains when no model is named
 PLUGINS_ENV = "GENSTUDIO_ENGINES"

