@@ -27,6 +27,8 @@ BUILTIN_MODELS = {
     "conv-vae": "engines.vae.conv:ConvVAEEngine",
     "draw": "engines.draw.engine:DRAWEngine",
     "aligndraw": "engines.draw.aligndraw:AlignDRAWEngine",
+    "gan": "engines.gan.dense:DenseGANEngine", "dcgan": "engines.gan.dcgan:DCGANEngine",
+    "lapgan": "engines.gan.lapgan:LAPGANEngine", "gan2d": "engines.gan.gan2d:GAN2DEngine",
 }
 DEFAULT_MODEL = "rbm"          # what `python main.py` trains when no model is named
 PLUGINS_ENV = "GENSTUDIO_ENGINES"

@@ -364,7 +364,7 @@ class Runner:
                 continue
             step = self.engine.step
             try:
-                self.engine.apply(command)
+                result = self.engine.apply(command)
             except ValueError as exc:
                 self.latest.status.message = str(exc)
                 self.latest.put_event(step, "refused", str(exc))
@@ -373,9 +373,20 @@ class Runner:
                 kind, text = "set", f"{command.name}={getattr(self.engine.config, command.name)!r}"
             else:
                 kind, text = "action", f"{command.method}({', '.join(map(repr, command.args))})"
+                self._record_action_scalars(step, result)
             self.latest.put_event(step, kind, text)
             if self.store:
                 self.store.add_event(step, kind, text)
+
+    def _record_action_scalars(self, step: int, result) -> None:
+        """An action that returns scalars (one discriminator step's losses) has them recorded at
+        the current step, like a step's own."""
+        if isinstance(result, dict) and result and all(isinstance(v, (int, float)) for v in result.values()):
+            values = {k: float(v) for k, v in result.items()}
+            if self.store:
+                self.store.add_scalars(step, values)
+            if self.latest.consumer:
+                self.latest.put_scalars(step, time.time(), values)
 
     def _publish_frames(self, record: bool = False, force: bool = False) -> None:
         now = time.perf_counter()

@@ -27,6 +27,9 @@ DATASETS: dict[str, str] = {
               "for 16..128); test = other instances",
     "chairs3d": "procedural chairs (48 models x 48 views), RGB 64x64 with masks (chairs3d:SIZE); "
                 "test = held-out views",
+    "ring": "2-D points, gan2d only: 8 Gaussians (σ 0.05) on a circle of radius 2, 10,000 points (seed 0)",
+    "grid": "2-D points, gan2d only: 25 Gaussians (σ 0.05) on the grid {-2..2}², 10,000 points (seed 0)",
+    "points:FILE.csv": "2-D points, gan2d only: rows x,y (an optional header line)",
 }
 
 
@@ -86,4 +89,6 @@ def load_dataset(spec: str, size: int = 28, grey: bool = True) -> ImageDataset:
     if spec.startswith("torchvision:"):
         from engines.data.torchvision_sets import load_torchvision
         return load_torchvision(spec.removeprefix("torchvision:"), size, grey)
+    if spec in ("ring", "grid") or spec.startswith("points:"):
+        raise DataError(f"'{spec}' is a set of 2-D points: only gan2d trains on it")
     raise DataError(f"unknown dataset '{spec}' (known: {', '.join(DATASETS)})")

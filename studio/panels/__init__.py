@@ -19,6 +19,7 @@ from studio.panels.chains import ChainsPanel  # noqa: E402
 from studio.panels.chairs import ChairSlidersPanel  # noqa: E402
 from studio.panels.curves import CurvesPanel  # noqa: E402
 from studio.panels.dbm import LayerChainsPanel  # noqa: E402
+from studio.panels.gan import GANSamplesPanel, PointFieldPanel, PyramidPanel  # noqa: E402
 from studio.panels.images import StillPanel  # noqa: E402
 from studio.panels.latent import DrawPanel, LatentGridPanel, LatentScatterPanel, LatentStatsPanel  # noqa: E402
 
@@ -31,6 +32,9 @@ PANELS: dict[str, type[Panel]] = {
     "engines.deconv.frames:ChairView": ChairSlidersPanel,
     "engines.draw.frames:GlimpseTrace": AttentionPanel,
     "engines.draw.frames:CaptionTrace": CaptionsPanel,
+    "engines.gan.frames:GANSamples": GANSamplesPanel,
+    "engines.gan.frames:PyramidLevels": PyramidPanel,
+    "engines.gan.frames:PointField": PointFieldPanel,
     "engines.vae.frames:LatentGrid": LatentGridPanel,
     "engines.vae.frames:LatentScatter": LatentScatterPanel,
     "engines.vae.frames:Drawing": DrawPanel,

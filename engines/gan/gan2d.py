@@ -1,0 +1,177 @@
+"""``gan2d``: a GAN on 2-D points, small enough to train in seconds and watch at full speed (what
+GAN Lab shows in a browser, here for any setting of the family's controls).
+
+G maps 2-D noise (uniform in [−1, 1]² by default) through a ReLU MLP to the plane; D is a
+LeakyReLU(0.2) MLP giving a logit. The picture (:class:`~engines.gan.frames.PointField`) shows
+real and generated points, D's output over the plane as a heat map under them, and where G sends
+a grid of straight lines in noise space. Data: ``ring``, ``grid`` or ``points:FILE.csv``
+(:mod:`engines.gan.points`), or points drawn in the studio (the ``set_points`` action).
+
+Metrics: the Parzen-window log-likelihood of the test points (σ chosen on 500 training points),
+and for the mixtures, ``mode_coverage`` (fraction of modes holding at least a quarter of their
+fair share of the samples within 3σ) and ``high_quality_fraction`` (samples within 3σ of a mode).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from engines.core.config import live, param
+from engines.core.engine import BatchSampler, wants
+from engines.core.views import View
+from engines.data.base import DataError
+from engines.gan.base import PLAYER_ACTIONS, PLAYER_CONTROLS, Duel, GANConfig, GANEngine, evaluating
+from engines.gan.frames import PointField
+from engines.gan.models import MLP, d_output
+from engines.gan.points import PointDataset, check_points, load_points, split_points
+
+GRID_LINES = 11       # noise-grid lines per direction
+LINE_POINTS = 41      # points per line
+EVAL_CHUNK = 5000
+
+
+@dataclass
+class GAN2DConfig(GANConfig):
+    lr_d: float = live(1e-3, "discriminator's Adam learning rate", low=0, low_open=True, high=1)
+    lr_g: float = live(1e-3, "generator's Adam learning rate", low=0, low_open=True, high=1)
+    z_dim: int = param(2, "noise dimensions (the grid lines span the first two)", low=1, high=64)
+    noise: str = param("uniform", "noise distribution: N(0, I) or uniform in [−1, 1]", ("gaussian", "uniform"))
+    batch_size: int = param(256, "points per update (real and generated alike)", low=1, high=65536)
+    hidden: tuple[int, ...] = param((128, 128), "hidden layer sizes of G and of D", low=1, high=4096)
+    points_shown: int = param(512, "real and generated points drawn", low=1, high=20000)
+    heat_resolution: int = param(64, "heat-map cells per side", low=4, high=512)
+    eval_samples: int = param(10_000, "generated points the metrics use", low=20, high=1_000_000)
+
+
+class GAN2DEngine(GANEngine):
+    name = "gan2d"
+    summary = "GAN on 2-D points (ring, grid, a CSV or drawn points): D's heat map and G's noise grid, live"
+    Config = GAN2DConfig
+    views = (View("field", "Plane: data, samples, D(x), G's noise grid", kinds=(PointField,),
+                  controls=PLAYER_CONTROLS, actions=(*PLAYER_ACTIONS, "set_points"), area="main"),)
+    default_data = "ring"
+    smoke_data = "ring"
+    smoke_overrides = {"hidden": (16,), "batch_size": 64, "points_shown": 64, "heat_resolution": 16,
+                       "eval_samples": 200}
+
+    @classmethod
+    def load_data(cls, spec: str, config) -> PointDataset:
+        return load_points(spec)
+
+    def __init__(self, config: GAN2DConfig, data, device, seed: int = 0):
+        if not isinstance(data, PointDataset):
+            raise DataError(f"gan2d trains on 2-D points (ring, grid, points:FILE.csv), not {type(data).__name__}")
+        super().__init__(config, data, device, seed)
+        self.drawn: np.ndarray | None = None
+        self._use(data)
+        self.display_generator = torch.Generator(device=device).manual_seed(seed + 2)
+        self.fixed_noise = self.noise(self.duels[0], config.points_shown, self.display_generator)
+        self.grid_noise = self._noise_grid()
+
+    def build_duels(self):
+        cfg = self.config
+        g = MLP((cfg.z_dim, *cfg.hidden, 2), nn.ReLU())
+        d = MLP((2, *cfg.hidden, 1), nn.LeakyReLU(0.2), out_shape=())
+        return [Duel(g.to(self.device), d.to(self.device), (cfg.z_dim,), cfg)]
+
+    def _use(self, data: PointDataset) -> None:
+        self.data = data
+        self.batches = BatchSampler(data.train, self.device, self.rng)
+        self.extent = data.extent()
+
+    def _noise_grid(self) -> torch.Tensor:
+        """GRID_LINES lines per direction across the noise's square ([−1, 1]², or [−2, 2]² for
+        Gaussian noise) in the first two noise dimensions, the others 0: (K, LINE_POINTS, z_dim)."""
+        z_dim, half = self.config.z_dim, (1.0 if self.config.noise == "uniform" else 2.0)
+        t = torch.linspace(-half, half, LINE_POINTS, device=self.device)
+        if z_dim == 1:
+            return t.view(1, -1, 1)
+        lines = torch.zeros(2 * GRID_LINES, LINE_POINTS, z_dim, device=self.device)
+        for i, c in enumerate(torch.linspace(-half, half, GRID_LINES).tolist()):
+            lines[i, :, 0], lines[i, :, 1] = t, c                       # horizontal in noise space
+            lines[GRID_LINES + i, :, 0], lines[GRID_LINES + i, :, 1] = c, t   # vertical
+        return lines
+
+    def real_batches(self, n: int):
+        return [(self.batches.next(n), None)]
+
+    # ------------------------------------------------------------------------------ action
+    def set_points(self, points) -> int:
+        """Action: train from now on on ``points`` (pairs x, y; at least 10, within ±1000), split
+        every 10th to test; returns how many. The studio's panel sends the points a user drew."""
+        try:
+            array = check_points(points, "drawn points")
+        except DataError as exc:
+            raise ValueError(str(exc)) from None
+        self.drawn = array
+        self._use(split_points("drawn", array))
+        return len(array)
+
+    # ------------------------------------------------------------------------------ frames
+    @torch.no_grad()
+    def frames(self, wanted=None):
+        if not wants(wanted, "field"):
+            return []
+        duel, cfg = self.duels[0], self.config
+        x0, x1, y0, y1 = self.extent
+        r = cfg.heat_resolution
+        xs = torch.linspace(x0, x1, 2 * r + 1, device=self.device)[1::2]      # cell centres
+        ys = torch.linspace(y0, y1, 2 * r + 1, device=self.device)[1::2]
+        grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], -1).view(-1, 2)
+        with evaluating(duel.g, duel.d):
+            heat = d_output(cfg.loss, duel.d(grid)).clamp(0, 1).view(r, r)
+            fake = duel.g(self.fixed_noise)
+            lines = duel.g(self.grid_noise.view(-1, cfg.z_dim)).view(len(self.grid_noise), LINE_POINTS, 2)
+        real = self.data.train[:cfg.points_shown]
+        return [PointField("field", self.step, real.copy(), fake.cpu().numpy().copy(),
+                           heat.cpu().numpy().copy(), lines.cpu().numpy().copy(), tuple(self.extent))]
+
+    # ------------------------------------------------------------------------------ metrics
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        from engines.metrics.distances import ParzenEstimator
+
+        generator = torch.Generator(device=self.device).manual_seed(self.seed + 4)
+        duel = self.duels[0]
+        valid = torch.from_numpy(self.data.train[::max(1, len(self.data.train) // 500)][:500]).to(self.device)
+        parzen = ParzenEstimator(valid, torch.from_numpy(self.data.test).to(self.device))
+        samples = []
+        with evaluating(duel.g):
+            for start in range(0, self.config.eval_samples, EVAL_CHUNK):
+                n = min(EVAL_CHUNK, self.config.eval_samples - start)
+                s = duel.g(self.noise(duel, n, generator))
+                parzen.add(s)
+                samples.append(s.cpu().numpy())
+        out = parzen.result()
+        if self.data.modes is None:
+            warnings.warn(f"mode_coverage needs a known mixture (ring or grid), not {self.data.name}", stacklevel=3)
+            return out
+        return {**out, **mode_metrics(np.concatenate(samples), self.data.modes, self.data.std)}
+
+    # ------------------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "batches": self.batches.state_dict(),
+                "drawn": None if self.drawn is None else torch.from_numpy(self.drawn)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Also the drawn points, when a user gave some (so the display copy shows them)."""
+        drawn = state.get("drawn")
+        if drawn is not None and (self.drawn is None or not np.array_equal(self.drawn, drawn.numpy())):
+            self.set_points(drawn.numpy())
+        super().load_state_dict(state)
+        self.batches.load_state_dict(state["batches"])
+
+
+def mode_metrics(samples: np.ndarray, modes: np.ndarray, std: float) -> dict[str, float]:
+    """A sample is *high quality* when within 3σ of its nearest mode; a mode is *covered* when it
+    holds at least a quarter of its fair share (S / 4K) of high-quality samples."""
+    dist = np.sqrt(((samples[:, None, :] - modes[None]) ** 2).sum(-1))
+    nearest, close = dist.argmin(1), dist.min(1) <= 3 * std
+    counts = np.bincount(nearest[close], minlength=len(modes))
+    covered = counts >= len(samples) / (4 * len(modes))
+    return {"mode_coverage": float(covered.mean()), "modes_covered": float(covered.sum()),
+            "high_quality_fraction": float(close.mean())}

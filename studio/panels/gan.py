@@ -1,0 +1,201 @@
+"""Panels of the GAN family: the fixed-noise samples with one-player steps, LAPGAN's pyramid with
+its columns labelled, and ``gan2d``'s plane (heat map, points, noise grid; draw your own data).
+
+The "Step D only" / "Step G only" buttons run the view's training-process ``actions``
+(``step_discriminator`` / ``step_generator``): they go out through ``methodCalled`` like a display
+call, and the studio sends a method that the view lists under ``actions`` to the training process.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from engines.core.views import View
+from engines.gan.frames import (FAKE_COLOUR, HEAT_COLOURS, HEAT_STOPS, LINE_COLOUR, REAL_COLOUR, GANSamples,
+                                PointField, PyramidLevels)
+from studio.panels.base import Panel
+from studio.panels.images import StillPanel, caption_label
+
+PLAYER_BUTTONS = (("step_discriminator", "Step D only", "One discriminator update and nothing else, between two steps"),
+                  ("step_generator", "Step G only", "One generator update and nothing else, between two steps"))
+BRUSH_POINTS = 24      # points a click adds in draw mode
+BRUSH_SPREAD = 0.02    # their standard deviation, as a fraction of the plane's width
+MIN_DRAWN = 10         # what the engine's set_points accepts
+
+
+def _rgb(colour) -> tuple[int, int, int]:
+    return tuple(int(round(255 * c)) for c in colour)
+
+
+class PlayerActions:
+    """Mixin for a :class:`Panel`: buttons for the view's one-player actions (run by the training
+    process between two steps, through :meth:`Panel.call`)."""
+
+    def _add_player_buttons(self) -> None:
+        self.action_buttons: dict[str, QtWidgets.QPushButton] = {}
+        for method, text, tip in PLAYER_BUTTONS:
+            if method in self.view.actions:
+                button = QtWidgets.QPushButton(text)
+                button.setToolTip(tip)
+                button.setEnabled(False)
+                button.clicked.connect(getattr(self, f"_on_{method}"))
+                self.controls.insertWidget(len(self.action_buttons), button)
+                self.action_buttons[method] = button
+        self._fit_strip()
+
+    def _on_step_discriminator(self) -> None:
+        self.call("step_discriminator")
+
+    def _on_step_generator(self) -> None:
+        self.call("step_generator")
+
+    def set_live(self, live: bool) -> None:
+        super().set_live(live)
+        for button in self.action_buttons.values():
+            button.setEnabled(live)
+
+
+class GANSamplesPanel(PlayerActions, StillPanel):
+    """The fixed-noise samples (same noise all run long: the classic GAN animation), how many
+    updates each player has had, and buttons for one-player steps."""
+
+    def __init__(self, view: View, fields=None, parent=None):
+        super().__init__(view, fields, parent)
+        self._add_player_buttons()
+
+    def show_frame(self, frame: GANSamples) -> None:
+        super().show_frame(frame)
+        self.caption.setText(f"{self.title} · step {frame.step} · "
+                             f"updates: D {frame.d_updates:,}, G {frame.g_updates:,}")
+
+
+class PyramidPanel(StillPanel):
+    """LAPGAN's levels, one row per sample, the columns labelled underneath (coarsest image, then
+    per level: upsampled coarse image, generated residual (grey = 0), their sum)."""
+
+    def __init__(self, view: View, fields=None, parent=None):
+        super().__init__(view, fields, parent)
+        self.axis = self.mosaic_view.plot.getAxis("bottom")
+        self.mosaic_view.plot.showAxis("bottom")
+        self._labels: list[str] | None = None
+
+    def show_frame(self, frame: PyramidLevels) -> None:
+        super().show_frame(frame)
+        labels = frame.column_labels()
+        if labels != self._labels:
+            self._labels = labels
+            width = frame.base.shape[2]
+            self.axis.setTicks([[((width + 1) * c + width / 2, text) for c, text in enumerate(labels)]])
+
+
+class PointFieldPanel(PlayerActions, Panel):
+    """``gan2d``'s plane: D's output as a heat map (green: "real", purple: "fake"), G's image of the
+    noise grid as lines, real points (green) and generated ones (purple). In draw mode a click adds
+    a small blob of points; "Train on drawn" replaces the training data with them."""
+
+    def __init__(self, view: View, fields=None, parent=None):
+        super().__init__(view, fields, parent)
+        self._add_player_buttons()
+        self.draw_box = QtWidgets.QCheckBox("Draw points")
+        self.draw_box.setToolTip("Click in the plane to add points; then 'Train on drawn' makes them the data")
+        self.use_button = QtWidgets.QPushButton("Train on drawn")
+        self.clear_button = QtWidgets.QPushButton("Clear")
+        draw_row = QtWidgets.QHBoxLayout()
+        draw_row.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.draw_box, self.use_button, self.clear_button):
+            widget.setEnabled(False)
+            draw_row.addWidget(widget)
+        draw_row.addStretch(1)
+
+        self.caption = caption_label(self.title)
+        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(enableMenu=False, enableViewBoxMenu=True)
+        self.view_box = self.plot.getViewBox()
+        self.view_box.setAspectLocked(True)
+        self.view_box.disableAutoRange()
+        self.heat_item = pg.ImageItem()
+        cmap = pg.ColorMap(HEAT_STOPS, (HEAT_COLOURS * 255).astype(np.ubyte))
+        self.heat_item.setLookupTable(cmap.getLookupTable(0.0, 1.0, 256))
+        self.lines_item = pg.PlotCurveItem(pen=pg.mkPen(_rgb(LINE_COLOUR), width=1), connect="finite")
+        self.real_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*_rgb(REAL_COLOUR), 200))
+        self.fake_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*_rgb(FAKE_COLOUR), 200))
+        self.drawn_item = pg.ScatterPlotItem(size=6, symbol="x", pen=pg.mkPen("#0277bd"), brush=None)
+        for item in (self.heat_item, self.lines_item, self.real_item, self.fake_item, self.drawn_item):
+            self.plot.addItem(item)
+        self.body.addWidget(self.caption)
+        if "set_points" in view.actions:
+            self.body.addLayout(draw_row)
+        self.body.addWidget(self.plot_widget, 1)
+        self.setMinimumSize(260, 260)
+
+        self.pending = np.zeros((0, 2), dtype=np.float64)
+        self._extent: tuple | None = None
+        self._rng = np.random.default_rng()
+        self.plot.scene().sigMouseClicked.connect(self._on_scene_click)
+        self.use_button.clicked.connect(self.send_drawn)
+        self.clear_button.clicked.connect(self.clear_drawn)
+        self._update_drawn()
+
+    # ------------------------------------------------------------------------------ frames
+    def show_frame(self, frame: PointField) -> None:
+        x0, x1, y0, y1 = map(float, frame.extent)
+        self.heat_item.setImage(np.asarray(frame.heat, dtype=np.float32), autoLevels=False, levels=(0, 1))
+        self.heat_item.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+        lines = np.asarray(frame.lines, dtype=np.float64)
+        gaps = np.full((len(lines), 1, 2), np.nan)
+        path = np.concatenate([lines, gaps], 1).reshape(-1, 2)
+        self.lines_item.setData(path[:, 0], path[:, 1], connect="finite")
+        self.real_item.setData(pos=np.asarray(frame.real, dtype=np.float64))
+        self.fake_item.setData(pos=np.asarray(frame.fake, dtype=np.float64))
+        extent = (x0, x1, y0, y1)
+        if extent != self._extent:
+            self._extent = extent
+            self.view_box.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        self.caption.setText(f"step {frame.step} · green: data · purple: G(z) · lines: G's noise grid · "
+                             f"shade: D(x), green = 'real'")
+
+    # ------------------------------------------------------------------------------ drawing
+    def set_live(self, live: bool) -> None:
+        super().set_live(live)
+        self.draw_box.setEnabled(live)
+        if not live:
+            self.draw_box.setChecked(False)
+        self._update_drawn()
+
+    def _on_scene_click(self, event) -> None:
+        if not self.draw_box.isChecked() or event.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        pos = event.scenePos()
+        if not self.view_box.sceneBoundingRect().contains(pos):
+            return
+        point = self.view_box.mapSceneToView(pos)
+        self.add_blob(point.x(), point.y())
+        event.accept()
+
+    def add_blob(self, x: float, y: float) -> None:
+        """Add BRUSH_POINTS points around (x, y) to the drawing (not yet sent)."""
+        (x0, x1), _ = self.view_box.viewRange()
+        blob = np.array([x, y]) + BRUSH_SPREAD * (x1 - x0) * self._rng.standard_normal((BRUSH_POINTS, 2))
+        self.pending = np.concatenate([self.pending, blob])
+        self._update_drawn()
+
+    def clear_drawn(self) -> None:
+        self.pending = np.zeros((0, 2), dtype=np.float64)
+        self._update_drawn()
+
+    def send_drawn(self) -> bool:
+        """Make the drawn points the training data (the engine's ``set_points`` action)."""
+        if len(self.pending) < MIN_DRAWN or not self.call("set_points", self.pending.tolist()):
+            return False
+        self.clear_drawn()
+        self.draw_box.setChecked(False)
+        return True
+
+    def _update_drawn(self) -> None:
+        self.drawn_item.setData(pos=self.pending)
+        self.use_button.setText(f"Train on drawn ({len(self.pending)})")
+        self.use_button.setEnabled(self.live and len(self.pending) >= MIN_DRAWN)
+        self.clear_button.setEnabled(len(self.pending) > 0)
