@@ -124,17 +124,17 @@ class TrainingSession:
         # makes the live ones), so after the first it makes frames only when a command forces them.
         self.runner.latest.consumer = spec.live
         self.summary: dict | None = None
-        self._thread = threading.Thread(target=self._train, name="genstudio-train", daemon=True)
+        self.ended = threading.Event()
 
     def info(self) -> dict:
         from engines.core.config import to_dict
         return {"run_dir": str(self.run_dir), "device": str(self.engine.device), "data": self.data,
                 "config": to_dict(self.engine.config), "model": self.engine.name}
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def _train(self) -> None:
+    def train(self) -> None:
+        """Run the Runner in the calling thread until the run ends (the training process calls it
+        from its main thread: torch's CPU kernels run about 1.6 times faster from the main thread
+        than from another one, measured with the RBM on 2 cores)."""
         try:
             self.summary = self.runner.run()
         except Exception as exc:  # noqa: BLE001 - the Runner keeps training errors; this is saving failing
@@ -142,6 +142,11 @@ class TrainingSession:
                             "message": f"could not save the run: {type(exc).__name__}: {exc}"}
         finally:
             self.store.close()
+            self.ended.set()
+
+    def start(self) -> None:
+        """Train in a thread of this process (for a session driven from the same process)."""
+        threading.Thread(target=self.train, name="genstudio-train", daemon=True).start()
 
     def command(self, message) -> None:
         control = self.control
@@ -162,16 +167,16 @@ class TrainingSession:
         """Scalar rows and events since the last pull, the live status, and the summary once the run ended."""
         latest = self.runner.latest
         return Pulled(latest.take_scalars(), latest.take_events(), asdict(latest.status),
-                      None if self._thread.is_alive() else self.summary)
+                      self.summary if self.ended.is_set() else None)
 
     def join(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self.ended.wait(timeout)
 
 
 def run_training(gui_conn, display_conn, spec: RunSpec) -> None:
-    """The training process's message loop: build the run, then answer the GUI (and the display's
-    requests for state) until a stop or EOF (the GUI went away: the run is stopped and kept)."""
+    """The training process: build the run, then train in this (the main) thread while a second
+    thread answers the GUI and the display's requests for state, until the run ends, a stop, or EOF
+    (the GUI went away: the run is stopped and kept)."""
     from engines.core.config import ConfigError
     from engines.data.base import DataError
     from engines.registry import catalog
@@ -184,33 +189,44 @@ def run_training(gui_conn, display_conn, spec: RunSpec) -> None:
         with contextlib.suppress(OSError):
             gui_conn.send(Failed(str(exc) or type(exc).__name__, models))
         return
-    session.start()
-    sources = [gui_conn] + ([display_conn] if display_conn is not None else [])
-    stopping = False
+    sending = threading.Lock()               # the two threads both answer the GUI
     try:
         gui_conn.send(Ready({**session.info(), "catalog": models}))
-        while not stopping:
-            for conn in wait(sources):
-                if conn is display_conn:
-                    try:
-                        display_conn.recv()             # Want()
-                        session.feed.wanted = True
-                    except (EOFError, OSError):         # no display: train on
-                        sources.remove(display_conn)
-                        session.feed.conn = None
-                    continue
-                message = gui_conn.recv()
-                if isinstance(message, Pull):
-                    gui_conn.send(session.pull())
-                else:
-                    session.command(message)
-                    stopping = stopping or isinstance(message, Stop)
-    except (EOFError, OSError):   # the GUI went away
-        pass
-    session.command(Stop())
-    session.join()
-    with contextlib.suppress(OSError):
+    except OSError:
+        session.control.stop()
+    listener = threading.Thread(target=serve_messages, args=(session, gui_conn, display_conn, sending),
+                                name="genstudio-messages", daemon=True)
+    listener.start()
+    session.train()
+    listener.join()
+    with sending, contextlib.suppress(OSError):
         gui_conn.send(Done(session.summary))
+
+
+def serve_messages(session: TrainingSession, gui_conn, display_conn, sending: threading.Lock) -> None:
+    """Answer the GUI (pulls, controls) and the display copy (requests for state) until the run
+    has ended; the GUI going away stops the run."""
+    sources = [gui_conn] + ([display_conn] if display_conn is not None else [])
+    while not session.ended.is_set():
+        for conn in wait(sources, timeout=0.1):
+            if conn is display_conn:
+                try:
+                    display_conn.recv()             # Want()
+                    session.feed.wanted = True
+                except (EOFError, OSError):         # no display: train on
+                    sources.remove(display_conn)
+                    session.feed.conn = None
+                continue
+            try:
+                message = gui_conn.recv()
+            except (EOFError, OSError):             # the GUI went away
+                session.control.stop()
+                return
+            if isinstance(message, Pull):
+                with sending, contextlib.suppress(OSError):
+                    gui_conn.send(session.pull())
+            else:
+                session.command(message)
 
 
 def leave_signals_to_the_gui() -> None:
