@@ -9,10 +9,12 @@ picture it asks, the training thread copies ``engine.state_dict()`` into shared 
 steps (~0.3 ms) and the copy draws from it.
 
 Sharing the CPU. Training takes every core, as ``python -m engines train`` does. The display copy
-runs at a low priority (nice 10) and keeps to a CPU budget: it measures the processor time each
-frame costs and spaces its frames so that it uses at most ``DISPLAY_CPU_SHARE`` of one core, at
-most ``DISPLAY_FPS`` frames a second. The messages are in :mod:`studio.protocol`; the GUI side is
-:mod:`studio.worker`.
+runs at a low priority (nice 10) and keeps to a budget: it asks for the training state only when a
+picture of it is due and some panel shows one (each is a copy of the model, costly in memory
+bandwidth to the training run), at most ``TRAINING_FPS`` a second, and it measures the processor
+time each frame costs and spaces its frames so that it uses at most ``DISPLAY_CPU_SHARE`` of one
+core. What the user does (a drag, a stroke, a click) is answered at up to ``DISPLAY_FPS``. The
+messages are in :mod:`studio.protocol`; the GUI side is :mod:`studio.worker`.
 """
 from __future__ import annotations
 
@@ -29,8 +31,9 @@ from engines.core.commands import CallMethod, SetField
 from studio.protocol import (Done, Failed, Frames, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step,
                              Stop, Want, Wanted, new_run_dir, runs_root)
 
-DISPLAY_FPS = 30             # the display copy makes at most this many frames a second
-DISPLAY_CPU_SHARE = 0.15     # and uses at most this share of one core's time for them
+DISPLAY_FPS = 30             # frames a second at most for what the user does (drag, draw, click)
+TRAINING_FPS = 10            # frames a second at most of the training state (each is a copy of it)
+DISPLAY_CPU_SHARE = 0.06     # and the display copy uses at most this share of one core's time
 DISPLAY_NICE = 10            # it yields the CPU to training and to the GUI
 
 
@@ -255,7 +258,7 @@ class DisplaySession:
 
         torch.set_num_threads(1)
         self.engine = build_engine(spec.model, spec.data, spec.device, spec.seed, spec.overrides)
-        self.interval = 1 / DISPLAY_FPS
+        self.interval = 1 / TRAINING_FPS       # between two pictures of the training state
         self.frame_cost = 0.0     # processor seconds a frame takes (moving average)
         self.problem = ""
         self.wanted: set[str] | None = None
@@ -285,8 +288,17 @@ class DisplaySession:
             self._commands.append(command)
 
     def due_in(self) -> float | None:
-        """Seconds until a new frame should be made (0: now), or None if there is nothing new."""
+        """Seconds until a new frame should be made (0: now), or None if there is nothing new: a
+        new training state waits out the budget's interval, the user's commands only DISPLAY_FPS."""
         if self._fresh or self.problem or not (self._first or self._skeleton is not None or self._commands):
+            return None
+        interval = self.interval if self._skeleton is not None and not self._commands else 1 / DISPLAY_FPS
+        return max(0.0, self._last + interval - time.perf_counter())
+
+    def state_due_in(self) -> float | None:
+        """Seconds until the training state should be asked for (0: now), or None: no panel shows
+        a frame, or a picture waits to be taken."""
+        if self._fresh or self.problem or self.wanted == set() or self._skeleton is not None:
             return None
         return max(0.0, self._last + self.interval - time.perf_counter())
 
@@ -339,12 +351,14 @@ def run_display(gui_conn, training_conn, spec: RunSpec) -> None:
     told = ""              # the last problem the GUI was told about
     sources = [gui_conn, training_conn]
     while True:
-        if not asked and not session.fresh and training_conn in sources:
+        state_due = session.state_due_in() if not asked and training_conn in sources else None
+        if state_due == 0.0:
             with contextlib.suppress(OSError):
                 training_conn.send(Want())
                 asked = True
-        due = session.due_in()
-        for conn in wait(sources, timeout=0.1 if due is None else due):
+            state_due = None
+        waits = [t for t in (session.due_in(), state_due) if t is not None]
+        for conn in wait(sources, timeout=min(waits) if waits else 0.1):
             try:
                 message = conn.recv()
             except (EOFError, OSError):

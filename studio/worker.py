@@ -17,7 +17,7 @@ from studio.children import display_process, training_process
 from studio.protocol import Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
 
 PULL_INTERVAL_MS = 15        # the GUI looks for new frames this often
-STATUS_INTERVAL_S = 0.03     # and asks the training process for its status and scalars this often
+STATUS_INTERVAL_S = 0.1      # and asks the training process for its status and scalars this often
 STOP_TIMEOUT_S = 30.0        # a stop saves a checkpoint first; after this long the processes are killed
 
 

@@ -26,8 +26,8 @@ from PySide6 import QtCore, QtWidgets
 
 PALETTE = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292")
 RAW_ALPHA = 70              # opacity (of 255) of the raw curve drawn behind a smoothed one
-CHEAP_REDRAW_S = 0.005      # redraws cheaper than this happen at once, every time
-REDRAW_HOLDOFF = 4.0        # after a costlier redraw, wait this many times its cost before the next
+MIN_REDRAW_INTERVAL_S = 0.25  # live curves are redrawn at most 4 times a second (painting costs the run CPU)
+REDRAW_HOLDOFF = 4.0        # after a costly redraw, wait this many times its cost before the next
 MAX_HOLDOFF_S = 1.0
 X_AXES = ("step", "wall time")
 X_HEADROOM = 0.2            # a growing headroom box reaches this fraction of the x extent past the data
@@ -439,10 +439,11 @@ class CurvesPanel(QtWidgets.QWidget):
         return self.x_axis_combo.currentIndex() == 0
 
     def _request_redraw(self) -> None:
-        """Redraw now, unless the last redraw was costly and recent: then once its hold-off ends."""
+        """Redraw now, unless the last redraw was recent: then once its hold-off ends (at least
+        ``MIN_REDRAW_INTERVAL_S``, longer after a costly redraw)."""
         if self._redraw_timer.isActive():
             return
-        holdoff = min(MAX_HOLDOFF_S, REDRAW_HOLDOFF * self._redraw_cost) if self._redraw_cost > CHEAP_REDRAW_S else 0.0
+        holdoff = min(MAX_HOLDOFF_S, max(MIN_REDRAW_INTERVAL_S, REDRAW_HOLDOFF * self._redraw_cost))
         wait = holdoff - (time.perf_counter() - self._last_redraw_end)
         if wait <= 0:
             self.redraw()
