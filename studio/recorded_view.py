@@ -2,10 +2,11 @@
 that reads the run for it, following a run that another process is still writing."""
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 from PySide6 import QtCore, QtWidgets
 
+from studio.background import BackgroundCall
 from studio.replay import RecordedRun
 
 FOLLOW_INTERVAL_MS = 1000   # how often a recorded run that is still training is read again
@@ -74,6 +75,17 @@ class Timeline(QtWidgets.QToolBar):
         super().hideEvent(event)
 
 
+def read_curves(path) -> tuple[RecordedRun, dict, list]:
+    """Every curve and event of a run, read through a connection of its own (so that it can run in
+    a background thread while the viewer's connection reads frames); the reader is returned closed,
+    holding how far it read."""
+    reader = RecordedRun(path)
+    try:
+        return reader, reader.series(), reader.events()
+    finally:
+        reader.close()
+
+
 class RecordedRunView(QtCore.QObject):
     """Shows one :class:`RecordedRun` through the window's panels: ``framesShown`` carries the frames
     at the step the timeline picks, ``rowsArrived`` and ``eventsArrived`` the scalars and events a followed run adds, ``statusChanged``
@@ -83,7 +95,6 @@ class RecordedRunView(QtCore.QObject):
     curvesLoaded = QtCore.Signal(dict, list)   # every scalar series and the events, read in the background
     rowsArrived = QtCore.Signal(list)
     eventsArrived = QtCore.Signal(list)
-    _loaded = QtCore.Signal(object, object)    # from the loading thread to this object (queued)
     statusChanged = QtCore.Signal(str, str)
     failed = QtCore.Signal(str)
 
@@ -95,6 +106,7 @@ class RecordedRunView(QtCore.QObject):
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(FOLLOW_INTERVAL_MS)
         self._timer.timeout.connect(self._follow)
+        self._reading: BackgroundCall | None = None
         timeline.slider.valueChanged.connect(self.show_index)
 
     @property
@@ -107,27 +119,27 @@ class RecordedRunView(QtCore.QObject):
         self.timeline.show()
         self._update_timeline(jump_to_end=True)
         self._report_status()
-        self._loaded.connect(self._curves_read)
-        threading.Thread(target=self._read_curves, name="genstudio-open-run", daemon=True).start()
+        self._reading = BackgroundCall(partial(read_curves, self.recorded.path), self._curves_read,
+                                       self._curves_failed, name="genstudio-open-run", parent=self)
 
-    def _read_curves(self) -> None:
+    def _curves_failed(self, exc: BaseException) -> None:
         from engines.core.store import StoreError
 
-        try:
-            self._loaded.emit(self.recorded.series(), self.recorded.events())
-        except StoreError as exc:
-            self._loaded.emit(None, str(exc))
+        if not isinstance(exc, StoreError):
+            raise exc
+        self.failed.emit(f"Cannot read the run's curves: {exc}")
 
-    def _curves_read(self, series, events) -> None:
-        if series is None:
-            self.failed.emit(f"Cannot read the run's curves: {events}")
-            return
+    def _curves_read(self, read: tuple) -> None:
+        reader, series, events = read
+        self.recorded.take_position(reader)
         self.curvesLoaded.emit(series, events)
         if self.recorded.running:
             self._timer.start()
         self._report_status()
 
     def close(self) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
         self._timer.stop()
         self.timeline.slider.valueChanged.disconnect(self.show_index)
         self.timeline.hide()

@@ -115,5 +115,13 @@ class RecordedRun:
                 out.append(list(self.store.frames(name, steps[i], steps[i]))[-1])
         return out
 
+    def take_position(self, reader: "RecordedRun") -> None:
+        """Follow on from where ``reader`` (another reader of the same run, e.g. one that read the
+        curves in a background thread through its own connection) has read up to."""
+        self.meta, self._writer_alive = reader.meta, reader._writer_alive
+        self._last_scalar_step = dict(reader._last_scalar_step)
+        self._events_seen = reader._events_seen
+        self._frame_steps = dict(reader._frame_steps)
+
     def close(self) -> None:
         self.store.close()

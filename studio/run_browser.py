@@ -6,12 +6,13 @@ Double-click opens a run (``openRequested``); with several selected, Compare ope
 side (``compareRequested``); Resume continues a stopped or crashed one (``resumeRequested``)."""
 from __future__ import annotations
 
-import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from studio.background import BackgroundCall
 from studio.protocol import runs_root
 from studio.run_index import RunSummary, scan
 
@@ -45,7 +46,6 @@ class RunBrowser(QtWidgets.QWidget):
     openRequested = QtCore.Signal(str)
     compareRequested = QtCore.Signal(list)
     resumeRequested = QtCore.Signal(str)
-    scanned = QtCore.Signal(list)            # from the scanning thread to this widget (queued)
 
     def __init__(self, settings: QtCore.QSettings, parent=None):
         super().__init__(parent)
@@ -96,8 +96,7 @@ class RunBrowser(QtWidgets.QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
 
-        self.scanned.connect(self._show_runs)
-        self._scanning = False
+        self._scanning: BackgroundCall | None = None
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -115,15 +114,14 @@ class RunBrowser(QtWidgets.QWidget):
 
     def refresh(self) -> None:
         """Read the folders again, in a background thread (a run store per run)."""
-        if self._scanning:
-            return
-        self._scanning = True
-        folders = list(self.folders)
-        threading.Thread(target=lambda: self.scanned.emit(scan(folders)), daemon=True,
-                         name="genstudio-run-scan").start()
+        if self._scanning is not None:
+            if self._scanning.running:
+                return
+            self._scanning.deleteLater()
+        self._scanning = BackgroundCall(partial(scan, list(self.folders)), self._show_runs,
+                                        name="genstudio-run-scan", parent=self)
 
     def _show_runs(self, runs: list) -> None:
-        self._scanning = False
         key = [(r.path, r.status, r.steps, r.metrics_text) for r in runs]
         if key == [(r.path, r.status, r.steps, r.metrics_text) for r in self.runs]:
             return
