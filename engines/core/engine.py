@@ -131,6 +131,21 @@ class Engine(ABC):
             torch.set_rng_state(state["torch_rng"])
 
 
+class NetworkEngine(Engine):
+    """An engine whose training state is one ``model`` (an ``nn.Module``), its ``optimizer`` and a
+    ``batches`` sampler (anything with ``state_dict`` / ``load_state_dict``), plus the base state."""
+
+    def state_dict(self) -> dict:
+        return {**self.base_state(), "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "batches": self.batches.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.batches.load_state_dict(state["batches"])
+        self.load_base_state(state)
+
+
 def wants(wanted: set[str] | None, *names: str) -> bool:
     """Whether any of the frames ``names`` is wanted (``wanted`` None: every frame is)."""
     return wanted is None or any(name in wanted for name in names)

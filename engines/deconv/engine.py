@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from engines.core.config import live, param
-from engines.core.engine import BatchSampler, Engine, wants
+from engines.core.engine import BatchSampler, NetworkEngine, wants
 from engines.core.frames import ImageGrid, image_array
 from engines.core.views import View
 from engines.data.base import DataError
@@ -48,7 +48,7 @@ class ChairsConfig:
     morph_to: int = live(1, "last chair of the morph", low=0, high=100_000)
 
 
-class ChairsEngine(Engine):
+class ChairsEngine(NetworkEngine):
     name = "chairs"
     summary = "Deconvolutional generator (Dosovitskiy et al.): chairs from model id, view and transformation"
     Config = ChairsConfig
@@ -254,14 +254,3 @@ class ChairsEngine(Engine):
         rgb, _ = self.generate(self.one_hot(te["chair"][idx]), te["azimuth"][idx], te["elevation"][idx])
         nearest = self.nearest_training_view()[idx]
         return image_array(torch.cat([te["images"][idx], rgb, tr["images"][nearest]]), (3, self.size, self.size))
-
-    # ------------------------------------------------------------------------------ state
-    def state_dict(self) -> dict:
-        return {**self.base_state(), "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "batches": self.batches.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.batches.load_state_dict(state["batches"])
-        self.load_base_state(state)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from engines.core.config import ConfigError, live, param
-from engines.core.engine import BatchSampler, Engine, bernoulli, wants
+from engines.core.engine import BatchSampler, NetworkEngine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
 from engines.core.views import View
 from engines.draw.frames import GlimpseTrace
@@ -60,7 +60,7 @@ def check_size(model: torch.nn.Module) -> None:
                           "also grows with the image size)")
 
 
-class DrawingEngine(Engine):
+class DrawingEngine(NetworkEngine):
     """What DRAW and alignDRAW share: the model (an ``nn.Module`` whose ``forward(*batch, noise)``
     returns the reconstruction term and the KL of each step), Adam with gradient clipping, the
     bound's scalars, the KL per step, evaluation and checkpoints. A subclass builds the model
@@ -127,16 +127,6 @@ class DrawingEngine(Engine):
             totals += torch.stack([bound.sum(), recon.sum(), kl.sum()])
         nll, recon, kl = (totals / len(tensors[0])).tolist()
         return {"nll_bound": nll, "recon": recon, "kl": kl}
-
-    def state_dict(self) -> dict:
-        return {**self.base_state(), "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "batches": self.batches.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.batches.load_state_dict(state["batches"])
-        self.load_base_state(state)
 
 
 class DRAWEngine(DrawingEngine):

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from engines.core.config import ConfigError, live, param
-from engines.core.engine import BatchSampler, Engine, bernoulli, wants
+from engines.core.engine import BatchSampler, NetworkEngine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
 from engines.core.views import View
 from engines.data.base import DataError, ImageDataset
@@ -73,7 +73,7 @@ def resize_images(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=shrink).clamp(0, 1)
 
 
-class VAEEngineBase(Engine):
+class VAEEngineBase(NetworkEngine):
     """A VAE on images: subclasses set ``name``, ``summary``, ``Config`` and :meth:`build_model`."""
 
     Config = VAEConfig
@@ -368,16 +368,9 @@ class VAEEngineBase(Engine):
                 "active_units": self.test_posterior()["active"], "latent_dim": self.n_latent}
 
     # ------------------------------------------------------------------------------ state
-    def state_dict(self) -> dict:
-        return {**self.base_state(), "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "batches": self.batches.state_dict()}
-
     def load_state_dict(self, state: dict) -> None:
         """Training state only: the probe, the drawing and the fixed noise stay as they are."""
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.batches.load_state_dict(state["batches"])
-        self.load_base_state(state)
+        super().load_state_dict(state)
         self._memo.clear()
 
 

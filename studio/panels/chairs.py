@@ -13,8 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from engines.core.views import View
 from engines.deconv.frames import ChairView
-from studio.panels.base import Panel
-from studio.panels.images import MosaicView, caption_label
+from studio.panels.images import StillPanel
 
 CALL_MS = 30
 
@@ -24,16 +23,11 @@ SLIDERS = (("chair", "chair", 0, 0, 1, 0), ("azimuth", "azimuth °", 0, 359, 1, 
            ("brightness", "brightness", 60, 140, 100, 100))
 
 
-class ChairSlidersPanel(Panel):
-    """Draws ``ChairView`` frames under a row of sliders that call the view's first method."""
+class ChairSlidersPanel(StillPanel):
+    """Draws ``ChairView`` frames over a row of sliders that call the view's first method."""
 
     def __init__(self, view: View, fields=None, parent=None):
         super().__init__(view, fields, parent)
-        self.caption = caption_label(self.title)
-        self.mosaic_view = MosaicView()
-        self.image_item = self.mosaic_view.image_item
-        self.body.addWidget(self.caption)
-        self.body.addWidget(self.mosaic_view, 1)
         grid = QtWidgets.QGridLayout()
         grid.setContentsMargins(4, 0, 4, 0)
         self.sliders: dict[str, QtWidgets.QSlider] = {}
