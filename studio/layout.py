@@ -161,7 +161,9 @@ class DockLayout(QtCore.QObject):
         main = [self.docks[n] for n, v in self.views.items() if v.area == "main"][:1]
         side = [self.docks[n] for n, v in self.views.items() if v.area == "side"][:1]
         docks = [self.setup_dock, *main, *side]
-        widths = [SETUP_WIDTH] + [MAIN_WIDTH] * len(main) + [SIDE_WIDTH] * len(side)
+        side_width = SIDE_WIDTH * len(side)
+        main_width = max(MAIN_WIDTH, self.window.width() - SETUP_WIDTH - side_width)   # the main view takes the rest
+        widths = [SETUP_WIDTH] + [main_width] * len(main) + [SIDE_WIDTH] * len(side)
         self.window.resizeDocks(docks, widths, QtCore.Qt.Orientation.Horizontal)
         screen_height = self.window.screen().availableGeometry().height()
         height = min(CURVES_HEIGHT, int(CURVES_SHARE * screen_height))

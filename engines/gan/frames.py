@@ -51,7 +51,7 @@ class PyramidLevels(Frame):
         """What each column of :meth:`still` shows."""
         labels = [f"{self.sizes[0]}×{self.sizes[0]}"]
         for size in self.sizes[1:]:
-            labels += ["↑ coarse", "residual", f"= {size}×{size}"]
+            labels += ["↑", "+ h", f"= {size}×{size}"]
         return labels
 
     def still(self, fill: float = 0.0) -> np.ndarray:

@@ -82,6 +82,8 @@ class PyramidPanel(StillPanel):
 
     def show_frame(self, frame: PyramidLevels) -> None:
         super().show_frame(frame)
+        self.caption.setText(f"{self.title} · step {frame.step} · ↑ the coarser image upsampled, "
+                             f"+ h its generated residual (grey = 0), = their sum")
         labels = frame.column_labels()
         if labels != self._labels:
             self._labels = labels

@@ -368,7 +368,7 @@ def test_pyramid_still_lays_levels_out_in_columns():
     still = frame.still()
     assert frame.columns == 7 and still.shape == (2 * h + 1, 7 * h + 6)
     assert [still[0, c * (h + 1)] for c in range(7)] == [0, 0.25, 0.5, 0.75, 0.25, 0.5, 0.75]
-    assert frame.column_labels()[:2] == ["2×2", "↑ coarse"]
+    assert frame.column_labels()[:2] == ["2×2", "↑"]
 
 
 def test_point_field_still_burns_points_and_heat_in():

@@ -58,7 +58,7 @@ def test_pyramid_panel_labels_its_columns(qtbot):
     panel.show_frame(frame)
     np.testing.assert_allclose(panel.image_item.image, frame.still())
     ticks = panel.axis._tickLevels[0]
-    assert [text for _, text in ticks] == ["7×7", "↑ coarse", "residual", "= 14×14", "↑ coarse", "residual", "= 28×28"]
+    assert [text for _, text in ticks] == ["7×7", "↑", "+ h", "= 14×14", "↑", "+ h", "= 28×28"]
     assert ticks[1][0] == pytest.approx(h + 1 + h / 2)
 
 

@@ -414,3 +414,19 @@ def test_ctrl_c_to_the_whole_process_group_saves_the_run(tmp_path):
             os.killpg(app.pid, signal.SIGKILL)
     meta = RunStore.open(runs[0].parent).meta()
     assert meta["status"] == "stopped" and meta["steps"] > 0
+
+
+def test_a_model_with_only_a_main_view_gives_it_the_width_the_setup_does_not_need(qtbot):
+    """The main view takes what the setup column leaves: the setup keeps its first-launch width
+    (alignDRAW and gan2d have one main view and no side column)."""
+    from engines.core.frames import ImageGrid
+    from engines.core.views import View
+    from studio.layout import SETUP_WIDTH
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    window.layout_.use("only-main", [View("canvas", "Canvas", kinds=(ImageGrid,), area="main")], [])
+    qtbot.waitUntil(lambda: window.docks["canvas"].width() > 800, timeout=5_000)
+    assert abs(window.layout_.setup_dock.width() - SETUP_WIDTH) < 40
