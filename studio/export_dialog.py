@@ -8,7 +8,6 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from studio.background import collect_garbage_in_gui_thread
 from studio.export import (FORMATS, MAX_SCALE, ExportCancelled, ExportError, default_panels, estimate_export,
                            export_run, exportable_panels, step_range)
 
@@ -175,7 +174,6 @@ class ExportDialog(QtWidgets.QDialog):
                                          self.first_spin.value(), self.last_spin.value(), self.scale, self)
         self._estimate_job.estimated.connect(self._estimated)
         self._estimate_job.failed.connect(self.estimate_label.setText)
-        collect_garbage_in_gui_thread()         # the job runs Python off the GUI thread
         self._estimate_job.start()
 
     def _estimated(self, estimate) -> None:
@@ -239,7 +237,6 @@ class ExportDialog(QtWidgets.QDialog):
         self.job.progressed.connect(self._progressed)
         self.job.succeeded.connect(self._succeeded)
         self.job.failed.connect(self._failed)
-        collect_garbage_in_gui_thread()
         self.job.start()
 
     def _progressed(self, done: int, total: int) -> None:

@@ -2,12 +2,10 @@
 that reads the run for it, following a run that another process is still writing."""
 from __future__ import annotations
 
-from functools import partial
-
 from PySide6 import QtCore, QtWidgets
 
-from studio.background import BackgroundCall
 from studio.replay import RecordedRun
+from studio.stepwise import Stepwise
 
 FOLLOW_INTERVAL_MS = 1000   # how often a recorded run that is still training is read again
 PLAY_FPS = 5.0              # the timeline plays this many recorded frames a second by default
@@ -75,24 +73,13 @@ class Timeline(QtWidgets.QToolBar):
         super().hideEvent(event)
 
 
-def read_curves(path) -> tuple[RecordedRun, dict, list]:
-    """Every curve and event of a run, read through a connection of its own (so that it can run in
-    a background thread while the viewer's connection reads frames); the reader is returned closed,
-    holding how far it read."""
-    reader = RecordedRun(path)
-    try:
-        return reader, reader.series(), reader.events()
-    finally:
-        reader.close()
-
-
 class RecordedRunView(QtCore.QObject):
     """Shows one :class:`RecordedRun` through the window's panels: ``framesShown`` carries the frames
     at the step the timeline picks, ``rowsArrived`` and ``eventsArrived`` the scalars and events a followed run adds, ``statusChanged``
     (state, step) texts for the status bar; ``failed`` a problem reading the run."""
 
     framesShown = QtCore.Signal(list)
-    curvesLoaded = QtCore.Signal(dict, list)   # every scalar series and the events, read in the background
+    curvesLoaded = QtCore.Signal(dict, list)   # every scalar series and the events, read step by step
     rowsArrived = QtCore.Signal(list)
     eventsArrived = QtCore.Signal(list)
     statusChanged = QtCore.Signal(str, str)
@@ -106,7 +93,7 @@ class RecordedRunView(QtCore.QObject):
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(FOLLOW_INTERVAL_MS)
         self._timer.timeout.connect(self._follow)
-        self._reading: BackgroundCall | None = None
+        self._reading: Stepwise | None = None
         timeline.slider.valueChanged.connect(self.show_index)
 
     @property
@@ -114,25 +101,30 @@ class RecordedRunView(QtCore.QObject):
         return self._timer.isActive()
 
     def start(self) -> None:
-        """Show the newest recorded frames at once; read the curves in a background thread (a long
-        run has millions of rows), then follow the run if it is still being written."""
+        """Show the newest recorded frames at once; read the curves one at a time between the
+        window's events (a long run has millions of rows), then follow the run if it is still
+        being written."""
         self.timeline.show()
         self._update_timeline(jump_to_end=True)
         self._report_status()
-        self._reading = BackgroundCall(partial(read_curves, self.recorded.path), self._curves_read,
-                                       self._curves_failed, name="genstudio-open-run", parent=self)
+        self._reading = Stepwise(self.recorded.series_steps(), self._curves_read, self._curves_failed, parent=self)
 
-    def _curves_failed(self, exc: BaseException) -> None:
+    def _curves_failed(self, exc: Exception) -> None:
         from engines.core.store import StoreError
 
         if not isinstance(exc, StoreError):
             raise exc
         self.failed.emit(f"Cannot read the run's curves: {exc}")
 
-    def _curves_read(self, read: tuple) -> None:
-        reader, series, events = read
-        self.recorded.take_position(reader)
-        self.curvesLoaded.emit(series, events)
+    def _curves_read(self, series: list) -> None:
+        from engines.core.store import StoreError
+
+        try:
+            events = self.recorded.events()
+        except StoreError as exc:
+            self._curves_failed(exc)
+            return
+        self.curvesLoaded.emit(dict(series), events)
         if self.recorded.running:
             self._timer.start()
         self._report_status()

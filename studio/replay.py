@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from pathlib import Path
+from typing import Iterator
 
 
 class RecordedRun:
@@ -70,14 +71,18 @@ class RecordedRun:
 
     def series(self) -> dict[str, tuple]:
         """Every scalar recorded so far: ``{name: (steps, walls, values)}`` (NumPy arrays)."""
+        return dict(self.series_steps())
+
+    def series_steps(self) -> Iterator[tuple[str, tuple]]:
+        """:meth:`series` one scalar at a time, ``(name, (steps, walls, values))`` (for reading a
+        long run between the window's events); ``poll`` then continues from where it ended."""
         self._read_status()
-        out = {}
         for name in self.store.scalar_names():
-            out[name] = self.store.scalars(name)
-            if len(out[name][0]):
-                self._last_scalar_step[name] = int(out[name][0][-1])
+            series = self.store.scalars(name)
+            if len(series[0]):
+                self._last_scalar_step[name] = int(series[0][-1])
+            yield name, series
         self._refresh_frame_steps()
-        return out
 
     def poll(self) -> list[tuple[int, float, dict[str, float]]]:
         """Scalar rows ``(step, wall, {name: value})`` recorded since the last call (or since
@@ -114,14 +119,6 @@ class RecordedRun:
             if i >= 0:   # a step may hold two frames of a panel (the last one saved at a stop): take the newest
                 out.append(list(self.store.frames(name, steps[i], steps[i]))[-1])
         return out
-
-    def take_position(self, reader: "RecordedRun") -> None:
-        """Follow on from where ``reader`` (another reader of the same run, e.g. one that read the
-        curves in a background thread through its own connection) has read up to."""
-        self.meta, self._writer_alive = reader.meta, reader._writer_alive
-        self._last_scalar_step = dict(reader._last_scalar_step)
-        self._events_seen = reader._events_seen
-        self._frame_steps = dict(reader._frame_steps)
 
     def close(self) -> None:
         self.store.close()

@@ -1,20 +1,20 @@
 """The run browser: a table of the runs under the runs folder and any folder the user adds (model,
 dataset, status, steps, last metrics, start time), sortable and filterable, read again every few
-seconds in a background thread so runs being written elsewhere keep their figures current.
+seconds (one run per pass of the event loop) so runs being written elsewhere keep their figures
+current.
 
 Double-click opens a run (``openRequested``); with several selected, Compare opens them side by
 side (``compareRequested``); Resume continues a stopped or crashed one (``resumeRequested``)."""
 from __future__ import annotations
 
 import time
-from functools import partial
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from studio.background import BackgroundCall
 from studio.protocol import runs_root
-from studio.run_index import RunSummary, scan
+from studio.run_index import RunSummary, newest_first, scan_steps
+from studio.stepwise import Stepwise
 
 REFRESH_MS = 3000
 COLUMNS = ("run", "model", "data", "status", "steps", "last metrics", "started")
@@ -96,7 +96,7 @@ class RunBrowser(QtWidgets.QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
 
-        self._scanning: BackgroundCall | None = None
+        self._scanning: Stepwise | None = None
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -113,15 +113,15 @@ class RunBrowser(QtWidgets.QWidget):
         self._timer.stop()
 
     def refresh(self) -> None:
-        """Read the folders again, in a background thread (a run store per run)."""
+        """Read the folders again, one run per pass of the event loop (a run store per run)."""
         if self._scanning is not None:
             if self._scanning.running:
                 return
             self._scanning.deleteLater()
-        self._scanning = BackgroundCall(partial(scan, list(self.folders)), self._show_runs,
-                                        name="genstudio-run-scan", parent=self)
+        self._scanning = Stepwise(scan_steps(list(self.folders)), self._show_runs, parent=self)
 
-    def _show_runs(self, runs: list) -> None:
+    def _show_runs(self, summaries: list) -> None:
+        runs = newest_first(summaries)
         key = [(r.path, r.status, r.steps, r.metrics_text) for r in runs]
         if key == [(r.path, r.status, r.steps, r.metrics_text) for r in self.runs]:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterator
 from pathlib import Path
 
 from engines.core.store import RunStore, StoreError, is_run_dir, writer_alive
@@ -63,7 +64,16 @@ def run_dirs(folders) -> list[Path]:
     return found
 
 
+def scan_steps(folders) -> Iterator[RunSummary | None]:
+    """Each run's summary in turn (None for a directory that cannot be read), for reading them
+    one at a time between the window's events (:class:`~studio.stepwise.Stepwise`)."""
+    return map(summarize, run_dirs(folders))
+
+
+def newest_first(summaries) -> list[RunSummary]:
+    return sorted((s for s in summaries if s is not None), key=lambda s: s.created, reverse=True)
+
+
 def scan(folders) -> list[RunSummary]:
     """The runs in ``folders``, newest first."""
-    summaries = [s for s in map(summarize, run_dirs(folders)) if s is not None]
-    return sorted(summaries, key=lambda s: s.created, reverse=True)
+    return newest_first(scan_steps(folders))
