@@ -19,6 +19,7 @@ from engines.core.config import FieldInfo
 from engines.core.views import View
 from studio.controls import RunSetup
 from studio.layout import DockLayout, settings
+from studio.panels.images import Caption
 from studio.protocol import Pause, Resume, RunSpec, Step
 from studio.recorded_view import RecordedRunView, Timeline
 from studio.run_browser import RunBrowser
@@ -201,8 +202,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
-        self.state_label, self.step_label, self.rate_label, self.fps_label, self.device_label, self.run_label = (
-            QtWidgets.QLabel() for _ in range(6))
+        # Captions, not QLabels: they change several times a second, and a QLabel's new text
+        # relayouts the window (sized for the longest text they usually show).
+        self.state_label, self.step_label, self.rate_label, self.fps_label, self.device_label = (
+            Caption(width_of=sample) for sample in ("recorded · stopped (following)", "step 10,000,000",
+                                                    "10,000 steps/s", "30 frames/s", "cuda:0"))
+        self.run_label = QtWidgets.QLabel()
         for label in (self.state_label, self.step_label, self.rate_label, self.fps_label, self.device_label):
             bar.addPermanentWidget(label)
         bar.addWidget(self.run_label)

@@ -1,8 +1,11 @@
 """The GUI side of a training run: starts the training and display processes
 (:mod:`studio.children`) and talks to them with the messages of :mod:`studio.protocol`.
 
-Everything here runs in the GUI thread: a QTimer polls the pipes (no message, no wake-up) and every
-signal is emitted from it, so any slot may touch widgets.
+Everything here runs in the GUI thread, so any slot of its signals may touch widgets. A socket
+notifier per pipe wakes it when a message has arrived (nothing arrives, nothing runs); a timer asks
+the training process for its status and scalars ``1 / STATUS_INTERVAL_S`` times a second and
+notices a process that died. The display copy is asked for frames again as soon as the last ones
+came, and answers when it has new ones.
 """
 from __future__ import annotations
 
@@ -10,14 +13,13 @@ import multiprocessing
 import time
 from multiprocessing.connection import wait
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from engines.core.commands import CallMethod, SetField
 from studio.children import display_process, training_process
 from studio.protocol import Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
 
-PULL_INTERVAL_MS = 15        # the GUI looks for new frames this often
-STATUS_INTERVAL_S = 0.1      # and asks the training process for its status and scalars this often
+STATUS_INTERVAL_S = 0.1      # the GUI asks the training process for its status and scalars this often
 STOP_TIMEOUT_S = 30.0        # a stop saves a checkpoint first; after this long the processes are killed
 
 
@@ -57,12 +59,18 @@ class TrainingWorker(QObject):
             if end is not None:
                 end.close()        # the children hold these ends now
         self._waiting = {self._conn: False, self._display_conn: False}
-        self._last_status_pull = 0.0
         self._closed = False
+        self._notifiers = {}
+        for conn in (self._conn, self._display_conn):
+            if conn is not None:
+                notifier = QSocketNotifier(conn.fileno(), QSocketNotifier.Type.Read, self)
+                notifier.activated.connect(self._drain)
+                self._notifiers[conn] = notifier
         self._timer = QTimer(self)
-        self._timer.setInterval(PULL_INTERVAL_MS)
+        self._timer.setInterval(int(STATUS_INTERVAL_S * 1000))
         self._timer.timeout.connect(self._poll)
         self._timer.start()
+        self._poll()
 
     def is_alive(self) -> bool:
         """Whether a training or display process is still running."""
@@ -112,19 +120,21 @@ class TrainingWorker(QObject):
                 self.failed.emit(f"the training process ended unexpectedly "
                                  f"(exit code {self._processes[0].exitcode})", {})
             return
-        now = time.monotonic()
-        pull_training = self.info and now - self._last_status_pull >= STATUS_INTERVAL_S
-        for conn in (self._conn, self._display_conn):
-            if conn is not None and not self._waiting[conn] and (conn is not self._conn or pull_training):
-                self._waiting[conn] = True
-                if conn is self._conn:
-                    self._last_status_pull = now
-                try:
-                    conn.send(Pull())
-                except OSError:
-                    self._lost(conn)
+        if self.info:
+            self._pull(self._conn)
+        self._pull(self._display_conn)
 
-    def _drain(self) -> None:
+    def _pull(self, conn) -> None:
+        """Ask for the next status (training) or frames (display), unless an answer is awaited."""
+        if conn is None or self._closed or self._waiting[conn]:
+            return
+        self._waiting[conn] = True
+        try:
+            conn.send(Pull())
+        except OSError:
+            self._lost(conn)
+
+    def _drain(self, *_) -> None:
         """Handle every message waiting on either pipe (a handler may close them: checked each time)."""
         for conn in (self._conn, self._display_conn):
             while conn is not None and not self._closed and conn in (self._conn, self._display_conn):
@@ -143,6 +153,7 @@ class TrainingWorker(QObject):
             self._close()
         else:
             self._display_conn = None
+            self._forget(conn)
             conn.close()
 
     def _handle(self, conn, message) -> None:
@@ -151,6 +162,7 @@ class TrainingWorker(QObject):
             self.display_problem = message.problem or self.display_problem
             if message.frames:
                 self.framesArrived.emit(message.frames)
+            self._pull(self._display_conn)          # the display answers when it has new frames
         elif isinstance(message, Ready):
             self.info = message.info
             views = message.info["catalog"].get(message.info["model"], {}).get("views", [])
@@ -205,10 +217,18 @@ class TrainingWorker(QObject):
         for process in self._processes:
             process.join(timeout)
 
+    def _forget(self, conn) -> None:
+        """No more wake-ups for this pipe (before it is closed: Qt must not watch a closed fd)."""
+        notifier = self._notifiers.pop(conn, None)
+        if notifier is not None:
+            notifier.setEnabled(False)
+            notifier.deleteLater()
+
     def _close(self) -> None:
         if not self._closed:
             self._closed = True
             self._timer.stop()
             for conn in (self._conn, self._display_conn):
                 if conn is not None:
+                    self._forget(conn)
                     conn.close()

@@ -187,14 +187,54 @@ class MosaicView(pg.GraphicsLayoutWidget):
         super().leaveEvent(event)
 
 
-def caption_label(text: str) -> QtWidgets.QLabel:
-    """A one-line caption whose text changes every frame without relayouting its parent."""
-    label = QtWidgets.QLabel(text)
-    label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
-    font = label.font()
-    font.setPointSizeF(font.pointSizeF() * 0.9)
-    label.setFont(font)
-    return label
+class Caption(QtWidgets.QWidget):
+    """One line of text that changes often (every frame, every status update) without costing a
+    relayout: ``setText`` only repaints this widget. (A QLabel's ``setText`` asks its parent's
+    layout to recompute, up to the main window and a repaint of it, several times a second.) Text
+    wider than the widget is elided, the whole of it in the tooltip. ``width_of`` fixes the width
+    to fit that sample text (for the status bar); otherwise the caption takes the width it is given."""
+
+    def __init__(self, text: str = "", scale: float = 1.0, width_of: str | None = None, parent=None):
+        super().__init__(parent)
+        if scale != 1.0:
+            font = self.font()
+            font.setPointSizeF(font.pointSizeF() * scale)
+            self.setFont(font)
+        self.setAutoFillBackground(True)     # opaque: a new text repaints this widget, not its parents
+        metrics = self.fontMetrics()
+        self.setFixedHeight(metrics.height() + 2)
+        if width_of is not None:
+            self.setFixedWidth(metrics.horizontalAdvance(width_of) + 8)
+        else:
+            self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        self._text = ""
+        self.setText(text)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 - the Qt name, as QLabel's
+        if text != self._text:
+            self._text = text
+            self.update()
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802
+        return QtCore.QSize(self.fontMetrics().horizontalAdvance(self._text) + 8, self.height())
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QtGui.QPainter(self)
+        painter.setPen(self.palette().color(QtGui.QPalette.ColorRole.WindowText))
+        shown = self.fontMetrics().elidedText(self._text, QtCore.Qt.TextElideMode.ElideRight, self.width() - 4)
+        tip = self._text if shown != self._text else ""
+        if tip != self.toolTip():
+            self.setToolTip(tip)
+        painter.drawText(self.rect().adjusted(2, 0, -2, 0),
+                         QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter, shown)
+
+
+def caption_label(text: str) -> Caption:
+    """A panel's caption: one line a little smaller than the body text, changing every frame."""
+    return Caption(text, scale=0.9)
 
 
 class StillPanel(Panel):
