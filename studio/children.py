@@ -33,7 +33,7 @@ from studio.protocol import (Done, Failed, Frames, Pause, Pull, Pulled, Ready, R
 
 DISPLAY_FPS = 30             # frames a second at most for what the user does (drag, draw, click)
 TRAINING_FPS = 10            # frames a second at most of the training state (each is a copy of it)
-DISPLAY_CPU_SHARE = 0.06     # and the display copy uses at most this share of one core's time
+DISPLAY_CPU_SHARE = 0.04     # and the display copy uses at most this share of one core's time
 DISPLAY_NICE = 10            # it yields the CPU to training and to the GUI
 
 
