@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from side_by_side import medians, paired_rounds, report_line
 
 
 class PlainDCGAN:
@@ -55,35 +54,6 @@ class PlainDCGAN:
         self.opt_g.step()
 
 
-def timed(step, steps: int, device: torch.device) -> float:
-    """Steps per second of ``steps`` calls."""
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return steps / (time.perf_counter() - start)
-
-
-def compare(engine_step, plain_step, rounds: int, steps: int, device) -> tuple[list[float], list[float]]:
-    ours, theirs = [], []
-    timed(engine_step, 2, device)   # warm-up: allocator, kernels
-    timed(plain_step, 2, device)
-    for r in range(rounds):         # alternate which goes first, so neither always follows the other
-        first, second = (engine_step, plain_step) if r % 2 == 0 else (plain_step, engine_step)
-        a, b = timed(first, steps, device), timed(second, steps, device)
-        ours.append(a if r % 2 == 0 else b)
-        theirs.append(b if r % 2 == 0 else a)
-    return ours, theirs
-
-
-def summary(ours: list[float], theirs: list[float]) -> tuple[float, float, float]:
-    return (round(statistics.median(ours), 3), round(statistics.median(theirs), 3),
-            round(statistics.median(a / b for a, b in zip(ours, theirs)), 3))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -103,18 +73,18 @@ def main() -> None:
     device = engine.device
     images = torch.from_numpy(engine.data.train * 2 - 1).to(device)
     plain = PlainDCGAN(images, engine.config.z_dim, args.width, args.batch, seed=1)
-    ours, theirs = compare(engine.train_step, plain.step, args.rounds, args.steps, device)
-    engine_rate, plain_rate, ratio = summary(ours, theirs)
+    ours, theirs = paired_rounds(engine.train_step, plain.step, args.rounds, args.steps, device, warmup=2)
+    engine_rate, plain_rate, ratio = medians(ours, theirs)
     result = {"device": str(device), "torch_threads": torch.get_num_threads(), "image_size": args.image_size,
               "width": args.width, "batch": args.batch, "steps_per_round": args.steps,
               "engine_steps_per_s": engine_rate, "plain_steps_per_s": plain_rate, "ratio": ratio}
-    print(f"dcgan engine ({device}): {engine_rate:8.3f} steps/s  (rounds: {', '.join(f'{x:.2f}' for x in ours)})")
-    print(f"plain loop   ({device}): {plain_rate:8.3f} steps/s  (rounds: {', '.join(f'{x:.2f}' for x in theirs)})")
+    print(report_line(f"dcgan engine ({device})", engine_rate, ours, "steps/s"))
+    print(report_line(f"plain loop   ({device})", plain_rate, theirs, "steps/s"))
     if device.type == "cuda":
         fast = build_engine("dcgan", "mnist", args.device, 0,
                             {**overrides, "mixed_precision": True})
-        ours, theirs = compare(fast.train_step, plain.step, args.rounds, args.steps, device)
-        fast_rate, plain_rate2, ratio_fast = summary(ours, theirs)
+        ours, theirs = paired_rounds(fast.train_step, plain.step, args.rounds, args.steps, device, warmup=2)
+        fast_rate, plain_rate2, ratio_fast = medians(ours, theirs)
         result.update(engine_fast_steps_per_s=fast_rate, plain_steps_per_s_2=plain_rate2, ratio_fast=ratio_fast)
         print(f"dcgan engine + bf16 autocast: {fast_rate:8.3f} steps/s  vs plain {plain_rate2:8.3f}")
     print(json.dumps(result))

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from side_by_side import medians, paired_rounds, report_line
 from torch import nn
 
 
@@ -77,13 +76,6 @@ class PlainDRAW(nn.Module):
         return (recon + kl).mean()
 
 
-def time_steps(step, steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -116,23 +108,17 @@ def main() -> None:
         optimizer.step()
         return float(loss)
 
-    time_steps(engine.train_step, 3)   # warm-up: allocator, kernels
-    time_steps(plain_step, 3)
-    ours, theirs = [], []
-    for _ in range(args.rounds):
-        ours.append(args.steps * args.batch / time_steps(engine.train_step, args.steps))
-        theirs.append(args.steps * args.batch / time_steps(plain_step, args.steps))
+    ours, theirs = paired_rounds(engine.train_step, plain_step, args.rounds, args.steps)
+    engine_rate, plain_rate, ratio = medians(ours, theirs, scale=args.batch, digits=1)
     result = {
         "torch_threads": torch.get_num_threads(), "T": args.T, "lstm": args.lstm, "z": args.z, "batch": args.batch,
         "steps_per_round": args.steps, "rounds": args.rounds,
-        "engine_images_per_s": round(statistics.median(ours), 1),
-        "plain_images_per_s": round(statistics.median(theirs), 1),
-        "ratio": round(statistics.median(a / b for a, b in zip(ours, theirs)), 3),
+        "engine_images_per_s": engine_rate,
+        "plain_images_per_s": plain_rate,
+        "ratio": ratio,
     }
-    print(f"genstudio draw engine: {result['engine_images_per_s']:>8.1f} images/s  "
-          f"(rounds: {', '.join(f'{x:.0f}' for x in ours)})")
-    print(f"plain PyTorch DRAW:    {result['plain_images_per_s']:>8.1f} images/s  "
-          f"(rounds: {', '.join(f'{x:.0f}' for x in theirs)})")
+    print(report_line("genstudio draw engine", engine_rate, ours, "images/s", scale=args.batch))
+    print(report_line("plain PyTorch DRAW   ", plain_rate, theirs, "images/s", scale=args.batch))
     print(f"ratio (median of paired rounds): {result['ratio']}")
     print(json.dumps(result))
 

@@ -15,17 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from side_by_side import medians, paired_rounds, report_line
 from torch import nn
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 class PlainLoop:
@@ -63,16 +57,6 @@ class PlainLoop:
         self.optimizer.step()
 
 
-def timed(step, steps: int, device: torch.device) -> float:
-    """Steps per second of ``steps`` calls of ``step``."""
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync(device)
-    return steps / (time.perf_counter() - start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -93,17 +77,8 @@ def main() -> None:
                                                          "batch_size": args.batch, "lr": 1e-3})
     images = torch.from_numpy(engine.data.train.reshape(len(engine.data.train), -1)).to(engine.device)
     plain = PlainLoop(images, hidden, args.latent, args.batch, 1e-3, seed=0)
-    for _ in range(10):                      # warm-up: allocator, kernels
-        engine.train_step()
-        plain.step()
-    ours, theirs = [], []
-    for r in range(args.rounds):             # alternate who goes first, so drifts in load cancel
-        if r % 2 == 0:
-            ours.append(timed(engine.train_step, args.steps, engine.device))
-            theirs.append(timed(plain.step, args.steps, engine.device))
-        else:
-            theirs.append(timed(plain.step, args.steps, engine.device))
-            ours.append(timed(engine.train_step, args.steps, engine.device))
+    ours, theirs = paired_rounds(engine.train_step, plain.step, args.rounds, args.steps, engine.device, warmup=10)
+    engine_rate, plain_rate, ratio = medians(ours, theirs, digits=2)
     result = {
         "device": str(engine.device),
         "torch_threads": torch.get_num_threads(),
@@ -111,14 +86,12 @@ def main() -> None:
         "batch": args.batch,
         "steps_per_round": args.steps,
         "rounds": args.rounds,
-        "engine_steps_per_s": round(statistics.median(ours), 2),
-        "plain_steps_per_s": round(statistics.median(theirs), 2),
-        "ratio": round(statistics.median(a / b for a, b in zip(ours, theirs)), 3),
+        "engine_steps_per_s": engine_rate,
+        "plain_steps_per_s": plain_rate,
+        "ratio": ratio,
     }
-    print(f"vae engine train_step ({result['device']}): {result['engine_steps_per_s']:>8.2f} steps/s  "
-          f"(rounds: {', '.join(f'{x:.1f}' for x in ours)})")
-    print(f"plain PyTorch loop     ({result['device']}): {result['plain_steps_per_s']:>8.2f} steps/s  "
-          f"(rounds: {', '.join(f'{x:.1f}' for x in theirs)})")
+    print(report_line(f"vae engine train_step ({engine.device})", engine_rate, ours, "steps/s"))
+    print(report_line(f"plain PyTorch loop     ({engine.device})", plain_rate, theirs, "steps/s"))
     print(f"ratio (median of paired rounds): {result['ratio']}")
     print(json.dumps(result))
 
