@@ -15,3 +15,4 @@ def small_rbm():
     def make(seed=0, **overrides):
         return build_engine("rbm", "digits", "cpu", seed, {"hidden": 32, "chains": 16, "ais_runs": 10, **overrides})
     return make
+
