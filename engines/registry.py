@@ -69,12 +69,13 @@ def build_engine(model: str, data: str | None = None, device: str = "auto", seed
     ``shard = (rank, world size)``: a process of a torchrun job trains on every world-size-th
     training example from its rank on; all start from the same parameters (same seed), then draw
     their own noise and batches."""
-    from engines.core.device import resolve_device, seed_everything
+    from engines.core.device import flush_denormals, resolve_device, seed_everything
 
     cls = engine_class(model)
     config = with_overrides(cls.Config(), overrides or {})
     check_seed(seed)
     dev = resolve_device(device)
+    flush_denormals()
     dataset = cls.load_data(data or cls.default_data, config)
     rank, world_size = shard
     if world_size > 1:
