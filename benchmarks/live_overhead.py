@@ -3,13 +3,15 @@ the studio (``python -m engines train``), in one run.
 
     python benchmarks/live_overhead.py [--model rbm] [--seconds 24] [--rounds 4] [--set k=v ...]
 
-Three sides of the same engine (same config and seed) take turns, the others paused or not yet
+Three sides of the same engine (same config and seed; the engine's ``steady_overrides`` first, so
+that runs of different ages train alike, then ``--set``) take turns, the others paused or not yet
 started, so that a slow spell of a noisy machine hits all of them:
 
 - **cli**: ``python -m engines train MODEL --steps N`` in a subprocess, exactly as a user runs it
-  (every core, recording as the CLI records); its speed is the ``steps_per_s`` of its own JSON
-  summary (the training loop only, not the start-up). N is sized so that a turn lasts about as long
-  as the others' turns;
+  (every core, recording as the CLI records); its speed is read from the times its run store
+  recorded for its steps, first to last (the training loop as it goes on: not the process's
+  start-up nor the run's first checkpoint, which in a short turn made a large model's CLI look
+  slower than the studio). N is sized so that a turn lasts about as long as the others' turns;
 - **headless**: the studio's training process with no display (what the studio costs without
   pictures: the message thread, the live scalars);
 - **live**: the studio window training it offscreen, every panel drawing every frame it gets.
@@ -105,15 +107,36 @@ class IntervalRecorder:
         self.timer.stop()
 
 
-def measure_steps(read_step, seconds: float) -> tuple[float, float]:
-    """(steps, seconds) over ``seconds`` of event-loop time, from the run's own step counter."""
-    t0, s0 = time.perf_counter(), read_step()
+class StepClock:
+    """A run's step counter as its status messages bring it (a few a second), each with the time it
+    arrived: a rate measured between two arrivals is not off by the age of a stale reading."""
+
+    def __init__(self, worker):
+        self.step, self.at = None, 0.0
+        worker.statusChanged.connect(self._status)
+
+    def _status(self, status: dict) -> None:
+        self.step, self.at = status["step"], time.perf_counter()
+
+    def next_reading(self) -> tuple[int, float]:
+        """(step, arrival time) of the first status that arrives from now on."""
+        asked = time.perf_counter()
+        wait_until(lambda: self.at > asked, 30, "a status message")
+        return self.step, self.at
+
+
+def measure_steps(clock: StepClock, seconds: float) -> tuple[float, float]:
+    """(steps, seconds) over about ``seconds`` of event-loop time, from the run's own step counter."""
+    s0, t0 = clock.next_reading()
     run_for(seconds)
-    return read_step() - s0, time.perf_counter() - t0
+    s1, t1 = clock.next_reading()
+    return s1 - s0, t1 - t0
 
 
 def cli_turn(args, steps: int) -> float:
-    """One ``python -m engines train`` run of ``steps`` steps; its own steps/s."""
+    """One ``python -m engines train`` run of ``steps`` steps; its steps/s from first to last step."""
+    from engines.core.store import RunStore
+
     with tempfile.TemporaryDirectory(prefix="genstudio-bench-cli-") as tmp:
         command = [sys.executable, "-m", "engines", "train", args.model, "--steps", str(steps),
                    "--seed", str(args.seed), "--run-dir", str(Path(tmp) / "run")]
@@ -121,9 +144,15 @@ def cli_turn(args, steps: int) -> float:
         for item in args.overrides:
             command += ["--set", item]
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        sys.exit(f"error: the CLI run failed: {done.stderr.strip().splitlines()[-1:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])["steps_per_s"]
+        if done.returncode != 0:
+            sys.exit(f"error: the CLI run failed: {done.stderr.strip().splitlines()[-1:]}")
+        store = RunStore.open(Path(tmp) / "run")
+        try:
+            steps_and_walls = max((store.scalars(name)[:2] for name in store.scalar_names()), key=lambda sw: len(sw[0]))
+        finally:
+            store.close()
+    recorded, walls = steps_and_walls
+    return float(recorded[-1] - recorded[0]) / float(walls[-1] - walls[0])
 
 
 def start_studio_sides(spec):
@@ -154,8 +183,8 @@ def interleaved(spec, args) -> dict:
     from studio.protocol import Pause, Resume
 
     headless, headless_status, window = start_studio_sides(spec)
-    turns = {"headless": (lambda p: headless.send(Pause() if p else Resume()), lambda: headless_status["step"]),
-             "live": (window.set_paused, lambda: window.last_status["step"])}
+    turns = {"headless": (lambda p: headless.send(Pause() if p else Resume()), StepClock(headless)),
+             "live": (window.set_paused, StepClock(window.worker))}
     display_pid = window.worker._processes[1].pid
     recorder = IntervalRecorder()
     rates = {"cli": [], "headless": [], "live": []}
@@ -167,13 +196,13 @@ def interleaved(spec, args) -> dict:
     turn = args.seconds / args.rounds
     cli_steps = None
     for _ in range(args.rounds):
-        for name, (pause, read_step) in turns.items():
+        for name, (pause, clock) in turns.items():
             pause(False)
             run_for(0.3)                          # the run picks up speed (and frames) again
             if name == "live":
                 recorder.resume()
                 frames0, display0, gui0 = window.frames_shown, cpu_seconds(display_pid), time.process_time()
-            steps, seconds = measure_steps(read_step, turn)
+            steps, seconds = measure_steps(clock, turn)
             if name == "live":
                 recorder.pause()
                 live_seconds += seconds
@@ -202,7 +231,7 @@ def main(argv=None) -> int:
     from PySide6 import QtCore, QtWidgets
 
     from engines.core.config import parse_assignments
-    from engines.registry import DEFAULT_MODEL
+    from engines.registry import DEFAULT_MODEL, engine_class
     from studio.protocol import RunSpec
     from studio.theme import apply_theme
 
@@ -211,6 +240,7 @@ def main(argv=None) -> int:
             print(message, file=sys.stderr)
     QtCore.qInstallMessageHandler(quiet_offscreen)
     args.model = args.model or DEFAULT_MODEL
+    args.overrides = [f"{k}={v}" for k, v in engine_class(args.model).steady_overrides.items()] + args.overrides
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     apply_theme(app)
     spec = RunSpec(model=args.model, data=args.data, seed=args.seed, overrides=parse_assignments(args.overrides))

@@ -94,6 +94,8 @@ class DBMEngine(Engine):
     smoke_data = "digits"
     smoke_overrides = {"layers": (16, 16), "pretrain_steps": 3, "batch_size": 20, "particles": 10, "chains": 4,
                        "ais_runs": 4, "ais_temperatures": 50, "mean_field_steps": 3, "history_every": 1}
+    # joint training: greedy pretraining is the first 2,000 steps only, and runs ~8x faster
+    steady_overrides = {"pretrain_steps": 0}
 
     HISTORY_CHAINS = 20
     HISTORY_ROWS = 20

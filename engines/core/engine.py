@@ -23,7 +23,10 @@ from engines.data.base import ImageDataset
 class Engine(ABC):
     """Base of all engines. Subclasses set ``name``, ``summary``, ``Config`` and ``views`` and
     implement the abstract methods; the model itself is an ``nn.Module`` kept separate from the
-    engine. ``smoke_overrides`` is a config that trains in about a second (tests, quick checks)."""
+    engine. ``smoke_overrides`` is a config that trains in about a second (tests, quick checks);
+    ``steady_overrides`` puts a fresh run straight into the regime it spends most of its training in
+    (speed benchmarks compare runs of different ages: a phase that lasts only the first steps and
+    runs at another speed would make them disagree)."""
 
     name: ClassVar[str]
     summary: ClassVar[str]
@@ -34,6 +37,7 @@ class Engine(ABC):
     default_data: ClassVar[str] = "mnist"
     smoke_data: ClassVar[str] = "digits"
     smoke_overrides: ClassVar[dict] = {}
+    steady_overrides: ClassVar[dict] = {}
 
     def __init__(self, config, data: ImageDataset, device: torch.device, seed: int = 0):
         self.config = config
