@@ -29,6 +29,39 @@ def qcolour(rgb, alpha: float) -> QtGui.QColor:
     return QtGui.QColor.fromRgbF(rgb[0], rgb[1], rgb[2], alpha)
 
 
+class Dots(QtWidgets.QGraphicsItem):
+    """Round dots of a fixed size in screen pixels at points of the parent's coordinates: one
+    ``drawPoints`` with a round cosmetic pen. (A ``pg.ScatterPlotItem`` per window did the same at
+    several times the cost: its symbol atlas and bounds bookkeeping ran for every window of every
+    frame, ~30 of them in DRAW's panel.)"""
+
+    def __init__(self, parent: QtWidgets.QGraphicsItem):
+        super().__init__(parent)
+        self._points = QtGui.QPolygonF()
+        self._xs = self._ys = np.zeros(0)
+        self._pen = QtGui.QPen()
+        self._bounds = QtCore.QRectF()
+
+    def setData(self, xs: np.ndarray, ys: np.ndarray, size: float, colour: QtGui.QColor) -> None:
+        self.prepareGeometryChange()
+        self._xs, self._ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        self._points = QtGui.QPolygonF([QtCore.QPointF(x, y) for x, y in zip(self._xs.tolist(), self._ys.tolist())])
+        self._pen = QtGui.QPen(colour, size, QtCore.Qt.PenStyle.SolidLine, QtCore.Qt.PenCapStyle.RoundCap)
+        self._pen.setCosmetic(True)
+        self._bounds = self._points.boundingRect().adjusted(-1, -1, 1, 1)   # the parent clips the dots' overhang
+        self.update()
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._xs, self._ys
+
+    def boundingRect(self) -> QtCore.QRectF:
+        return self._bounds
+
+    def paint(self, painter: QtGui.QPainter, *_) -> None:
+        painter.setPen(self._pen)
+        painter.drawPoints(self._points)
+
+
 class WindowItems:
     """One window over one canvas: its rectangle and its filter-centre dots, children of the
     canvas's clipping tile item."""
@@ -36,8 +69,7 @@ class WindowItems:
     def __init__(self, parent: QtWidgets.QGraphicsItem, colour, write: bool):
         self.colour, self.write = colour, write
         self.rect = QtWidgets.QGraphicsRectItem(parent)
-        self.dots = pg.ScatterPlotItem(pen=None, pxMode=True)
-        self.dots.setParentItem(parent)
+        self.dots = Dots(parent)
 
     def show(self, params: np.ndarray, n: int) -> None:
         x0, y0, x1, y1 = window_box(params, n)
@@ -45,7 +77,7 @@ class WindowItems:
         self.rect.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
         self.rect.setPen(pg.mkPen(qcolour(self.colour, alpha), width=line_width(params[3]), cosmetic=True))
         xs, ys = window_centres(params, n)
-        self.dots.setData(x=xs, y=ys, size=DOT_PX[n > 5], brush=pg.mkBrush(qcolour(self.colour, alpha)))
+        self.dots.setData(xs, ys, DOT_PX[n > 5], qcolour(self.colour, alpha))
         self.set_visible(True)
 
     def set_visible(self, visible: bool) -> None:
