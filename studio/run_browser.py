@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio.protocol import runs_root
-from studio.run_index import RunSummary, newest_first, scan_steps
+from studio.run_index import RunIndex, RunSummary, newest_first
 from studio.stepwise import Stepwise
 
 REFRESH_MS = 3000
@@ -97,6 +97,7 @@ class RunBrowser(QtWidgets.QWidget):
         layout.addLayout(buttons)
 
         self._scanning: Stepwise | None = None
+        self._index = RunIndex()
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -113,12 +114,12 @@ class RunBrowser(QtWidgets.QWidget):
         self._timer.stop()
 
     def refresh(self) -> None:
-        """Read the folders again, one run per pass of the event loop (a run store per run)."""
+        """Read the folders again, one changed run per pass of the event loop (a run store per run)."""
         if self._scanning is not None:
             if self._scanning.running:
                 return
             self._scanning.deleteLater()
-        self._scanning = Stepwise(scan_steps(list(self.folders)), self._show_runs, parent=self)
+        self._scanning = Stepwise(self._index.scan_steps(list(self.folders)), self._show_runs, parent=self)
 
     def _show_runs(self, summaries: list) -> None:
         runs = newest_first(summaries)

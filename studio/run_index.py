@@ -1,6 +1,9 @@
 """The runs in a set of folders, each summed up from its run store (no Qt, no torch): what the run
 browser lists. A run being written by another process (a headless job, rank 0 of torchrun) reads
-as running; one marked running whose writer is gone reads as crashed."""
+as running; one marked running whose writer is gone reads as crashed. :class:`RunIndex` keeps the
+summaries between two scans and reads a run again only when its store's files changed (or it was
+running): the browser rescans every few seconds, and opening every store of a full runs folder
+each time cost the training run beside it a share of a core."""
 from __future__ import annotations
 
 import math
@@ -8,7 +11,7 @@ from dataclasses import dataclass
 from typing import Iterator
 from pathlib import Path
 
-from engines.core.store import RunStore, StoreError, is_run_dir, writer_alive
+from engines.core.store import DB_NAME, RunStore, StoreError, is_run_dir, writer_alive
 
 METRICS_SHOWN = 3          # last values shown per run
 
@@ -68,6 +71,43 @@ def scan_steps(folders) -> Iterator[RunSummary | None]:
     """Each run's summary in turn (None for a directory that cannot be read), for reading them
     one at a time between the window's events (:class:`~studio.stepwise.Stepwise`)."""
     return map(summarize, run_dirs(folders))
+
+
+def store_signature(path: Path) -> tuple:
+    """(modification time, size) of the run's database and its write-ahead log: equal signatures,
+    nothing written in between."""
+    signature = []
+    for name in (DB_NAME, f"{DB_NAME}-wal"):
+        try:
+            stat = (Path(path) / name).stat()
+            signature.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            signature.append(None)
+    return tuple(signature)
+
+
+class RunIndex:
+    """Summaries kept from one scan to the next: a run is read again only when its store changed
+    or it read as running (its writer may have died since)."""
+
+    def __init__(self):
+        self._known: dict[Path, tuple[tuple, RunSummary | None]] = {}
+
+    def summarize(self, path: Path) -> RunSummary | None:
+        signature = store_signature(path)
+        known = self._known.get(path)
+        if known is not None and known[0] == signature and (known[1] is None or known[1].status != "running"):
+            return known[1]
+        summary = summarize(path)
+        self._known[path] = (signature, summary)
+        return summary
+
+    def scan_steps(self, folders) -> Iterator[RunSummary | None]:
+        """As :func:`scan_steps`, reading only the runs that changed."""
+        paths = run_dirs(folders)
+        for gone in set(self._known) - set(paths):
+            del self._known[gone]
+        return map(self.summarize, paths)
 
 
 def newest_first(summaries) -> list[RunSummary]:

@@ -8,7 +8,8 @@ from engines.core.store import RunStore
 from engines.registry import build_engine, describe
 from studio.compare import CompareWindow, differing_settings
 from studio.run_browser import COLUMNS, RunBrowser
-from studio.run_index import scan
+from studio import run_index
+from studio.run_index import RunIndex, scan
 from studio.window import MainWindow
 
 
@@ -30,6 +31,26 @@ def runs(tmp_path_factory):
     crashed.flush()
     crashed._writer_lock.close()          # as if its process had been killed: the lock is free
     return root
+
+
+def test_the_index_reads_again_only_the_runs_that_changed_or_run(runs, tmp_path, monkeypatch):
+    record(tmp_path / "toy-d", 20)
+    opened = []
+    real = run_index.summarize
+    monkeypatch.setattr(run_index, "summarize", lambda path: opened.append(path.name) or real(path))
+    index = RunIndex()
+    first = {s.path.name: s for s in index.scan_steps([runs, tmp_path]) if s is not None}
+    assert sorted(opened) == ["toy-a", "toy-b", "toy-c", "toy-d"] and set(first) == set(opened)
+    opened.clear()
+    again = {s.path.name: s for s in index.scan_steps([runs, tmp_path]) if s is not None}
+    assert opened == [] and again == first                    # nothing written: nothing opened
+    store = RunStore.open(tmp_path / "toy-d", writable=True)
+    store.add_scalars(21, {"loss": 0.5})
+    store.set_meta(steps=21)
+    store.close()
+    opened.clear()
+    again = {s.path.name: s for s in index.scan_steps([runs, tmp_path]) if s is not None}
+    assert opened == ["toy-d"] and again["toy-d"].steps == 21
 
 
 def test_scan_lists_runs_with_status_steps_and_last_metrics(runs):
