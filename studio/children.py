@@ -9,11 +9,14 @@ picture it asks, the training thread copies ``engine.state_dict()`` into shared 
 steps (~0.3 ms) and the copy draws from it.
 
 Sharing the CPU. Training takes every core, as ``python -m engines train`` does. The display copy
-runs at a low priority (nice 10) and keeps to a budget: it asks for the training state only when a
-picture of it is due and some panel shows one (each is a copy of the model, costly in memory
-bandwidth to the training run), at most ``TRAINING_FPS`` a second, and it measures the processor
-time each frame costs and spaces its frames so that it uses at most ``DISPLAY_CPU_SHARE`` of one
-core. What the user does (a drag, a stroke, a click) is answered at up to ``DISPLAY_FPS``. The
+runs at a low priority (nice 10, batch scheduling) and keeps to a budget: it asks for the training
+state only when a picture of it is due and some panel shows one (each is a copy of the model, costly
+in memory bandwidth to the training run), at most ``TRAINING_FPS`` a second, and it measures the
+processor time each frame costs and spaces its frames so that it uses at most
+``display_cpu_share()`` of one core. That budget costs training about twice its size: training's
+threads meet at the end of every operation, so a core taken from one of them stalls the others too
+(measured with the RBM on 2 cores: a display using 2 % of a core cost 5 % of the training speed, 4 %
+cost 9 %). What the user does (a drag, a stroke, a click) is answered at up to ``DISPLAY_FPS``. The
 messages are in :mod:`studio.protocol`; the GUI side is :mod:`studio.worker`.
 """
 from __future__ import annotations
@@ -33,7 +36,8 @@ from studio.protocol import (Done, Failed, Frames, Pause, Pull, Pulled, Ready, R
 
 DISPLAY_FPS = 30             # frames a second at most for what the user does (drag, draw, click)
 TRAINING_FPS = 10            # frames a second at most of the training state (each is a copy of it)
-DISPLAY_CPU_SHARE = 0.04     # and the display copy uses at most this share of one core's time
+DISPLAY_CPU_SHARE = 0.02     # and the display copy uses at most this share of one core's time
+DISPLAY_SHARE_ENV = "GENSTUDIO_DISPLAY_SHARE"   # a different share (e.g. 0.1: smoother, slower training)
 DISPLAY_NICE = 10            # it yields the CPU to training and to the GUI
 
 
@@ -259,6 +263,7 @@ class DisplaySession:
         torch.set_num_threads(1)
         self.engine = build_engine(spec.model, spec.data, spec.device, spec.seed, spec.overrides)
         self.interval = 1 / TRAINING_FPS       # between two pictures of the training state
+        self.share = display_cpu_share()
         self.frame_cost = 0.0     # processor seconds a frame takes (moving average)
         self.problem = ""
         self.wanted: set[str] | None = None
@@ -320,7 +325,7 @@ class DisplaySession:
         self._fresh, self._first = True, False
         cost = time.process_time() - cpu
         self.frame_cost = cost if not self.frame_cost else 0.8 * self.frame_cost + 0.2 * cost
-        self.interval = max(1 / DISPLAY_FPS, self.frame_cost / DISPLAY_CPU_SHARE)
+        self.interval = max(1 / DISPLAY_FPS, self.frame_cost / self.share)
 
     def take(self) -> list | None:
         """The newest frames not taken yet, leaving out those that repeat the last one sent."""
@@ -333,6 +338,15 @@ class DisplaySession:
                 out.append(frame)
                 self._sent[frame.name] = frame
         return out
+
+
+def display_cpu_share() -> float:
+    """``$GENSTUDIO_DISPLAY_SHARE`` when it is a number in (0, 1], else ``DISPLAY_CPU_SHARE``."""
+    try:
+        share = float(os.environ.get(DISPLAY_SHARE_ENV, ""))
+    except ValueError:
+        return DISPLAY_CPU_SHARE
+    return share if 0 < share <= 1 else DISPLAY_CPU_SHARE
 
 
 def run_display(gui_conn, training_conn, spec: RunSpec) -> None:
@@ -387,9 +401,13 @@ def run_display(gui_conn, training_conn, spec: RunSpec) -> None:
 
 
 def yield_the_cpu() -> None:
-    """Lower this process's priority: training (and the GUI) win any core they want."""
+    """Lower this process's priority: training (and the GUI) win any core they want. Besides nice,
+    Linux's batch policy: a waking display copy does not preempt a training thread in the middle of
+    its time slice (the other threads of its operation would wait for it)."""
     with contextlib.suppress(AttributeError, OSError):
         os.nice(DISPLAY_NICE)
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
 def display_process(gui_conn, training_conn, spec: RunSpec) -> None:

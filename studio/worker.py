@@ -19,7 +19,7 @@ from engines.core.commands import CallMethod, SetField
 from studio.children import display_process, training_process
 from studio.protocol import Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
 
-STATUS_INTERVAL_S = 0.2      # the GUI asks the training process for its status and scalars this often
+STATUS_INTERVAL_S = 0.5      # the GUI asks the training process for its status and scalars this often
 STOP_TIMEOUT_S = 30.0        # a stop saves a checkpoint first; after this long the processes are killed
 
 

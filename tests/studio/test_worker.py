@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from engines.core.commands import CallMethod, SetField
-from studio.children import DisplaySession, TrainingSession
+from studio.children import DISPLAY_CPU_SHARE, DISPLAY_SHARE_ENV, DisplaySession, TrainingSession, display_cpu_share
 from studio.protocol import Pause, RunSpec, State, Step, Stop, Wanted, new_run_dir
 from studio.worker import TrainingWorker
 
@@ -113,6 +113,13 @@ def test_display_makes_only_the_wanted_frames_and_drops_repeats(linked):
     display.command(Wanted(None))
     display.make_frame()
     assert {f.name for f in display.take()} == {"mean", "bars"}
+
+
+@pytest.mark.parametrize("value, share", [("0.1", 0.1), ("1", 1.0), ("0", DISPLAY_CPU_SHARE), ("2", DISPLAY_CPU_SHARE),
+                                          ("lots", DISPLAY_CPU_SHARE), ("", DISPLAY_CPU_SHARE)])
+def test_the_display_budget_can_be_chosen_in_the_environment(monkeypatch, value, share):
+    monkeypatch.setenv(DISPLAY_SHARE_ENV, value)
+    assert display_cpu_share() == share
 
 
 def test_session_stop_keeps_the_run(tmp_path):
