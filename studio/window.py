@@ -27,7 +27,7 @@ from studio.worker import TrainingWorker
 
 SCREEN_FILL = 0.92                # first launch: this share of the screen's available area
 STATUS_MESSAGE_MS = 10_000        # how long a status-bar message stays
-FRAME_RATE_WINDOW_S = 1.0         # frames/s counts the frames of the last second
+FRAME_RATE_WINDOW_S = 5.0         # frames/s: the frames of the last 5 s (live pictures come ~1/s)
 MARKED_EVENTS = ("set", "action", "rewound", "resumed")  # run events shown as lines on the curves
 RESUMABLE = ("stopped", "crashed")
 
@@ -370,7 +370,7 @@ class MainWindow(QtWidgets.QMainWindow):
         now = time.monotonic()
         while self._frame_times and now - self._frame_times[0] > FRAME_RATE_WINDOW_S:
             self._frame_times.popleft()
-        self.fps_label.setText(f"{len(self._frame_times)} frames/s")
+        self.fps_label.setText(f"{len(self._frame_times) / FRAME_RATE_WINDOW_S:.1f} frames/s")
         if status.get("message") and status["message"] != self._last_message:
             self.statusBar().showMessage(status["message"], STATUS_MESSAGE_MS)   # e.g. a refused edit
         self._last_message = status.get("message", "")
