@@ -67,12 +67,6 @@ def run_dirs(folders) -> list[Path]:
     return found
 
 
-def scan_steps(folders) -> Iterator[RunSummary | None]:
-    """Each run's summary in turn (None for a directory that cannot be read), for reading them
-    one at a time between the window's events (:class:`~studio.stepwise.Stepwise`)."""
-    return map(summarize, run_dirs(folders))
-
-
 def store_signature(path: Path) -> tuple:
     """(modification time, size) of the run's database and its write-ahead log: equal signatures,
     nothing written in between."""
@@ -103,7 +97,9 @@ class RunIndex:
         return summary
 
     def scan_steps(self, folders) -> Iterator[RunSummary | None]:
-        """As :func:`scan_steps`, reading only the runs that changed."""
+        """Each run's summary in turn (None for a directory that cannot be read), read again only
+        where it changed, for reading them one at a time between the window's events
+        (:class:`~studio.stepwise.Stepwise`)."""
         paths = run_dirs(folders)
         for gone in set(self._known) - set(paths):
             del self._known[gone]
@@ -116,4 +112,4 @@ def newest_first(summaries) -> list[RunSummary]:
 
 def scan(folders) -> list[RunSummary]:
     """The runs in ``folders``, newest first."""
-    return newest_first(scan_steps(folders))
+    return newest_first(RunIndex().scan_steps(folders))

@@ -38,21 +38,20 @@ class Dots(QtWidgets.QGraphicsItem):
     def __init__(self, parent: QtWidgets.QGraphicsItem):
         super().__init__(parent)
         self._points = QtGui.QPolygonF()
-        self._xs = self._ys = np.zeros(0)
         self._pen = QtGui.QPen()
         self._bounds = QtCore.QRectF()
 
     def setData(self, xs: np.ndarray, ys: np.ndarray, size: float, colour: QtGui.QColor) -> None:
         self.prepareGeometryChange()
-        self._xs, self._ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-        self._points = QtGui.QPolygonF([QtCore.QPointF(x, y) for x, y in zip(self._xs.tolist(), self._ys.tolist())])
+        self._points = QtGui.QPolygonF([QtCore.QPointF(x, y) for x, y in zip(np.asarray(xs).tolist(), np.asarray(ys).tolist())])
         self._pen = QtGui.QPen(colour, size, QtCore.Qt.PenStyle.SolidLine, QtCore.Qt.PenCapStyle.RoundCap)
         self._pen.setCosmetic(True)
         self._bounds = self._points.boundingRect().adjusted(-1, -1, 1, 1)   # the parent clips the dots' overhang
         self.update()
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._xs, self._ys
+        """The dots' (x, y) centres."""
+        return (np.array([p.x() for p in self._points]), np.array([p.y() for p in self._points]))
 
     def boundingRect(self) -> QtCore.QRectF:
         return self._bounds
