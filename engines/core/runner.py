@@ -1,8 +1,8 @@
 """The Runner: the training loop that every front end (CLI, studio, torchrun) shares.
 
 Between two steps it obeys a :class:`Control` (pause, resume, single step, stop, live config
-changes and other commands), hands frames to a :class:`LatestSlot` that a display pulls from at
-its own rate, and records scalars, frames and checkpoints in a :class:`RunStore`.
+changes and other commands), leaves its status and scalars in a :class:`LatestSlot` that a front
+end pulls from at its own rate, and records scalars, frames and checkpoints in a :class:`RunStore`.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from engines.core.commands import CallMethod, SetField
 from engines.core.engine import Engine
-from engines.core.frames import Frame
 from engines.core.store import RunStore, StoreError, StoreWriteError, load_checkpoint
 
 
@@ -109,36 +108,16 @@ class LiveStatus:
 
 
 class LatestSlot:
-    """Where the loop leaves its newest frames and the scalars since the last pull.
-
-    A display pulls at its own rate: frames are only made when the previous ones were taken
-    (``wants_frames``), so a slow panel drops frames and never slows training down.
-    """
+    """Where the loop leaves the live status, and the scalars and events since the last pull (kept
+    only when ``consumer`` is set: someone pulls them). Live pictures are not made here: the studio's
+    display copy draws them from the training state (``studio.children``)."""
 
     def __init__(self, max_rows: int = 200_000):
         self._lock = threading.Lock()
-        self._frames: list[Frame] | None = None
-        self._taken = True
         self._rows: deque = deque(maxlen=max_rows)
         self._events: deque = deque(maxlen=1000)
         self.status = LiveStatus()
         self.consumer = False
-
-    def wants_frames(self) -> bool:
-        return self.consumer and self._taken
-
-    def put_frames(self, frames: list[Frame]) -> None:
-        with self._lock:
-            self._frames = frames
-            self._taken = False
-
-    def take_frames(self) -> list[Frame] | None:
-        """The newest frames if they are new since the last call, else None."""
-        with self._lock:
-            if self._taken:
-                return None
-            self._taken = True
-            return self._frames
 
     def put_scalars(self, step: int, wall: float, values: dict[str, float]) -> None:
         with self._lock:
@@ -168,7 +147,6 @@ THIN_CHECK_EVERY = 10      # records of frames between two checks of the run's s
 @dataclass
 class RunnerSettings:
     max_steps: int | None = None          # None: until stopped
-    frame_interval: float = 1 / 30        # seconds between frames for a live display
     record_frames_every: int = 200        # steps between frames written to the store (0: never)
     record_frames_seconds: float = 30.0   # and at least this often in time (a slow engine; 0: by steps only)
     monitor_every: int = 10               # steps between the engine's costlier diagnostics
@@ -199,7 +177,6 @@ class Runner:
         self.settings = settings or RunnerSettings()
         self.latest = LatestSlot()
         self.on_step = on_step
-        self._last_frame_time = 0.0
         self._rate = deque(maxlen=50)
         self._last_checkpoint_time = time.monotonic()
         self._records = 0
@@ -219,7 +196,6 @@ class Runner:
         try:
             if store is not None and store.latest_checkpoint() is None:
                 self._checkpoint()        # a good state to come back to from the first step on
-            self._publish_frames(force=True)
             while s.max_steps is None or engine.step < s.max_steps:
                 turn = self.control.wait_turn()
                 self.latest.status.paused = self.control.paused
@@ -228,7 +204,6 @@ class Runner:
                     break
                 if turn == "command":
                     self._run_commands()
-                    self._publish_frames(force=True)
                     continue
                 if turn == "idle":
                     self._rate.clear()
@@ -240,8 +215,6 @@ class Runner:
                     if not s.interactive:
                         raise
                     self._pause_for(exc)
-                if self.control.paused:
-                    self._publish_frames(force=True)
         except Diverged as exc:
             status, message = "diverged", str(exc)
         except (LowDisk, StoreWriteError) as exc:
@@ -326,8 +299,8 @@ class Runner:
         status.step = step
         if len(self._rate) > 1:
             status.steps_per_s = (len(self._rate) - 1) / max(1e-9, self._rate[-1] - self._rate[0])
-        record = store is not None and self._record_due(step)
-        self._publish_frames(record=record)
+        if store is not None and self._record_due(step):
+            self._record_frames()
         if store:
             if self._checkpoint_due(step):
                 self._checkpoint()
@@ -388,23 +361,13 @@ class Runner:
             if self.latest.consumer:
                 self.latest.put_scalars(step, time.time(), values)
 
-    def _publish_frames(self, record: bool = False, force: bool = False) -> None:
-        now = time.perf_counter()
-        live = self.latest.consumer and (force or (self.latest.wants_frames()
-                                                   and now - self._last_frame_time >= self.settings.frame_interval))
-        if not (live or record):
-            return
-        frames = self.engine.frames()
-        if live:
-            self._last_frame_time = now
-            self.latest.put_frames(frames)
-        if record:
-            self.store.add_frames(frames)
-            self._last_record_step = self.engine.step
-            self._last_record_time = time.monotonic()
-            self._records += 1
-            if self._records % THIN_CHECK_EVERY == 0:
-                self.store.thin(self.settings.max_store_bytes)
+    def _record_frames(self) -> None:
+        self.store.add_frames(self.engine.frames())
+        self._last_record_step = self.engine.step
+        self._last_record_time = time.monotonic()
+        self._records += 1
+        if self._records % THIN_CHECK_EVERY == 0:
+            self.store.thin(self.settings.max_store_bytes)
 
     def _finish(self, status: str, message: str) -> None:
         """Record the end: the last frames and a checkpoint (unless training broke), the message and

@@ -50,7 +50,7 @@ def test_pause_single_step_live_change_actions_and_stop(toy, tmp_path):
     runner.latest.consumer = True
     thread = start(runner)
     try:
-        wait_for(lambda: runner.latest.take_frames() is not None)   # first frames even while paused
+        wait_for(lambda: runner.latest.status.paused)
         time.sleep(0.2)
         assert engine.step == 0
         control.step()
@@ -79,17 +79,25 @@ def test_pause_single_step_live_change_actions_and_stop(toy, tmp_path):
     assert load_checkpoint(reader.latest_checkpoint())["step"] == engine.step
 
 
-def test_a_slow_display_drops_frames_instead_of_slowing_training(toy):
+def test_frames_are_made_only_to_be_recorded(toy, tmp_path):
+    """Live pictures come from the studio's display copy: the loop makes frames only for the run's
+    store (every ``record_frames_every`` steps and at the end), never for a pause or a command."""
     engine = toy()
     calls = []
     frames = engine.frames
-    engine.frames = lambda wanted=None: calls.append(1) or frames(wanted)
-    runner = Runner(engine, settings=RunnerSettings(max_steps=300, frame_interval=0))
+    engine.frames = lambda wanted=None: calls.append(engine.step) or frames(wanted)
+    runner = Runner(engine, settings=RunnerSettings(max_steps=300))
     runner.latest.consumer = True
-    runner.run()                                   # nobody takes the frames
-    assert len(calls) == 1                         # only the first, never re-made until taken
-    rows = runner.latest.take_scalars()
-    assert [r[0] for r in rows] == list(range(1, 301))
+    runner.run()                                   # nothing recorded: no frames at all
+    assert calls == []
+    assert [r[0] for r in runner.latest.take_scalars()] == list(range(1, 301))
+    store = RunStore.create(tmp_path / "run", describe(engine, "digits"))
+    control = Control(paused=True)
+    control.set("lr", "0.2")
+    control.step(3)
+    control.resume()
+    Runner(engine, store, control, RunnerSettings(max_steps=560, record_frames_every=200)).run()
+    assert calls == [400, 560]
 
 
 def test_nan_stops_the_run_as_diverged_and_keeps_the_last_good_checkpoint(toy, tmp_path):
