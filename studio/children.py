@@ -8,16 +8,21 @@ answers messages), and a *display copy* of the engine lives in its own process: 
 picture it asks, the training thread copies ``engine.state_dict()`` into shared memory between two
 steps (~0.3 ms) and the copy draws from it.
 
-Sharing the CPU. Training takes every core, as ``python -m engines train`` does. The display copy
-runs at a low priority (nice 10, batch scheduling) and keeps to a budget: it asks for the training
-state only when a picture of it is due and some panel shows one (each is a copy of the model, costly
-in memory bandwidth to the training run), at most ``TRAINING_FPS`` a second, and it measures the
-processor time each frame costs and spaces its frames so that it uses at most
-``display_cpu_share()`` of one core. That budget costs training about twice its size: training's
-threads meet at the end of every operation, so a core taken from one of them stalls the others too
-(measured with the RBM on 2 cores: a display using 2 % of a core cost 5 % of the training speed, 4 %
-cost 9 %). What the user does (a drag, a stroke, a click) is answered at up to ``DISPLAY_FPS``. The
-messages are in :mod:`studio.protocol`; the GUI side is :mod:`studio.worker`.
+Sharing the CPU. Training takes every core, as ``python -m engines train`` does, and its threads
+meet at the end of every operation: a core taken from one of them stalls them all. A picture drawn
+*beside* training cost training about two and a half times the picture's processor time (measured
+with the RBM on 2 cores: a display copy using 2 % of a core cost 5 % of the training speed). So a
+picture of the training state is drawn *in a pause*: the training thread shares its state and waits
+(at most ``STATE_HOLD_S``) while the display copy draws, then goes on when the copy says
+:class:`~studio.protocol.Drawn`. Training loses the picture's time, and no more. The copy draws with
+one thread, on the core the waiting training thread leaves free (two threads drew a VAE picture in
+7 instead of 10 ms alone, but no faster while training's other thread still spins for its next
+operation, and they kept spinning after it). The display copy keeps to a budget: it asks for the
+state only when some panel shows a picture of it, at most ``TRAINING_FPS`` a second, and spaces its
+pictures so that the pauses take at most ``display_share()`` of training's time. What the user does
+(a drag, a stroke, a click) needs no training state: it is drawn beside training, at up to
+``DISPLAY_FPS``, at a low priority. The messages are in :mod:`studio.protocol`; the GUI side is
+:mod:`studio.worker`.
 """
 from __future__ import annotations
 
@@ -31,14 +36,15 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from engines.core.commands import CallMethod, SetField
-from studio.protocol import (Done, Failed, Frames, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step,
-                             Stop, Want, Wanted, new_run_dir, runs_root)
+from studio.protocol import (Done, Drawn, Failed, Frames, Pause, Pull, Pulled, Ready, Resume, RunSpec, State,
+                             Step, Stop, Want, Wanted, new_run_dir, runs_root)
 
 DISPLAY_FPS = 30             # frames a second at most for what the user does (drag, draw, click)
-TRAINING_FPS = 10            # frames a second at most of the training state (each is a copy of it)
-DISPLAY_CPU_SHARE = 0.02     # and the display copy uses at most this share of one core's time
+TRAINING_FPS = 10            # pictures a second at most of the training state (each is a copy of it)
+DISPLAY_SHARE = 0.02         # and training pauses for them at most this share of its time
 DISPLAY_SHARE_ENV = "GENSTUDIO_DISPLAY_SHARE"   # a different share (e.g. 0.1: smoother, slower training)
-DISPLAY_NICE = 10            # it yields the CPU to training and to the GUI
+STATE_HOLD_S = 1.0           # training waits at most this long for the display copy to draw its state
+DISPLAY_NICE = 10            # what the display copy draws beside training yields the CPU to it
 
 
 # ----------------------------------------------------------------------------------- state sharing
@@ -74,8 +80,9 @@ def join_state(skeleton, tensors: list):
 
 class StateFeed:
     """Training side of the display copy. When the display process has asked (``wanted``), the
-    Runner's ``on_step`` copies the engine's state into shared-memory tensors between two steps and
-    tells the display; the display asks again only after it has read them, so they never change
+    Runner's ``on_step`` copies the engine's state into shared-memory tensors between two steps,
+    tells the display and waits until it has drawn from them (:meth:`release`, at most
+    ``STATE_HOLD_S``). The display asks again only after it has read them, so they never change
     under it. The first time (or if shapes change) the shared tensors themselves are sent."""
 
     def __init__(self, engine, conn):
@@ -83,6 +90,7 @@ class StateFeed:
         self.conn = conn
         self.wanted = False
         self._shared: list | None = None
+        self._drawn = threading.Event()
 
     def offer(self, *_) -> None:
         if not self.wanted or self.conn is None:
@@ -96,10 +104,17 @@ class StateFeed:
         else:
             for shared, tensor in zip(self._shared, tensors):
                 shared.copy_(tensor)
+        self._drawn.clear()
         try:
             self.conn.send(State(skeleton, sent))
         except OSError:        # the display process is gone: training goes on without it
             self.conn = None
+            return
+        self._drawn.wait(STATE_HOLD_S)
+
+    def release(self) -> None:
+        """The display copy has drawn from the state (or is gone): the waiting training goes on."""
+        self._drawn.set()
 
 
 # ----------------------------------------------------------------------------------- training process
@@ -218,11 +233,16 @@ def serve_messages(session: TrainingSession, gui_conn, display_conn, sending: th
         for conn in wait(sources, timeout=0.1):
             if conn is display_conn:
                 try:
-                    display_conn.recv()             # Want()
-                    session.feed.wanted = True
+                    message = display_conn.recv()
                 except (EOFError, OSError):         # no display: train on
                     sources.remove(display_conn)
                     session.feed.conn = None
+                    session.feed.release()
+                    continue
+                if isinstance(message, Drawn):
+                    session.feed.release()
+                else:                               # Want()
+                    session.feed.wanted = True
                 continue
             try:
                 message = gui_conn.recv()
@@ -263,14 +283,15 @@ class DisplaySession:
         torch.set_num_threads(1)
         self.engine = build_engine(spec.model, spec.data, spec.device, spec.seed, spec.overrides)
         self.interval = 1 / TRAINING_FPS       # between two pictures of the training state
-        self.share = display_cpu_share()
-        self.frame_cost = 0.0     # processor seconds a frame takes (moving average)
+        self.share = display_share()
+        self.pause_cost = 0.0     # seconds training waits for a picture (moving average)
         self.problem = ""
         self.wanted: set[str] | None = None
         self._frames = None
         self._fresh = False
         self._first = True        # one picture before any state arrives: the run may start paused
         self._skeleton = None
+        self._state_arrived = 0.0
         self._shared: list = []
         self._commands: list = []
         self._last = 0.0
@@ -281,9 +302,11 @@ class DisplaySession:
         return self._fresh
 
     def receive_state(self, state: State) -> None:
+        """Training waits from now until this state is drawn (:meth:`make_frame`)."""
         if state.shared is not None:
             self._shared = state.shared
         self._skeleton = state.skeleton
+        self._state_arrived = time.perf_counter()
 
     def command(self, command) -> None:
         if isinstance(command, Wanted):
@@ -294,11 +317,12 @@ class DisplaySession:
 
     def due_in(self) -> float | None:
         """Seconds until a new frame should be made (0: now), or None if there is nothing new: a
-        new training state waits out the budget's interval, the user's commands only DISPLAY_FPS."""
-        if self._fresh or self.problem or not (self._first or self._skeleton is not None or self._commands):
+        training state at once (training waits for it), the user's commands at ``DISPLAY_FPS``."""
+        if self._skeleton is not None:
+            return 0.0
+        if self._fresh or self.problem or not (self._first or self._commands):
             return None
-        interval = self.interval if self._skeleton is not None and not self._commands else 1 / DISPLAY_FPS
-        return max(0.0, self._last + interval - time.perf_counter())
+        return max(0.0, self._last + 1 / DISPLAY_FPS - time.perf_counter())
 
     def state_due_in(self) -> float | None:
         """Seconds until the training state should be asked for (0: now), or None: no panel shows
@@ -307,25 +331,28 @@ class DisplaySession:
             return None
         return max(0.0, self._last + self.interval - time.perf_counter())
 
-    def make_frame(self) -> None:
+    def make_frame(self) -> bool:
+        """Apply the commands, load the training state if one came, draw the wanted frames. True if
+        a training state was drawn: training waits to be told."""
         self._last = time.perf_counter()
-        cpu = time.process_time()
+        drawn, skeleton, self._skeleton = self._skeleton is not None, self._skeleton, None
         try:
             for command in self._commands:
                 with contextlib.suppress(ValueError):   # refused: the training process says why
                     self.engine.apply(command)
             self._commands = []
-            if self._skeleton is not None:
-                self.engine.load_state_dict(join_state(self._skeleton, self._shared))
-                self._skeleton = None
+            if skeleton is not None:
+                self.engine.load_state_dict(join_state(skeleton, self._shared))
             self._frames = self.engine.frames(self.wanted)
         except Exception as exc:  # noqa: BLE001 - a display error must not stop training
             self.problem = f"live display stopped: {type(exc).__name__}: {exc}"
-            return
+            return drawn
         self._fresh, self._first = True, False
-        cost = time.process_time() - cpu
-        self.frame_cost = cost if not self.frame_cost else 0.8 * self.frame_cost + 0.2 * cost
-        self.interval = max(1 / DISPLAY_FPS, self.frame_cost / self.share)
+        if drawn:
+            cost = time.perf_counter() - self._state_arrived
+            self.pause_cost = cost if not self.pause_cost else 0.8 * self.pause_cost + 0.2 * cost
+            self.interval = max(1 / TRAINING_FPS, self.pause_cost / self.share)
+        return drawn
 
     def take(self) -> list | None:
         """The newest frames not taken yet, leaving out those that repeat the last one sent."""
@@ -340,19 +367,20 @@ class DisplaySession:
         return out
 
 
-def display_cpu_share() -> float:
-    """``$GENSTUDIO_DISPLAY_SHARE`` when it is a number in (0, 1], else ``DISPLAY_CPU_SHARE``."""
+def display_share() -> float:
+    """``$GENSTUDIO_DISPLAY_SHARE`` when it is a number in (0, 1], else ``DISPLAY_SHARE``."""
     try:
         share = float(os.environ.get(DISPLAY_SHARE_ENV, ""))
     except ValueError:
-        return DISPLAY_CPU_SHARE
-    return share if 0 < share <= 1 else DISPLAY_CPU_SHARE
+        return DISPLAY_SHARE
+    return share if 0 < share <= 1 else DISPLAY_SHARE
 
 
 def run_display(gui_conn, training_conn, spec: RunSpec) -> None:
-    """The display process's loop: ask the training process for state when a frame is wanted,
-    make frames at most ``DISPLAY_FPS`` a second, hand them to the GUI when it pulls. It builds its
-    engine at normal priority (the first picture comes as soon as training's), then yields."""
+    """The display process's loop: ask the training process for its state when a picture of it is
+    due, draw it as soon as it comes and say so (training waits for it), draw what the user does at
+    most ``DISPLAY_FPS`` a second, hand the frames to the GUI when it pulls. It builds its engine
+    at normal priority (the first picture comes as soon as training's), then yields."""
     try:
         session = DisplaySession(spec)
     except Exception as exc:  # noqa: BLE001 - the training process reports config errors; this is for the rest
@@ -389,8 +417,9 @@ def run_display(gui_conn, training_conn, spec: RunSpec) -> None:
                 return
             else:
                 session.command(message)
-        if session.due_in() == 0.0:
-            session.make_frame()
+        if session.due_in() == 0.0 and session.make_frame() and training_conn in sources:
+            with contextlib.suppress(OSError):
+                training_conn.send(Drawn())      # training waited for this picture: it goes on
         if pulled and (session.fresh or session.problem != told):
             told = session.problem
             try:

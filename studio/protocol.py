@@ -10,7 +10,7 @@ training → GUI: :class:`Ready`, :class:`Failed`, :class:`Pulled`, :class:`Done
 GUI → display: :class:`Pull` (send the next new frames), :class:`Wanted` (the frames the visible
 panels show), ``SetField``, ``CallMethod`` (a view's *calls*), :class:`Stop`.
 display → GUI: :class:`Frames`.
-display → training: :class:`Want`; training → display: :class:`State`.
+display → training: :class:`Want`, :class:`Drawn`; training → display: :class:`State`.
 
 ``SetField`` and ``CallMethod`` are the engines' own command types (``engines.core.commands``).
 """
@@ -112,6 +112,11 @@ class Frames:
 @dataclass(frozen=True)
 class Want:
     """The display copy wants the training state (it has read the last one)."""
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """The display copy has drawn from the state it was sent: training, which waited, goes on."""
 
 
 @dataclass(frozen=True)

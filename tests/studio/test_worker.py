@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from engines.core.commands import CallMethod, SetField
-from studio.children import DISPLAY_CPU_SHARE, DISPLAY_SHARE_ENV, DisplaySession, TrainingSession, display_cpu_share
+from studio import children
+from studio.children import DISPLAY_SHARE, DISPLAY_SHARE_ENV, DisplaySession, TrainingSession, display_share
 from studio.protocol import Pause, RunSpec, State, Step, Stop, Wanted, new_run_dir
 from studio.worker import TrainingWorker
 
@@ -56,11 +57,17 @@ def share_state(training, display, display_end) -> State:
     return state
 
 
+def draw_state(training, display) -> None:
+    """The display draws the state it was sent and says so (as its process loop does): training goes on."""
+    assert display.make_frame()
+    training.feed.release()
+
+
 def test_display_copy_draws_with_the_shared_training_state(linked):
     training, display, display_end = linked
     wait_for(lambda: training.pull().status["step"] > 20)
     first = share_state(training, display, display_end)
-    display.make_frame()
+    draw_state(training, display)
     frames = {f.name: f for f in display.take()}
     assert set(frames) == {"mean", "bars"}
     assert frames["mean"].step == first.skeleton["step"] > 20      # the copy has the trained mean
@@ -72,6 +79,23 @@ def test_display_copy_draws_with_the_shared_training_state(linked):
     wait_for(lambda: display_end.poll())
     second = display_end.recv()
     assert second.shared is None and second.skeleton["step"] > first.skeleton["step"]
+    training.feed.release()
+
+
+def test_training_waits_while_the_display_draws_its_state(linked, monkeypatch):
+    """A picture of the training state is drawn in a pause of training (with every core), which
+    goes on when the display says it has drawn, or after ``STATE_HOLD_S`` if it never does."""
+    training, display, display_end = linked
+    wait_for(lambda: training.pull().status["step"] > 5)
+    state = share_state(training, display, display_end)
+    time.sleep(0.3)
+    assert training.pull().status["step"] == state.skeleton["step"]    # waiting for the picture
+    draw_state(training, display)
+    wait_for(lambda: training.pull().status["step"] > state.skeleton["step"])
+    assert not display.make_frame()            # a picture of nothing new: training was not waiting
+    monkeypatch.setattr(children, "STATE_HOLD_S", 0.2)
+    state = share_state(training, display, display_end)                 # and never drawn
+    wait_for(lambda: training.pull().status["step"] > state.skeleton["step"], timeout=5)
 
 
 def test_controls_live_edits_calls_and_actions_reach_the_right_process(linked):
@@ -115,11 +139,11 @@ def test_display_makes_only_the_wanted_frames_and_drops_repeats(linked):
     assert {f.name for f in display.take()} == {"mean", "bars"}
 
 
-@pytest.mark.parametrize("value, share", [("0.1", 0.1), ("1", 1.0), ("0", DISPLAY_CPU_SHARE), ("2", DISPLAY_CPU_SHARE),
-                                          ("lots", DISPLAY_CPU_SHARE), ("", DISPLAY_CPU_SHARE)])
+@pytest.mark.parametrize("value, share", [("0.1", 0.1), ("1", 1.0), ("0", DISPLAY_SHARE), ("2", DISPLAY_SHARE),
+                                          ("lots", DISPLAY_SHARE), ("", DISPLAY_SHARE)])
 def test_the_display_budget_can_be_chosen_in_the_environment(monkeypatch, value, share):
     monkeypatch.setenv(DISPLAY_SHARE_ENV, value)
-    assert display_cpu_share() == share
+    assert display_share() == share
 
 
 def test_session_stop_keeps_the_run(tmp_path):
