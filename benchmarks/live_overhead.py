@@ -4,8 +4,9 @@ the studio (``python -m engines train``), in one run.
     python benchmarks/live_overhead.py [--model rbm] [--seconds 24] [--rounds 4] [--set k=v ...]
 
 Three sides of the same engine (same config and seed; the engine's ``steady_overrides`` first, so
-that runs of different ages train alike, then ``--set``) take turns, the others paused or not yet
-started, so that a slow spell of a noisy machine hits all of them:
+that runs of different ages train alike, then ``--set``) take turns, the others paused (a turn
+starts once the last one's run has finished its step) or not yet started, so that a slow spell of
+a noisy machine hits all of them:
 
 - **cli**: ``python -m engines train MODEL --steps N`` in a subprocess, exactly as a user runs it
   (every core, recording as the CLI records); its speed is read from the times its run store
@@ -114,11 +115,18 @@ class StepClock:
     arrived: a rate measured between two arrivals is not off by the age of a stale reading."""
 
     def __init__(self, worker):
-        self.step, self.at = None, 0.0
+        self.step, self.at, self.paused = None, 0.0, False
         worker.statusChanged.connect(self._status)
 
     def _status(self, status: dict) -> None:
-        self.step, self.at = status["step"], time.perf_counter()
+        self.step, self.at, self.paused = status["step"], time.perf_counter(), status["paused"]
+
+    def wait_paused(self) -> None:
+        """Until a status sent after now says the run is paused: its last step has ended. (Two
+        runs training at once on the same cores slow each other down many times over: torch's
+        threads of each spin waiting for their partner, which the other run's threads hold off.)"""
+        asked = time.perf_counter()
+        wait_until(lambda: self.at > asked and self.paused, 30, "the run to pause")
 
     def next_reading(self) -> tuple[int, float]:
         """(step, arrival time) of the first status that arrives from now on."""
@@ -192,10 +200,11 @@ def interleaved(spec, args) -> dict:
     recorder = IntervalRecorder()
     rates = {"cli": [], "headless": [], "live": []}
     live_seconds = frames = display_cpu = gui_cpu = 0.0
-    for name, (pause, _) in turns.items():          # warm-up: each run trains a while first
+    for name, (pause, clock) in turns.items():      # warm-up: each run trains a while first
         pause(False)
         run_for(args.warmup / 2)
         pause(True)
+        clock.wait_paused()
     turn = args.seconds / args.rounds
     cli_steps = None
     for _ in range(args.rounds):
@@ -213,6 +222,7 @@ def interleaved(spec, args) -> dict:
                 display_cpu += cpu_seconds(display_pid) - display0
                 gui_cpu += time.process_time() - gui0
             pause(True)
+            clock.wait_paused()
             rates[name].append(steps / seconds)
         cli_steps = cli_steps or max(50, int(turn * rates["headless"][0]))
         rates["cli"].append(cli_turn(args, cli_steps))
