@@ -9,7 +9,7 @@ starts once the last one's run has finished its step) or not yet started, so tha
 a noisy machine hits all of them:
 
 - **cli**: ``python -m engines train MODEL --steps N`` in a subprocess, exactly as a user runs it
-  (every core, recording as the CLI records); its speed is read from the times its run store
+  (every core, recording as the CLI records), one run that each turn resumes; its speed is read from the times its run store
   recorded for its steps, from the end of its first quarter to its last step: the training loop
   as it goes on, as in the studio's warmed-up runs (not the process's start-up, the run's first
   checkpoint or the convolutions' first, slower steps, which in a short turn made a large model's
@@ -145,31 +145,46 @@ def measure_steps(clock: StepClock, seconds: float) -> tuple[float, float]:
     return s1 - s0, t1 - t0
 
 
-def cli_turn(args, steps: int) -> float:
-    """One ``python -m engines train`` run of ``steps`` steps; its steps/s after its first quarter."""
-    from engines.core.store import RunStore
-
-    with tempfile.TemporaryDirectory(prefix="genstudio-bench-cli-") as tmp:
+def cli_turn(args, steps: int, run_dir: Path) -> float:
+    """``steps`` more steps of one ``python -m engines train`` run, started by the first turn and
+    resumed (``--resume``) by the next, so that it ages as the studio's runs do and meets an
+    engine's periodic work as often as they do (a GAN checks its samples every 100 steps: fresh
+    turns of 90 steps never did, and timed the CLI 4-6 % fast); its steps/s after the turn's first
+    quarter of steps."""
+    before = recorded_steps(run_dir)[0][-1] if run_dir.exists() else 0
+    if before:
+        command = [sys.executable, "-m", "engines", "train", "--resume", str(run_dir), "--steps", str(steps)]
+    else:
         command = [sys.executable, "-m", "engines", "train", args.model, "--steps", str(steps),
-                   "--seed", str(args.seed), "--run-dir", str(Path(tmp) / "run")]
+                   "--seed", str(args.seed), "--run-dir", str(run_dir)]
         command += ["--data", args.data] if args.data else []
         for item in args.overrides:
             command += ["--set", item]
-        with tempfile.TemporaryFile("w+") as errors:
-            cli = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, text=True, cwd=ROOT)
-            while cli.poll() is None:
-                run_for(0.05)               # the event loop (and the UI timer) runs on, as in the studio's turns
-            if cli.returncode != 0:
-                errors.seek(0)
-                sys.exit(f"error: the CLI run failed: {errors.read().strip().splitlines()[-1:]}")
-        store = RunStore.open(Path(tmp) / "run")
-        try:
-            steps_and_walls = max((store.scalars(name)[:2] for name in store.scalar_names()), key=lambda sw: len(sw[0]))
-        finally:
-            store.close()
-    recorded, walls = steps_and_walls
+    with tempfile.TemporaryFile("w+") as errors:
+        cli = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, text=True, cwd=ROOT)
+        while cli.poll() is None:
+            run_for(0.05)               # the event loop (and the UI timer) runs on, as in the studio's turns
+        if cli.returncode != 0:
+            errors.seek(0)
+            sys.exit(f"error: the CLI run failed: {errors.read().strip().splitlines()[-1:]}")
+    recorded, walls = recorded_steps(run_dir)
+    recorded, walls = recorded[recorded > before], walls[recorded > before]
     first = len(recorded) // CLI_WARMUP_SHARE
     return float(recorded[-1] - recorded[first]) / float(walls[-1] - walls[first])
+
+
+def recorded_steps(run_dir: Path):
+    """(steps, wall times) of the run's most often recorded scalar, as arrays."""
+    import numpy as np
+
+    from engines.core.store import RunStore
+
+    store = RunStore.open(run_dir)
+    try:
+        steps, walls = max((store.scalars(name)[:2] for name in store.scalar_names()), key=lambda sw: len(sw[0]))
+    finally:
+        store.close()
+    return np.asarray(steps), np.asarray(walls)
 
 
 def start_studio_sides(spec):
@@ -213,6 +228,7 @@ def interleaved(spec, args) -> dict:
         clock.wait_paused()
     turn = args.seconds / args.rounds
     cli_steps = None
+    cli_run = Path(tempfile.mkdtemp(prefix="genstudio-bench-cli-")) / "run"
     for _ in range(args.rounds):
         for name, (pause, clock) in turns.items():
             pause(False)
@@ -231,11 +247,11 @@ def interleaved(spec, args) -> dict:
             clock.wait_paused()
             rates[name].append(steps / seconds)
         cli_steps = cli_steps or max(50, int(turn * rates["headless"][0]))
-        rates["cli"].append(cli_turn(args, cli_steps))
+        rates["cli"].append(cli_turn(args, cli_steps, cli_run))
     run_dir, headless_dir = window.run_dir, headless.info["run_dir"]
     headless.stop()
     window.close()
-    print(f"runs kept in {headless_dir} (headless) and {run_dir} (live)")
+    print(f"runs kept in {headless_dir} (headless), {run_dir} (live) and {cli_run} (cli)")
     return {"rates": rates, "intervals": recorder.intervals, "frames_per_s": frames / live_seconds,
             "display_cpu_share": display_cpu / live_seconds, "gui_cpu_share": gui_cpu / live_seconds}
 
