@@ -142,8 +142,7 @@ class TrainingSession:
         self.control = Control(paused=spec.paused)
         self.runner = Runner(self.engine, self.store, self.control, RunnerSettings(interactive=True),
                              on_step=self.feed.offer if self.feed else None)
-        # Live scalars go through the Runner's slot. Its frames are never taken (the display process
-        # makes the live ones), so after the first it makes frames only when a command forces them.
+        # Live scalars go through the Runner's slot (the live pictures come from the display process).
         self.runner.latest.consumer = spec.live
         self.summary: dict | None = None
         self.ended = threading.Event()
