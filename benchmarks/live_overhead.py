@@ -9,11 +9,12 @@ starts once the last one's run has finished its step) or not yet started, so tha
 a noisy machine hits all of them:
 
 - **cli**: ``python -m engines train MODEL --steps N`` in a subprocess, exactly as a user runs it
-  (every core, recording as the CLI records), one run that each turn resumes; its speed is read from the times its run store
-  recorded for its steps, from the end of its first quarter to its last step: the training loop
-  as it goes on, as in the studio's warmed-up runs (not the process's start-up, the run's first
-  checkpoint or the convolutions' first, slower steps, which in a short turn made a large model's
-  CLI look slower than the studio). N is sized so that a turn lasts about as long as the others';
+  (every core, recording as the CLI records), one run that each turn resumes; its speed is read
+  from the times its run store recorded for the turn's steps, from the end of their first quarter
+  to the last: the training loop as it goes on, as in the studio's warmed-up runs (not the
+  process's start-up, the run's first checkpoint or the convolutions' first, slower steps, which in
+  a short turn made a large model's CLI look slower than the studio). N is sized so that a turn
+  lasts about as long as the others';
 - **headless**: the studio's training process with no display (what the studio costs without
   pictures: the message thread, the live scalars);
 - **live**: the studio window training it offscreen, every panel drawing every frame it gets.
@@ -151,8 +152,9 @@ def cli_turn(args, steps: int, run_dir: Path) -> float:
     engine's periodic work as often as they do (a GAN checks its samples every 100 steps: fresh
     turns of 90 steps never did, and timed the CLI 4-6 % fast); its steps/s after the turn's first
     quarter of steps."""
-    before = recorded_steps(run_dir)[0][-1] if run_dir.exists() else 0
-    if before:
+    resume = run_dir.exists()
+    before = recorded_steps(run_dir)[0][-1] if resume else 0
+    if resume:
         command = [sys.executable, "-m", "engines", "train", "--resume", str(run_dir), "--steps", str(steps)]
     else:
         command = [sys.executable, "-m", "engines", "train", args.model, "--steps", str(steps),
@@ -207,14 +209,14 @@ def start_studio_sides(spec):
                180, "both runs to start")
     if window.error_text:
         sys.exit(f"error: {window.error_text}")
-    return headless, headless_status, window
+    return headless, window
 
 
 def interleaved(spec, args) -> dict:
     """``rounds`` turns of (cli, headless, live), each about ``seconds / rounds`` long."""
     from studio.protocol import Pause, Resume
 
-    headless, headless_status, window = start_studio_sides(spec)
+    headless, window = start_studio_sides(spec)
     turns = {"headless": (lambda p: headless.send(Pause() if p else Resume()), StepClock(headless)),
              "live": (window.set_paused, StepClock(window.worker))}
     display_pid = window.worker._processes[1].pid

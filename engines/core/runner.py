@@ -378,7 +378,7 @@ class Runner:
         try:
             if status not in ("diverged", "failed"):
                 if self._last_record_step != self.engine.step:      # the last step's frames, once
-                    store.add_frames(self.engine.frames())
+                    self._record_frames()
                 self._checkpoint()
         except StoreWriteError as exc:
             message = f"{message}; {exc}" if message else str(exc)
