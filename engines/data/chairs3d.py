@@ -125,8 +125,9 @@ def held_out(index: int, seed: int = SEED) -> np.ndarray:
     return out
 
 
-def build(size: int, seed: int = SEED) -> dict[str, np.ndarray]:
-    """Every chair's views as uint8 images and masks, with (model, azimuth, elevation, test) rows."""
+def build(size: int, seed: int = SEED, progress=None) -> dict[str, np.ndarray]:
+    """Every chair's views as uint8 images and masks, with (model, azimuth, elevation, test) rows;
+    ``progress.advance()`` after each chair."""
     az, el = view_grid()
     images, masks, labels = [], [], []
     for index in range(CHAIRS):
@@ -134,6 +135,8 @@ def build(size: int, seed: int = SEED) -> dict[str, np.ndarray]:
         images.append(to_bytes(image))
         masks.append(to_bytes(mask))
         labels.append(np.column_stack([np.full(len(az), index), az, el, held_out(index, seed)]))
+        if progress is not None:
+            progress.advance()
     return {"images": np.concatenate(images), "masks": np.concatenate(masks),
             "labels": np.concatenate(labels).astype(np.int16)}
 
@@ -142,7 +145,8 @@ def load_chairs3d(size: int = 64, seed: int = SEED) -> ViewDataset:
     """The chairs at ``size``×``size``: (N, 3, size, size) float32 in [0, 1] with masks; the
     held-out views are the test split. ``train_labels`` hold the model id; ``*_info`` hold
     ``model``, ``azimuth`` and ``elevation``."""
-    arrays = cached_arrays(f"chairs3d-v{VERSION}-{size}px-seed{seed}.npz", lambda: build(size, seed))
+    arrays = cached_arrays(f"chairs3d-v{VERSION}-{size}px-seed{seed}.npz", f"the chairs3d images ({size}×{size})",
+                           CHAIRS, "chairs", lambda progress: build(size, seed, progress))
     labels = arrays["labels"].astype(np.int64)
     test = labels[:, 3] == 1
     info = [{"model": labels[rows, 0], "azimuth": labels[rows, 1], "elevation": labels[rows, 2]}

@@ -197,14 +197,17 @@ def render_toy(parts: list[Part], size: int) -> np.ndarray:
     return np.stack(shaded, 1).reshape(-1, size, size)
 
 
-def build(size: int, seed: int = SEED) -> dict[str, np.ndarray]:
-    """All toys' views as uint8 with their labels (one row per image)."""
+def build(size: int, seed: int = SEED, progress=None) -> dict[str, np.ndarray]:
+    """All toys' views as uint8 with their labels (one row per image); ``progress.advance()``
+    after each toy."""
     images, labels = [], []
     views = np.array([(e, a, li) for e in ELEVATIONS for a in AZIMUTHS for li in range(len(LIGHTINGS))])
     for c in range(len(CLASSES)):
         for i in range(INSTANCES):
             images.append(to_bytes(render_toy(toy(c, i, seed), size)))
             labels.append(np.column_stack([np.full(len(views), c), np.full(len(views), i), views]))
+            if progress is not None:
+                progress.advance()
     return {"images": np.concatenate(images), "labels": np.concatenate(labels).astype(np.int16)}
 
 
@@ -214,7 +217,8 @@ LABELS = ("class", "instance", "elevation", "azimuth", "lighting")
 def load_toys3d(size: int = 32, seed: int = SEED) -> ViewDataset:
     """The toys at ``size``×``size``: (N, 1, size, size) float32 in [0, 1]; train = instances 0–4
     of every class, test = instances 5–9. ``train_labels`` hold the class; ``*_info`` every label."""
-    arrays = cached_arrays(f"toys3d-v{VERSION}-{size}px-seed{seed}.npz", lambda: build(size, seed))
+    arrays = cached_arrays(f"toys3d-v{VERSION}-{size}px-seed{seed}.npz", f"the toys3d images ({size}×{size})",
+                           len(CLASSES) * INSTANCES, "toys", lambda progress: build(size, seed, progress))
     images, labels = arrays["images"], arrays["labels"].astype(np.int64)
     train = labels[:, 1] < TRAIN_INSTANCES
     info = [{name: labels[rows, k] for k, name in enumerate(LABELS)} for rows in (train, ~train)]

@@ -3,20 +3,19 @@ keeps each image's view labels (and silhouette masks) beside it, and their on-di
 
 A spec is ``NAME`` or ``NAME:SIZE`` (e.g. ``toys3d:64``); the images are rendered once by
 :mod:`engines.data.render3d`, deterministically from a seed, and cached as uint8 arrays in a
-compressed ``.npz`` under :func:`engines.data.cache_dir` (temp file + ``os.replace``, so a reader
-never sees half a file). A cache that cannot be read, or was made by another version of the
-builder, is rebuilt.
+compressed ``.npz`` under :func:`engines.data.cache_dir` (:func:`engines.data.artefacts.cached`:
+built once, whoever asks first, and reported while it is built). A cache that cannot be read is
+rebuilt; another version of the builder writes another file.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from engines.data.artefacts import cached
 from engines.data.base import DataError, ImageDataset
 
 SIZES = (16, 24, 32, 48, 64, 96, 128)
@@ -48,30 +47,23 @@ def parse_spec(spec: str, default_size: int) -> tuple[str, int]:
     return name, value
 
 
-def cached_arrays(filename: str, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """The arrays stored in ``cache_dir()/filename``, or ``build()``'s, written there atomically
-    (an unwritable cache only costs the build time)."""
-    from engines.data import cache_dir
+def cached_arrays(filename: str, what: str, total: int, unit: str,
+                  build: Callable[..., dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays stored in ``cache_dir()/filename``, or ``build(progress)``'s (``total``
+    ``unit`` of work, reported as ``what``), written there (:func:`engines.data.artefacts.cached`)."""
+    return cached(filename, what, total, unit, build, _read_arrays, _write_arrays)
 
-    path = cache_dir() / filename
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
     except Exception:  # missing, truncated, not a zip: rebuild
-        pass
-    arrays = build()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return arrays
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-    return arrays
+        return None
+
+
+def _write_arrays(arrays: dict[str, np.ndarray], f) -> None:
+    np.savez_compressed(f, **arrays)
 
 
 def to_unit(images: np.ndarray) -> np.ndarray:

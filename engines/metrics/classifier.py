@@ -7,15 +7,15 @@ dense(10)``, trained on the
 4,500 embedded MNIST train digits with light augmentation (random rotations of ±10°, scalings of
 ±10 % and shifts of ±2 px), deterministically from a seed on the CPU. Its 64 penultimate ReLU units
 are the features. The trained weights and the held-out accuracy are cached in
-``<cache_dir>/digit-classifier-v1-seed<S>.pt`` (temp file + ``os.replace``), keyed by a hash of
-the training images, so every run and every machine with the same data use the same classifier.
+``<cache_dir>/digit-classifier-v1-seed<S>.pt``, keyed by a hash of the training images, so every
+run and every machine with the same data use the same classifier. It is built through
+:func:`engines.data.artefacts.cached`: in the same autograd, device and random context whoever asks
+first (a GAN's first sample check asks from inside ``torch.no_grad()``), and reported epoch by epoch.
 """
 from __future__ import annotations
 
 import hashlib
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engines.data import cache_dir
+from engines.data.artefacts import cached
 from engines.data.base import ImageDataset
 
 VERSION = 1
@@ -66,9 +66,12 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x, grid, align_corners=False)
 
 
-def train_classifier(data: ImageDataset, seed: int = 0, epochs: int = EPOCHS) -> tuple[DigitClassifier, float]:
+def train_classifier(data: ImageDataset, seed: int = 0, epochs: int = EPOCHS,
+                     progress=None) -> tuple[DigitClassifier, float]:
     """Train on ``data.train`` (Adam, lr 2e-3 decayed by cosine to 0, cross-entropy, batch 64) on
-    the CPU; returns the model (eval mode) and its accuracy on ``data.test``."""
+    the CPU; returns the model (eval mode) and its accuracy on ``data.test``. Needs autograd on
+    (:func:`engines.data.artefacts.neutral_torch` sees to it); ``progress.advance()`` after each
+    epoch."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -88,6 +91,8 @@ def train_classifier(data: ImageDataset, seed: int = 0, epochs: int = EPOCHS) ->
             loss.backward()
             opt.step()
             sched.step()
+        if progress is not None:
+            progress.advance()
     model.eval()
     return model, accuracy(model, data)
 
@@ -107,10 +112,6 @@ def _fingerprint(data: ImageDataset) -> str:
     return h.hexdigest()
 
 
-def _cache_path(seed: int) -> Path:
-    return cache_dir() / f"digit-classifier-v{VERSION}-seed{seed}.pt"
-
-
 def _read_cache(path: Path, fingerprint: str) -> tuple[DigitClassifier, float] | None:
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
@@ -123,21 +124,6 @@ def _read_cache(path: Path, fingerprint: str) -> tuple[DigitClassifier, float] |
         return None
 
 
-def _write_cache(path: Path, payload: dict) -> None:
-    """Temp file in the same folder, then os.replace: a reader never sees half a file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".classifier-", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return  # an unwritable cache only costs time
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def digit_classifier(device: torch.device | str = "cpu", seed: int = 0) -> tuple[DigitClassifier, float]:
     """The project's classifier for the embedded MNIST digits and its held-out accuracy: read from
     the cache, or trained (about half a minute on one CPU core) and cached."""
@@ -145,11 +131,10 @@ def digit_classifier(device: torch.device | str = "cpu", seed: int = 0) -> tuple
 
     data = load_mnist()
     fingerprint = _fingerprint(data)
-    path = _cache_path(seed)
-    cached = _read_cache(path, fingerprint)
-    if cached is None:
-        cached = train_classifier(data, seed)
-        _write_cache(path, {"version": VERSION, "data": fingerprint, "accuracy": cached[1],
-                            "state": cached[0].state_dict()})
-    model, acc = cached
+    model, acc = cached(
+        f"digit-classifier-v{VERSION}-seed{seed}.pt", "the digit classifier for Fréchet distances", EPOCHS, "epochs",
+        build=lambda progress: train_classifier(data, seed, progress=progress),
+        read=lambda path: _read_cache(path, fingerprint),
+        write=lambda trained, f: torch.save({"version": VERSION, "data": fingerprint, "accuracy": trained[1],
+                                             "state": trained[0].state_dict()}, f))
     return model.to(device).eval().requires_grad_(False), acc

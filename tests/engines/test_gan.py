@@ -331,10 +331,16 @@ def test_parzen_window_matches_the_true_density_and_ignores_chunking():
 
 @pytest.fixture(scope="module")
 def classifier():
-    """The cached classifier, or trained here (half a minute on one core; after ``one_thread``)."""
+    """The classifier, trained here on the test run's empty cache (half a minute on one core)
+    and asked for as a GAN's first sample check asks: from inside ``no_grad`` and inference mode.
+    It must come out the same as built anywhere else, and leave the caller's random stream alone."""
     from engines.metrics.classifier import digit_classifier
 
-    return digit_classifier("cpu")
+    state = torch.get_rng_state()
+    with torch.no_grad(), torch.inference_mode():
+        trained = digit_classifier("cpu")
+    assert torch.equal(torch.get_rng_state(), state)
+    return trained
 
 
 def test_the_digit_classifier_reaches_97_percent_on_held_out_digits(classifier):
@@ -357,6 +363,22 @@ def test_digit_metrics_in_evaluate_and_monitor(classifier):
         assert math.isfinite(metrics[key])
     assert metrics["frechet_distance"] > 0 and 0 <= metrics["class_coverage"] <= 1
     assert engine.monitor() == {}          # not again until watch_every more steps
+
+
+def test_a_gan_that_blows_up_at_a_sample_check_ends_diverged(classifier):
+    """NaN weights reach the sample check's Fréchet distance in the same step: the run ends
+    ``diverged`` with what became NaN, not ``failed`` on the check."""
+    from engines.core.runner import Runner, RunnerSettings
+
+    engine = smoke("gan", data="mnist", watch_every=5)
+    for _ in range(4):
+        engine.train_step()
+    with torch.no_grad():
+        for p in engine.duels[0].g.parameters():
+            p.fill_(float("nan"))
+    summary = Runner(engine, None, settings=RunnerSettings(max_steps=10, monitor_every=5)).run()
+    assert summary["status"] == "diverged" and summary["steps"] == 5
+    assert "frechet_distance_256" in summary["message"] and "d_loss" in summary["message"]
 
 
 # ----------------------------------------------------------------------------------- frames
