@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -75,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     from engines.core.config import ConfigError
     from engines.core.device import DeviceError
     from engines.core.store import StoreError
+    from engines.data import artefacts
     from engines.data.base import DataError
 
+    stop_reporting = artefacts.listen(BuildReport().update)
     try:
         return {"train": cmd_train, "eval": cmd_eval, "list": cmd_list, "export-tb": cmd_export_tb}[args.command](args)
     except (ConfigError, DataError, DeviceError, StoreError, UsageError) as exc:
@@ -85,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:          # Ctrl+C outside a training loop (loading, evaluating)
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        stop_reporting()
 
 
 def _threads() -> None:
@@ -320,6 +325,35 @@ class Progress:
         if self.tty and self.enabled:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class BuildReport:
+    """What a first use builds (the MNIST cache, rendered datasets, the digit classifier), on
+    stderr: a bar redrawn in place on a terminal, a line every 5 s otherwise, and a last line
+    when it is built. Under torchrun only rank 0 speaks."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.tty = stream, stream.isatty()
+        self.enabled = os.environ.get("RANK", "0") == "0"     # torchrun's rank (engines.core.distributed)
+        self.last = 0.0
+
+    def update(self, report) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        ongoing = report.state == "building" and 0 < report.done < report.total
+        if ongoing and now - self.last < (0.1 if self.tty else 5.0):
+            return
+        self.last = now
+        line = report.text()
+        if report.state == "building" and report.total:
+            line = f"[{'#' * int(30 * report.done / report.total):<30}] {line}"
+        if self.tty:
+            end = "\n" if report.state != "building" else ""
+            self.stream.write(f"\r\x1b[K{line}{end}")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
 
 
 if __name__ == "__main__":

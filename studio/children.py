@@ -199,9 +199,16 @@ def run_training(gui_conn, display_conn, spec: RunSpec) -> None:
     thread answers the GUI and the display's requests for state, until the run ends, a stop, or EOF
     (the GUI went away: the run is stopped and kept)."""
     from engines.core.config import ConfigError
+    from engines.data import artefacts
     from engines.data.base import DataError
     from engines.registry import catalog
 
+    sending = threading.Lock()               # the training and message threads both talk to the GUI
+
+    def tell_building(report) -> None:       # a first use building a dataset or the digit classifier
+        with sending, contextlib.suppress(OSError):
+            gui_conn.send(report)
+    artefacts.listen(tell_building)
     models = {}
     try:
         models = catalog()
@@ -210,7 +217,6 @@ def run_training(gui_conn, display_conn, spec: RunSpec) -> None:
         with contextlib.suppress(OSError):
             gui_conn.send(Failed(str(exc) or type(exc).__name__, models))
         return
-    sending = threading.Lock()               # the two threads both answer the GUI
     try:
         gui_conn.send(Ready({**session.info(), "catalog": models}))
     except OSError:
@@ -380,12 +386,19 @@ def run_display(gui_conn, training_conn, spec: RunSpec) -> None:
     due, draw it as soon as it comes and say so (training waits for it), draw what the user does at
     most ``DISPLAY_FPS`` a second, hand the frames to the GUI when it pulls. It builds its engine
     at normal priority (the first picture comes as soon as training's), then yields."""
+    from engines.data import artefacts
+
+    def tell_building(report) -> None:     # the copy may be the one that builds a first-used dataset
+        with contextlib.suppress(OSError):
+            gui_conn.send(report)
+    stop_telling = artefacts.listen(tell_building)
     try:
         session = DisplaySession(spec)
     except Exception as exc:  # noqa: BLE001 - the training process reports config errors; this is for the rest
         with contextlib.suppress(OSError):
             gui_conn.send(Frames(None, f"no live display: {type(exc).__name__}: {exc}"))
         return
+    stop_telling()
     yield_the_cpu()
     asked = False          # a state is on its way from the training process
     pulled = False         # the GUI is waiting for the next frames (it asks again after each)

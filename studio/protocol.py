@@ -7,6 +7,8 @@ the training process shares through shared memory). Messages cross pipes, one ob
 GUI → training: :class:`Pull`, :class:`Pause`, :class:`Resume`, :class:`Step`, :class:`Stop`,
 ``SetField``, ``CallMethod`` (an engine's view *actions*).
 training → GUI: :class:`Ready`, :class:`Failed`, :class:`Pulled`, :class:`Done`.
+training or display → GUI, while a first use builds a cached artefact (a dataset, the digit
+classifier): ``engines.data.artefacts.Building`` reports (one child builds, the other waits).
 GUI → display: :class:`Pull` (send the next new frames), :class:`Wanted` (the frames the visible
 panels show), ``SetField``, ``CallMethod`` (a view's *calls*), :class:`Stop`.
 display → GUI: :class:`Frames`.

