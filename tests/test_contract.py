@@ -1,21 +1,31 @@
 """The contract every registered engine keeps (pytorch-generative's one test over every model): it
 builds from its smoke config, trains a few steps with finite scalars, makes every frame its views
 declare, each frame kind has a panel and a still picture and survives the run store, its state
-round-trips through a ``weights_only`` checkpoint into a display copy, ``evaluate()`` is finite,
-and every config field refuses values outside its declared range."""
+round-trips through a ``weights_only`` checkpoint into a display copy, and every config field
+refuses values outside its declared range. And a recorded run of the smoke config, on the test
+run's cold cache, passes every cadence a user's run meets (the engine's own ``*_every`` checks, its
+``monitor()`` diagnostics, recorded frames, checkpoints), resumes bit for bit and evaluates to
+finite metrics: a new engine is held to all of it without a test of its own."""
 import math
 
 import numpy as np
 import pytest
 
 from engines.core.config import ConfigError, fields_of, with_overrides
+from engines.core.engine import Engine
 from engines.core.frames import decode, encode
-from engines.core.store import load_checkpoint
+from engines.core.runner import Runner, RunnerSettings
+from engines.core.store import RunStore, load_checkpoint
 from engines.core.views import kind_id
 from engines.registry import build_engine, engine_class, models
+from engines.runs import new_run, resume_run
+from tests.engines.training import assert_same
 
 MODELS = sorted(models())
 SMOKE_STEPS = 3
+RUN_STEPS = 12       # a recorded smoke run: each of the cadences below passes in it more than once
+CADENCES = dict(record_frames_every=4, monitor_every=3, checkpoint_every=RUN_STEPS // 2,
+                record_frames_seconds=0, checkpoint_seconds=0)
 
 
 def smoke(model: str, seed: int = 0):
@@ -74,12 +84,6 @@ def test_its_state_loads_from_a_weights_only_checkpoint_into_a_display_copy(trai
     assert {f.name for f in copy.frames()} >= {name for view in engine.views for name in view.frames}
 
 
-def test_evaluate_is_finite(trained):
-    engine, _ = trained
-    metrics = engine.evaluate()
-    assert metrics and all(math.isfinite(float(v)) for v in metrics.values()), metrics
-
-
 def test_its_views_call_only_its_own_methods(trained):
     engine, _ = trained
     for method in engine.callable_methods():
@@ -87,6 +91,62 @@ def test_its_views_call_only_its_own_methods(trained):
     with pytest.raises(ValueError, match="no method"):
         from engines.core.commands import CallMethod
         engine.apply(CallMethod("state_dict"))
+
+
+def recorded_run(engine, store, steps: int) -> dict:
+    """Train ``engine`` to step ``steps`` through the Runner, recording into ``store`` at
+    :data:`CADENCES` (as the CLI and the studio record a run), and close the store."""
+    summary = Runner(engine, store, settings=RunnerSettings(max_steps=steps, **CADENCES)).run()
+    store.close()
+    assert summary["status"] == "finished", summary.get("message")
+    return summary
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_its_smoke_config_reaches_each_of_its_own_cadences(model):
+    """Every ``*_every`` field (a GAN's sample check, a chain history's rows) comes round within
+    the recorded smoke run, so the run below meets what a user's run meets."""
+    cls = engine_class(model)
+    config = with_overrides(cls.Config(), dict(cls.smoke_overrides))
+    for info in fields_of(cls.Config):
+        if info.name.endswith("_every"):
+            value = getattr(config, info.name)
+            assert 1 <= value <= RUN_STEPS // 2, \
+                f"{model}: smoke_overrides must set {info.name} to at most {RUN_STEPS // 2} (it is {value})"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_recorded_run_passes_every_cadence_resumes_bit_for_bit_and_evaluates(model, tmp_path):
+    whole = smoke(model)
+    diagnostics = []
+    monitor = whole.monitor
+    whole.monitor = lambda: diagnostics.append(monitor()) or diagnostics[-1]
+    recorded_run(whole, new_run(whole, whole.smoke_data, tmp_path / "whole"), RUN_STEPS)
+    if type(whole).monitor is not Engine.monitor:
+        assert any(diagnostics), f"{model}.monitor() reported nothing in {RUN_STEPS} steps"
+    store = RunStore.open(tmp_path / "whole")
+    declared = {name for view in whole.views for name in view.frames}
+    assert declared <= set(store.frame_names())
+    every = CADENCES["record_frames_every"]
+    for name in declared:
+        assert store.frame_steps(name) == list(range(every, RUN_STEPS + 1, every)), name
+    assert load_checkpoint(store.latest_checkpoint())["step"] == RUN_STEPS
+    whole_scalars = {name: store.scalars(name, RUN_STEPS // 2) for name in store.scalar_names()}
+    store.close()
+
+    part = smoke(model)
+    recorded_run(part, new_run(part, part.smoke_data, tmp_path / "part"), RUN_STEPS // 2)
+    store, resumed = resume_run(tmp_path / "part", "cpu")
+    recorded_run(resumed, store, RUN_STEPS)
+    assert_same(whole.state_dict(), resumed.state_dict())
+    store = RunStore.open(tmp_path / "part")
+    for name, (steps, _, values) in whole_scalars.items():
+        again = store.scalars(name, RUN_STEPS // 2)
+        assert np.array_equal(steps, again[0]) and np.array_equal(values, again[2], equal_nan=True), name
+    store.close()
+
+    metrics = resumed.evaluate()
+    assert metrics and all(math.isfinite(float(v)) for v in metrics.values()), metrics
 
 
 def out_of_range(info):

@@ -152,8 +152,11 @@ class RBMEngine(Engine):
         return out
 
     def pseudo_likelihood(self, v: torch.Tensor) -> torch.Tensor:
-        """Stochastic pseudo-likelihood: flip one random bit i per row, ``D·log σ(F(ṽ) − F(v))``."""
-        flip = torch.randint(0, v.shape[1], (v.shape[0],), generator=self.display_generator, device=v.device)
+        """Stochastic pseudo-likelihood: flip one random bit i per row, ``D·log σ(F(ṽ) − F(v))``.
+        The bits are drawn from a generator seeded by (seed, step): the curve is a function of the
+        weights and the step, the same in a resumed run, however often its chains were watched."""
+        generator = torch.Generator(device=v.device).manual_seed(self.seed * 1_000_003 + self.step)
+        flip = torch.randint(0, v.shape[1], (v.shape[0],), generator=generator, device=v.device)
         rows = torch.arange(v.shape[0], device=v.device)
         flipped = v.clone()
         flipped[rows, flip] = 1 - flipped[rows, flip]

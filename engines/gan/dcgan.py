@@ -34,7 +34,7 @@ class DCGANEngine(ImageGANEngine):
     name = "dcgan"
     summary = "Deep convolutional GAN (Radford et al. 2016), 28/32/64 px, grey or colour"
     Config = DCGANConfig
-    smoke_overrides = {"width": 4, "batch_size": 16, "samples": 16, "eval_samples": 100}
+    smoke_overrides = {**ImageGANEngine.smoke_overrides, "width": 4, "batch_size": 16, "samples": 16, "eval_samples": 100}
     batch_format = torch.contiguous_format    # of the real batches: channels_last with the networks
 
     def build_duels(self):

@@ -35,7 +35,8 @@ class DenseGANEngine(ImageGANEngine):
     name = "gan"
     summary = "GAN with dense networks (Goodfellow et al. 2014): maxout D, ReLU G"
     Config = DenseGANConfig
-    smoke_overrides = {"g_hidden": (64,), "d_units": (32,), "batch_size": 32, "samples": 16, "eval_samples": 100}
+    smoke_overrides = {**ImageGANEngine.smoke_overrides, "g_hidden": (64,), "d_units": (32,), "batch_size": 32,
+                       "samples": 16, "eval_samples": 100}
 
     def build_duels(self):
         cfg = self.config

@@ -48,7 +48,7 @@ class LAPGANEngine(ImageGANEngine):
     summary = "Laplacian pyramid of conditional GANs (Denton et al. 2015), one G/D pair per level"
     Config = LAPGANConfig
     views = (*ImageGANEngine.views, View("pyramid", "Pyramid levels (coarse → fine)", kinds=(PyramidLevels,)))
-    smoke_overrides = {"coarse_hidden": (32,), "coarse_units": (16,), "width": 4, "batch_size": 16,
+    smoke_overrides = {**ImageGANEngine.smoke_overrides, "coarse_hidden": (32,), "coarse_units": (16,), "width": 4, "batch_size": 16,
                        "samples": 16, "eval_samples": 100}
 
     def build_duels(self):

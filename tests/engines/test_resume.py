@@ -14,6 +14,7 @@ import torch
 from engines.cli import main as cli_main
 from engines.core.store import RunStore, load_checkpoint, writer_alive
 from engines.registry import engine_class
+from tests.engines.training import assert_same
 
 ROOT = Path(__file__).parents[2]
 
@@ -32,21 +33,6 @@ def final_state(run_dir: Path) -> dict:
         return load_checkpoint(store.latest_checkpoint())
     finally:
         store.close()
-
-
-def assert_same(a, b, path="state"):
-    if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), path
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), path
-        for key in a:
-            assert_same(a[key], b[key], f"{path}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{path}[{i}]")
-    else:
-        assert a == b, path
 
 
 @pytest.mark.parametrize("model", ["rbm", "vae"])
