@@ -1,11 +1,29 @@
-"""Test-session setup shared by every test: Qt offscreen, runs and settings in temp directories,
-and the toy engine (tests/toy) registered beside the built-in ones (child processes inherit it)."""
+"""Test-session setup shared by every test: a machine that has never run the project (a new HOME
+and an empty cache folder for each test run), Qt offscreen, runs and settings in temp directories,
+the toy engine (tests/toy) registered beside the built-in ones (child processes inherit all of it),
+and a time limit per test."""
+import atexit
 import os
+import shutil
+import tempfile
+
+# A new user's machine: nothing cached (datasets, the digit classifier), no saved window layout.
+# Each test run builds what it needs once, so an artefact that only builds correctly in some
+# context (or a first-use path that crashes) fails here as it would for the user.
+FRESH = tempfile.mkdtemp(prefix="genstudio-tests-")
+atexit.register(shutil.rmtree, FRESH, ignore_errors=True)
+os.environ["HOME"] = os.path.join(FRESH, "home")
+os.environ["GENSTUDIO_CACHE"] = os.path.join(FRESH, "cache")
+for variable in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "GENSTUDIO_RUNS"):
+    os.environ.pop(variable, None)
+os.makedirs(os.environ["HOME"])
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before anything imports Qt
 os.environ["GENSTUDIO_ENGINES"] = "toy=tests.toy.engine:ToyEngine"
 
 import pytest  # noqa: E402
+
+pytest_plugins = ("tests.time_limit",)
 
 
 @pytest.fixture(scope="session", autouse=True)
