@@ -22,7 +22,8 @@ a noisy machine hits all of them:
 During the live turns a 10 ms QTimer in the GUI thread records its intervals (how smooth the UI
 stays), and the processor time of the display process and of the GUI process is read from /proc.
 ``ratio_vs_cli`` is the median over rounds of live/cli, ``ratio`` of live/headless. The last line
-printed is one JSON object with the figures.
+printed is one JSON object with the figures. If a side fails (its run fails, or stops answering), the
+benchmark says which and why on stderr, stops the others and exits with status 1.
 """
 from __future__ import annotations
 
@@ -66,11 +67,25 @@ def run_for(seconds: float) -> None:
     loop.exec()
 
 
+class SideFailed(RuntimeError):
+    """A side of the benchmark failed: its message ends the run (status 1), the others stopped."""
+
+
+PROBLEMS: list = []      # functions that return what has gone wrong with a side so far ("" if nothing)
+
+
+def check_sides() -> None:
+    for problem in PROBLEMS:
+        if message := problem():
+            raise SideFailed(message)
+
+
 def wait_until(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
+        check_sides()
         if time.monotonic() > deadline:
-            sys.exit(f"error: timed out waiting for {what}")
+            raise SideFailed(f"timed out waiting for {what}")
         run_for(0.02)
 
 
@@ -168,7 +183,8 @@ def cli_turn(args, steps: int, run_dir: Path) -> float:
             run_for(0.05)               # the event loop (and the UI timer) runs on, as in the studio's turns
         if cli.returncode != 0:
             errors.seek(0)
-            sys.exit(f"error: the CLI run failed: {errors.read().strip().splitlines()[-1:]}")
+            last = (errors.read().strip().splitlines() or ["(no message)"])[-1]
+            raise SideFailed(f"the CLI side failed (exit status {cli.returncode}): {last}")
     recorded, walls = recorded_steps(run_dir)
     recorded, walls = recorded[recorded > before], walls[recorded > before]
     first = len(recorded) // CLI_WARMUP_SHARE
@@ -189,34 +205,52 @@ def recorded_steps(run_dir: Path):
     return np.asarray(steps), np.asarray(walls)
 
 
-def start_studio_sides(spec):
+class Outcome:
+    """What a studio side's worker said went wrong: a failure to start, or a run that ended."""
+
+    def __init__(self, name: str, worker):
+        self.name, self.message = name, ""
+        worker.failed.connect(self.failed)
+        worker.finished.connect(self.finished)
+
+    def failed(self, message: str, catalog: dict) -> None:
+        self.message = f"the {self.name} side could not start: {message}"
+
+    def finished(self, summary: dict) -> None:
+        self.message = (f"the {self.name} side's run ended ({summary.get('status')} at step {summary.get('steps')}): "
+                        f"{summary.get('message', '')}")
+
+
+def start_studio_sides(spec, sides: list):
     """The headless run (a training process, no display) and the studio window training the same
-    spec; both start paused, so they can take turns."""
+    spec; both start paused, so they can take turns. Each is added to ``sides`` (to be stopped
+    however the benchmark ends) and watched for failure."""
     from dataclasses import replace
 
     from studio.window import MainWindow
     from studio.worker import TrainingWorker
 
     headless = TrainingWorker(replace(spec, live=False, paused=True))
+    sides.append(headless.stop)
+    outcome = Outcome("headless", headless)
+    PROBLEMS.append(lambda: outcome.message)
     headless_status = {}
     headless.statusChanged.connect(headless_status.update)
-    headless.failed.connect(lambda message, _: sys.exit(f"error: {message}"))
     window = MainWindow()
+    sides.append(window.close)
+    PROBLEMS.append(lambda: f"the live side failed: {window.error_text}" if window.error_text else "")
     window.resize(1400, 860)
     window.show()
     window.start_run(replace(spec, paused=True))
-    wait_until(lambda: "step" in headless_status and window.frames_shown > 0 or window.error_text,
-               180, "both runs to start")
-    if window.error_text:
-        sys.exit(f"error: {window.error_text}")
+    wait_until(lambda: "step" in headless_status and window.frames_shown > 0, 180, "both runs to start")
     return headless, window
 
 
-def interleaved(spec, args) -> dict:
+def interleaved(spec, args, sides: list) -> dict:
     """``rounds`` turns of (cli, headless, live), each about ``seconds / rounds`` long."""
     from studio.protocol import Pause, Resume
 
-    headless, window = start_studio_sides(spec)
+    headless, window = start_studio_sides(spec, sides)
     turns = {"headless": (lambda p: headless.send(Pause() if p else Resume()), StepClock(headless)),
              "live": (window.set_paused, StepClock(window.worker))}
     display_pid = window.worker._processes[1].pid
@@ -239,6 +273,7 @@ def interleaved(spec, args) -> dict:
                 recorder.record(True)
                 frames0, display0, gui0 = window.frames_shown, cpu_seconds(display_pid), time.process_time()
             steps, seconds = measure_steps(clock, turn)
+            check_sides()
             if name == "live":
                 recorder.record(False)
                 live_seconds += seconds
@@ -251,8 +286,7 @@ def interleaved(spec, args) -> dict:
         cli_steps = cli_steps or max(50, int(turn * rates["headless"][0]))
         rates["cli"].append(cli_turn(args, cli_steps, cli_run))
     run_dir, headless_dir = window.run_dir, headless.info["run_dir"]
-    headless.stop()
-    window.close()
+    PROBLEMS.clear()                      # stopping the sides ends their runs: no failure now
     print(f"runs kept in {headless_dir} (headless), {run_dir} (live) and {cli_run} (cli)")
     return {"rates": rates, "intervals": recorder.intervals, "frames_per_s": frames / live_seconds,
             "display_cpu_share": display_cpu / live_seconds, "gui_cpu_share": gui_cpu / live_seconds}
@@ -284,7 +318,16 @@ def main(argv=None) -> int:
     print(f"{args.model} on {args.data or 'its default data'}, {args.rounds} rounds of "
           f"{args.seconds / args.rounds:g} s per side after {args.warmup:g} s of warm-up, "
           f"{os.cpu_count()} CPU cores; overrides {spec.overrides or 'none'}")
-    shown = interleaved(spec, args)
+    sides: list = []
+    try:
+        shown = interleaved(spec, args, sides)
+    except SideFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        PROBLEMS.clear()
+        for stop in reversed(sides):
+            stop()
     rates, intervals = shown["rates"], shown["intervals"]
     for i, (c, h, l) in enumerate(zip(rates["cli"], rates["headless"], rates["live"]), 1):
         print(f"round {i}: cli {c:8.1f}   headless {h:8.1f}   live {l:8.1f} steps/s   "
