@@ -61,8 +61,12 @@ THREADS_ENV = "GENSTUDIO_THREADS"
 
 def default_threads() -> int:
     """Torch CPU threads: ``$GENSTUDIO_THREADS`` if set (e.g. 1 on a machine shared with other
-    jobs: several threads of one op stall whenever one of them waits for a core), else all cores."""
+    jobs: several threads of one op stall whenever one of them waits for a core), else all cores,
+    shared out among the processes torchrun starts on this machine (``$LOCAL_WORLD_SIZE``: four
+    processes with every core each on 2 cores trained many times slower, each thread spinning for
+    partners the others held off)."""
     chosen = os.environ.get(THREADS_ENV, "").strip()
     if chosen.isdigit() and int(chosen) > 0:
         return int(chosen)
-    return os.cpu_count() or 1
+    local = os.environ.get("LOCAL_WORLD_SIZE", "1").strip()
+    return max(1, (os.cpu_count() or 1) // (int(local) if local.isdigit() and int(local) > 0 else 1))

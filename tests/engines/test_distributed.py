@@ -47,3 +47,18 @@ def test_an_engine_that_cannot_shard_says_why(tmp_path):
     assert ours and all("rbm cannot train under torchrun: it keeps persistent Gibbs chains" in line
                         for line in ours)            # (the traceback after it is torchrun's own report)
     assert not (tmp_path / "r").exists()
+
+
+def test_processes_torchrun_starts_on_one_machine_share_its_cores(monkeypatch):
+    from engines.core.device import default_threads
+
+    monkeypatch.delenv("GENSTUDIO_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert default_threads() == 8
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    assert default_threads() == 2
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "16")
+    assert default_threads() == 1
+    monkeypatch.setenv("GENSTUDIO_THREADS", "3")
+    assert default_threads() == 3
