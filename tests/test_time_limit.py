@@ -20,7 +20,7 @@ def test_a_test_past_its_time_limit_fails_alone_with_its_stacks(tmp_path):
     start = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.time_limit", "-p", "no:cacheprovider",
                           "test_inner.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 55              # the hung test was ended, not waited out (60 s)
     assert "1 failed, 1 passed" in out.stdout, out.stdout + out.stderr
     assert "call of test_inner.py::test_hangs ran past 2 s" in out.stdout
     dump = out.stdout + out.stderr

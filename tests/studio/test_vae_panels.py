@@ -67,12 +67,23 @@ def view_to_widget(panel, x, y) -> QtCore.QPointF:
     return QtCore.QPointF(panel.plot.mapFromScene(scene))
 
 
+def settle(qtbot, panel) -> None:
+    """Until the panel's layout has settled (view-to-widget mapping the same over 3 checks): on a
+    busy machine layouts run late, and a drag planned before them lands elsewhere."""
+    seen = []
+
+    def steady():
+        seen.append(view_to_widget(panel, 1.0, 1.0))
+        assert len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3]
+    qtbot.waitUntil(steady, timeout=10_000)
+
+
 def test_dragging_in_the_scatter_calls_set_probe_with_the_coordinates(qtbot):
     panel = make(qtbot, LatentScatterPanel, "latent_scatter")
     panel.show_frame(scatter_frame())
     panel.viewbox.setRange(xRange=(-3, 3), yRange=(-3, 3), padding=0)
     panel.set_live(True)
-    qtbot.wait(20)
+    settle(qtbot, panel)
     calls = []
     panel.methodCalled.connect(lambda method, args: calls.append((method, args)))
     path = [(-1.0, -1.0), (-0.5, -0.5), (0.0, 0.2), (0.5, 1.0), (1.0, 1.5)]
