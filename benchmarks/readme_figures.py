@@ -3,9 +3,11 @@ figures come from (``python -m engines train`` / ``eval``, ``benchmarks/live_ove
 dataset build on an empty cache) and prints each figure beside the README's.
 
     python benchmarks/readme_figures.py [--list] [--only NAME[,NAME...]] [--update] [--keep DIR]
+    python benchmarks/readme_figures.py --apply OUTPUT      # write an earlier run's figures in
 
 ``--only`` runs the named experiments (``--list`` names them, with their commands and cost);
-``--update`` writes the measured values into README.md in place, in the README's own number format.
+``--update`` writes the measured values into README.md in place, in the README's own number format;
+``--apply OUTPUT`` does the same with the figures an earlier run printed (its output saved to a file).
 Everything runs as a new user would: a new HOME, an empty cache (so the build times are first
 builds), a temp working folder (``--keep DIR`` keeps it). The model figures are deterministic on a
 given CPU (every run has its seed); the timings are not: the live-overhead table wants a quiet
@@ -146,7 +148,7 @@ FIGURES = (
              "align_novel_bound": Read("aligndraw", "eval", "nll_bound_novel")}),
     Figures("digit classifier, {classifier_pct} % test accuracy",
             {"classifier_pct": Read("dcgan", "eval", "classifier_accuracy", 100)}),
-    Figures("Fréchet distance `dcgan` {dcgan_fid} (untrained {dcgan_fid_0}), class coverage {dcgan_coverage}; "
+    Figures("Fréchet distance `dcgan` {dcgan_fid} (after one step {dcgan_fid_0}), class coverage {dcgan_coverage}; "
             "`gan` {gan_fid} ({gan_fid_0}); `lapgan` {lapgan_fid} ({lapgan_fid_0}); `gan2d` on the ring finds "
             "{gan2d_modes} of 8 modes.",
             {"dcgan_fid": Read("dcgan", "eval", "frechet_distance"),
@@ -227,6 +229,7 @@ def main(argv=None) -> int:
     p.add_argument("--only", help="comma-separated experiment names (default: all)")
     p.add_argument("--update", action="store_true", help="write the measured figures into README.md")
     p.add_argument("--keep", metavar="DIR", help="work in DIR (kept) instead of a temp folder")
+    p.add_argument("--apply", metavar="OUTPUT", help="write the figures an earlier run printed into README.md")
     args = p.parse_args(argv)
     text = README.read_text(encoding="utf-8")
     found = matches(text)
@@ -242,6 +245,10 @@ def main(argv=None) -> int:
             for _, argv in e.commands:
                 print("    " + " ".join(a if a != sys.executable else "python" for a in argv))
         return 0
+    if args.apply:
+        last = [line for line in Path(args.apply).read_text().splitlines() if line.startswith("{")][-1]
+        measured = {key: f["measured"] for key, f in json.loads(last)["figures"].items()}
+        return report(text, found, measured, update=True, failures=[], work=None)
     work = Path(args.keep or tempfile.mkdtemp(prefix="genstudio-figures-"))
     env = environment(work)
     results, failures = {}, []
@@ -252,22 +259,28 @@ def main(argv=None) -> int:
         except RuntimeError as exc:
             failures.append(str(exc))
             print(f"error: {exc}", file=sys.stderr)
+    measured = {key: read(results) for group in FIGURES for key, read in group.values.items()
+                if read.experiment in results}
+    return report(text, found, measured, args.update, failures, work)
+
+
+def report(text: str, found, measured: dict, update: bool, failures: list, work) -> int:
+    """Each measured figure beside the README's (written in when ``update``), then the JSON line."""
     figures, edits = {}, []
     for group, match in found:
-        for key, read in group.values.items():
-            if read.experiment not in results:
+        for key in group.values:
+            if key not in measured:
                 continue
-            value = read(results)
-            shown = match.group(key)
+            value, shown = measured[key], match.group(key)
             figures[key] = {"readme": readme_value(shown), "measured": round(value, 6)}
             print(f"{key:<26} README {shown:>10}   measured {formatted(value, shown):>10}")
             edits.append((match.start(key), match.end(key), formatted(value, shown)))
-    if args.update and edits:
+    if update and edits:
         for start, end, new in sorted(edits, reverse=True):
             text = text[:start] + new + text[end:]
         README.write_text(text, encoding="utf-8")
         print(f"README.md updated ({len(edits)} figures)", file=sys.stderr)
-    print(json.dumps({"figures": figures, "failed": failures, "workdir": str(work)}))
+    print(json.dumps({"figures": figures, "failed": failures, "workdir": str(work) if work else None}))
     return 1 if failures else 0
 
 

@@ -136,7 +136,12 @@ class TrainingSession:
         else:
             self.engine = build_engine(spec.model, spec.data, spec.device, spec.seed, spec.overrides)
             self.run_dir = new_run_dir(Path(spec.runs_root) if spec.runs_root else runs_root(), spec.model)
-            self.store = new_run(self.engine, spec.data, self.run_dir)
+            try:
+                self.store = new_run(self.engine, spec.data, self.run_dir)
+            except Exception:
+                with contextlib.suppress(OSError):
+                    self.run_dir.rmdir()          # the claimed name, still empty: no run left behind
+                raise
         self.data = spec.data or self.engine.default_data
         self.feed = StateFeed(self.engine, display_conn) if display_conn is not None else None
         self.control = Control(paused=spec.paused)

@@ -137,10 +137,16 @@ def runs_root() -> Path:
 
 
 def new_run_dir(root: Path, model: str) -> Path:
-    """``root/MODEL-YYYYmmdd-HHMMSS``, with ``-2``, ``-3``... if that name is taken."""
+    """A new, empty ``root/MODEL-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if that name is taken),
+    made here: making it is what claims the name, so two runs started in the same second by two
+    processes (two windows, a benchmark's two studio sides) get one each."""
     base = root / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    root.mkdir(parents=True, exist_ok=True)
     path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")

@@ -1,7 +1,10 @@
 """The training worker, on the toy engine: the in-process sessions (Runner + display copy) and the
 child processes, spoken to with the protocol's named messages."""
 import multiprocessing
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from studio.protocol import Pause, RunSpec, State, Step, Stop, Wanted, new_run_d
 from studio.worker import TrainingWorker
 
 SPEC = dict(model="toy", data="digits")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for(predicate, timeout=20.0, interval=0.01):
@@ -29,9 +33,19 @@ def wait_for(predicate, timeout=20.0, interval=0.01):
 def test_new_run_dir_is_named_after_the_model_and_never_reused(tmp_path):
     first = new_run_dir(tmp_path, "toy")
     assert first.name.startswith("toy-") and len(first.name) == len("toy-YYYYmmdd-HHMMSS")
-    first.mkdir()
+    assert first.is_dir() and not any(first.iterdir())          # made: the name is claimed
     second = new_run_dir(tmp_path, "toy")
     assert second != first and second.name.startswith(first.name)
+
+
+def test_two_runs_started_in_the_same_second_by_two_processes_get_a_directory_each(tmp_path):
+    """The benchmark's headless and live sides start together: both runs must record."""
+    code = (f"from pathlib import Path; from studio.protocol import new_run_dir; "
+            f"print(new_run_dir(Path({str(tmp_path)!r}), 'toy'))")
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+             for _ in range(4)]
+    dirs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert len(set(dirs)) == 4 and all(Path(d).is_dir() for d in dirs)
 
 
 @pytest.fixture
