@@ -46,15 +46,15 @@ class Building:
     seconds: float = 0.0
 
     def text(self) -> str:
-        """One line for a person: ``building the digit classifier (first use; cached for next
-        time): 3/12 epochs``."""
+        """One line for a person: ``building the digit classifier: 3/12 epochs (first use;
+        cached for next time)``, the count first so that a narrow status bar still shows it."""
         if self.state == "waiting":
             return f"waiting for another process building {self.what}"
         if self.state == "built":
             return f"built {self.what} in {self.seconds:.0f} s (cached for next time)"
         if self.state == "failed":
             return f"building {self.what} failed"
-        return f"building {self.what} (first use; cached for next time): {self.done}/{self.total} {self.unit}"
+        return f"building {self.what}: {self.done}/{self.total} {self.unit} (first use; cached for next time)"
 
 
 _listeners: list[Callable[[Building], None]] = []

@@ -86,7 +86,7 @@ def test_it_is_reported_while_built_and_once_built(cache):
     assert reports[0].state == "building" and reports[0].done == 0 and reports[0].total == 20
     assert reports[-2].done == 20 and reports[-1].state == "built"
     assert [r.state for r in reports].count("built") == 1
-    assert reports[0].text() == "building a test weight (first use; cached for next time): 0/20 steps"
+    assert reports[0].text() == "building a test weight: 0/20 steps (first use; cached for next time)"
     assert reports[-1].text().startswith("built a test weight in ")
 
 

