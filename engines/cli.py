@@ -255,6 +255,8 @@ def cmd_eval(args) -> int:
         width = max(map(len, metrics))
         for key, value in metrics.items():
             print(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+        for line in engine.metric_notes(metrics):
+            print(line)
     return 0
 
 

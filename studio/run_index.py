@@ -7,7 +7,7 @@ each time cost the training run beside it a share of a core."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 from pathlib import Path
 
@@ -25,11 +25,28 @@ class RunSummary:
     steps: int
     created: float
     metrics: dict
+    held_out: dict = field(default_factory=dict)
 
     @property
     def metrics_text(self) -> str:
         return "  ".join(f"{k} {v:.4g}" for k, v in list(self.metrics.items())[:METRICS_SHOWN]
                          if isinstance(v, float) and math.isfinite(v))
+
+    @property
+    def held_out_text(self) -> str:
+        """The run's held-out figure from ``train --eval``: an interval where the metrics give
+        both ends (``log_likelihood_conservative`` / ``_optimistic``), else the first number, and
+        ``NOT converged`` where any ``…_converged`` flag is false."""
+        metrics = self.held_out
+        if "log_likelihood_conservative" in metrics and "log_likelihood_optimistic" in metrics:
+            text = f"log-likelihood [{metrics['log_likelihood_conservative']:.2f}, " \
+                   f"{metrics['log_likelihood_optimistic']:.2f}]"
+        else:
+            first = next(((k, v) for k, v in metrics.items() if isinstance(v, float) and math.isfinite(v)), None)
+            text = f"{first[0]} {first[1]:.4g}" if first else ""
+        if any(k.endswith("_converged") and v is False for k, v in metrics.items()):
+            text += " NOT converged"
+        return text
 
 
 def summarize(path: Path) -> RunSummary | None:
@@ -49,8 +66,9 @@ def summarize(path: Path) -> RunSummary | None:
         return None
     finally:
         store.close()
+    held_out = meta.get("eval")
     return RunSummary(Path(path), str(meta.get("model", "?")), str(meta.get("data", "")), status, steps,
-                      float(meta.get("created", 0.0)), metrics)
+                      float(meta.get("created", 0.0)), metrics, held_out if isinstance(held_out, dict) else {})
 
 
 def run_dirs(folders) -> list[Path]:

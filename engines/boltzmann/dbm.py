@@ -186,10 +186,11 @@ def compose_biases(dbm: DBM, up_bias: list[torch.Tensor], down_bias: list[torch.
 
 # ---------------------------------------------------------------------------------- evaluation
 @torch.no_grad()
-def exact_log_z(dbm: DBM) -> float:
-    """``log Z`` of a tiny DBM by enumerating every hidden state (at most 2^22), with the visible
-    units summed out analytically: ``Σ_i softplus(b_i + (W_0 h¹)_i)`` (Bernoulli) or the Gaussian
-    integral ``D/2 log 2π + bᵀW_0h¹ + ½‖W_0h¹‖²``."""
+def hidden_log_weights(dbm: DBM) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Every joint hidden state of a tiny DBM (at most 2^22) and its unnormalized log
+    probability with the visible units summed out analytically: ``Σ_i softplus(b_i + (W_0 h¹)_i)``
+    (Bernoulli) or the Gaussian integral ``D/2 log 2π + bᵀW_0h¹ + ½‖W_0h¹‖²``. Returns the log
+    weights and the states, one tensor per hidden layer."""
     from engines.boltzmann.ais import binary_codes
 
     sizes = dbm.sizes[1:]
@@ -207,7 +208,12 @@ def exact_log_z(dbm: DBM) -> float:
         log_p = log_p + len(b) / 2 * LOG_2PI + top_down @ b + 0.5 * (top_down ** 2).sum(1)
     else:
         log_p = log_p + F.softplus(top_down + b).sum(1)
-    return float(torch.logsumexp(log_p, 0))
+    return log_p, hs
+
+
+def exact_log_z(dbm: DBM) -> float:
+    """``log Z`` of a tiny DBM: the log-sum of :func:`hidden_log_weights`."""
+    return float(torch.logsumexp(hidden_log_weights(dbm)[0], 0))
 
 
 @torch.no_grad()

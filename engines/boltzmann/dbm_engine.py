@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engines.boltzmann.ais import base_rate_bias, dbm_ais_log_z, default_betas
+from engines.boltzmann.ais import AISSettings, DBMPath, ais_notes, base_rate_bias, bounded_log_z
 from engines.boltzmann.dbm import DBM, compose_biases, rbm_down, rbm_up
 from engines.boltzmann.frames import ChainHistory, LayerChains
 from engines.core.config import ConfigError, live, param
@@ -35,7 +35,7 @@ from engines.core.views import View
 
 
 @dataclass
-class DBMConfig:
+class DBMTraining:
     layers: tuple[int, ...] = param((500, 1000), "hidden units per layer, bottom to top: 2 or 3 layers "
                                     "(e.g. 500,1000 or 500,500,1000)", low=1, high=8192)
     visible: str = param("auto", "visible units: bernoulli (binary pixels), gaussian (standardized pixels, "
@@ -59,9 +59,6 @@ class DBMConfig:
     chains: int = param(16, "Gibbs chains shown live (started from test images)", low=1, high=256)
     gibbs_per_frame: int = live(10, "Gibbs sweeps the shown chains make between two frames", low=1, high=1000)
     history_every: int = live(100, "Gibbs sweeps between two rows of the chain history", low=1, high=1_000_000)
-    ais_runs: int = param(100, "AIS runs for the log Z estimate", low=2, high=100_000)
-    ais_temperatures: int = param(14_500, "AIS intermediate temperatures (the schedule keeps the 1:8:20 "
-                                  "proportions of 14,500)", low=10, high=1_000_000)
     eval_images: int = param(2000, "test images the lower bound averages over (evenly spaced; all if fewer)",
                              low=1, high=1_000_000)
 
@@ -69,6 +66,11 @@ class DBMConfig:
         if not 2 <= len(self.layers) <= 3:
             raise ConfigError(f"layers must list 2 or 3 hidden layer sizes (e.g. 500,1000), got "
                               f"{','.join(map(str, self.layers))}")
+
+
+@dataclass
+class DBMConfig(AISSettings, DBMTraining):
+    """The DBM's fields, then the AIS ones (dataclasses list the last base's fields first)."""
 
 
 def binary_data(name: str) -> bool:
@@ -93,7 +95,7 @@ class DBMEngine(Engine):
     default_data = "mnist"
     smoke_data = "digits"
     smoke_overrides = {"layers": (16, 16), "pretrain_steps": 3, "batch_size": 20, "particles": 10, "chains": 4,
-                       "ais_runs": 4, "ais_temperatures": 50, "mean_field_steps": 3, "history_every": 1}
+                       "ais_runs": 4, "ais_temperatures": 50, "ais_max_temperatures": 100, "mean_field_steps": 3, "history_every": 1}
     # joint training: greedy pretraining is the first 2,000 steps only, and runs ~8x faster
     steady_overrides = {"pretrain_steps": 0}
 
@@ -406,29 +408,40 @@ class DBMEngine(Engine):
 
     # ------------------------------------------------------------------------------ evaluation
     @torch.no_grad()
-    def evaluate(self) -> dict[str, float]:
-        """AIS log Z and the variational lower bound ``Σ_h q log p* + H(q) − log Z`` averaged over
-        (up to ``eval_images``) test images, q from mean-field run to a fixed point. For
-        Gaussian units the bound is a log-density of the standardized pixels;
-        ``log_likelihood_lower_bound_pixels`` is the same density for pixels in [0, 1] units
-        (``− D log s``)."""
+    def evaluate(self) -> dict:
+        """The variational lower bound ``Σ_h q log p* + H(q) − log Z`` averaged over (up to
+        ``eval_images``) test images, q from mean-field run to a fixed point, with two estimates
+        of log Z (:mod:`engines.boltzmann.ais`): *optimistic* with forward AIS's (too small when
+        AIS has not converged), *conservative* with reverse AIS's, run from ``ais_runs`` of those
+        images with h² drawn from q. For Gaussian units the bounds are log-densities of the
+        standardized pixels; the ``_pixels`` ones are the same densities for pixels in [0, 1]
+        units (``− D log s``)."""
         cfg = self.config
-        z = dbm_ais_log_z(self.model, self.b_base, runs=cfg.ais_runs, betas=default_betas(cfg.ais_temperatures),
-                          generator=torch.Generator(device=self.device).manual_seed(self.seed + 3))
         count = min(cfg.eval_images, len(self.test_v))
         v = self.test_v[torch.linspace(0, len(self.test_v) - 1, count, device=self.device).long()]
         mus, _ = self.model.mean_field(v, 200, tol=1e-5)
         free = float(self.model.variational_free_energy(v, mus).double().mean())
-        out = {"log_likelihood_lower_bound": free - z["log_z"], "log_z": z["log_z"], "log_z_std": z["log_z_std"],
-               "log_z_lower": z["log_z_lower"], "log_z_upper": z["log_z_upper"], "ais_runs": cfg.ais_runs,
+        generator = torch.Generator(device=self.device).manual_seed(self.seed + 3)
+        pick = torch.linspace(0, count - 1, min(cfg.ais_runs, count), device=self.device).long()
+        start = [v[pick]] + [bernoulli(mu[pick], generator) if layer % 2 == 0 else torch.zeros_like(mu[pick])
+                             for layer, mu in enumerate(mus, 1)]
+        path = DBMPath(self.model, self.b_base)
+        z = bounded_log_z(path, path.state(start), cfg.ais_runs, cfg.ais_temperatures, cfg.ais_max_temperatures,
+                          cfg.ais_tolerance, generator)
+        optimistic, conservative = free - z.forward["log_z"], free - z.reverse["log_z"]
+        out = {"log_likelihood_lower_bound": optimistic, "log_likelihood_optimistic": optimistic,
+               "log_likelihood_conservative": conservative, **z.fields(), "ais_runs": cfg.ais_runs,
                "eval_images": count}
         if self.gaussian:
-            out["log_likelihood_lower_bound_pixels"] = out["log_likelihood_lower_bound"] - \
-                self.n_visible * math.log(self.pixel_scale)
+            shift = self.n_visible * math.log(self.pixel_scale)
+            out["log_likelihood_lower_bound_pixels"] = optimistic - shift
+            out["log_likelihood_conservative_pixels"] = conservative - shift
         else:
             out["base_rate_log_likelihood"] = float((v @ self.b_base).double().mean()) - \
                 float(torch.nn.functional.softplus(self.b_base).sum())
         return out
+
+    metric_notes = staticmethod(ais_notes)
 
     # ------------------------------------------------------------------------------ state
     def state_dict(self) -> dict:

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engines.boltzmann.ais import ais_log_likelihood, base_rate_bias
+from engines.boltzmann.ais import AISSettings, ais_log_likelihood, ais_notes, base_rate_bias
 from engines.core.config import live, param
 from engines.core.engine import BatchSampler, Engine, bernoulli, wants
 from engines.boltzmann.frames import ChainHistory, ChainState
@@ -52,7 +52,7 @@ class RBM(nn.Module):
 
 
 @dataclass
-class RBMConfig:
+class RBMTraining:
     hidden: int = param(500, "hidden units", low=1, high=16384)
     method: str = param("pcd", "cd: chains start at the data; pcd: persistent chains", ("cd", "pcd"))
     k: int = live(5, "Gibbs steps per update", low=1, high=1000)
@@ -63,7 +63,11 @@ class RBMConfig:
     chains: int = param(64, "Gibbs chains shown live (started from test digits)", low=1, high=1024)
     gibbs_per_frame: int = live(10, "Gibbs steps the shown chains take between two frames", low=1, high=1000)
     history_every: int = live(100, "Gibbs steps between two rows of the chain history", low=1, high=1_000_000)
-    ais_runs: int = param(100, "AIS runs for the log-likelihood estimate", low=2, high=100_000)
+
+
+@dataclass
+class RBMConfig(AISSettings, RBMTraining):
+    """The RBM's fields, then the AIS ones (dataclasses list the last base's fields first)."""
 
 
 class RBMEngine(Engine):
@@ -78,7 +82,8 @@ class RBMEngine(Engine):
         View("filters", "Filters (hidden units)", kinds=(ImageGrid,)),
         View("reconstructions", "Reconstructions", kinds=(ImageGrid,)),
     )
-    smoke_overrides = {"hidden": 32, "chains": 16, "ais_runs": 10, "history_every": 5}
+    smoke_overrides = {"hidden": 32, "chains": 16, "ais_runs": 10, "ais_temperatures": 200,
+                       "ais_max_temperatures": 400, "history_every": 5}
 
     HISTORY_CHAINS = 20
     HISTORY_ROWS = 20
@@ -215,8 +220,13 @@ class RBMEngine(Engine):
     # ------------------------------------------------------------------------------ evaluation
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        return ais_log_likelihood(self.model, self.b_base, self.test_v, runs=self.config.ais_runs,
+        cfg = self.config
+        return ais_log_likelihood(self.model, self.b_base, self.test_v, runs=cfg.ais_runs,
+                                  temperatures=cfg.ais_temperatures, max_temperatures=cfg.ais_max_temperatures,
+                                  tolerance=cfg.ais_tolerance,
                                   generator=torch.Generator(device=self.device).manual_seed(self.seed + 3))
+
+    metric_notes = staticmethod(ais_notes)
 
     # ------------------------------------------------------------------------------ state
     def state_dict(self) -> dict:

@@ -71,8 +71,14 @@ class Engine(ABC):
         return {}
 
     @abstractmethod
-    def evaluate(self) -> dict[str, float]:
-        """Held-out metrics on the fixed test split."""
+    def evaluate(self) -> dict:
+        """Held-out metrics on the fixed test split: numbers, and for an estimate that can fail to
+        converge a ``…_converged`` flag (the runs table marks a run whose flag is false)."""
+
+    @staticmethod
+    def metric_notes(metrics: dict) -> list[str]:
+        """Lines that say what :meth:`evaluate`'s figures are, printed under them by ``eval``."""
+        return []
 
     @abstractmethod
     def state_dict(self) -> dict:

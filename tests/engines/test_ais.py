@@ -1,11 +1,14 @@
-"""AIS checked against the exact partition function of tiny RBMs."""
+"""AIS in both directions checked against the exact partition function of tiny RBMs: forward AIS
+is a stochastic lower bound on log Z, reverse AIS from exact samples an upper one, and both meet
+the exact value as the schedule grows."""
 import itertools
 import math
 
 import pytest
 import torch
 
-from engines.boltzmann.ais import ais_log_likelihood, ais_log_z, default_betas, exact_log_z
+from engines.boltzmann.ais import (RBMPath, ais_log_likelihood, ais_log_z, binary_codes, bounded_log_z,
+                                   default_betas, exact_log_z, log_f, reverse_log_z)
 from engines.boltzmann.rbm import RBM
 
 
@@ -16,6 +19,13 @@ def tiny_rbm(n_visible, n_hidden, scale, seed):
     model.b.copy_(torch.randn(n_visible, generator=g))
     model.c.copy_(torch.randn(n_hidden, generator=g))
     return model, g
+
+
+def exact_samples(model, count, g):
+    """Visible vectors drawn exactly from p(v) ∝ exp(−F(v)) by enumerating every v."""
+    v = binary_codes(model.W.shape[0], "cpu").float()
+    p = torch.softmax(-model.free_energy(v).double(), 0)
+    return v[torch.multinomial(p.float(), count, replacement=True, generator=g)]
 
 
 def test_exact_log_z_matches_the_sum_over_every_joint_state():
@@ -36,28 +46,79 @@ def test_schedule_has_the_reference_temperatures():
     assert steps == [1e-5, 1e-4, 1e-3]
 
 
+def test_the_path_ends_at_the_base_rate_model_and_at_minus_the_free_energy():
+    model, g = tiny_rbm(12, 8, 1.0, 6)
+    b_base = 0.5 * torch.randn(12, generator=g)
+    v = torch.bernoulli(torch.full((5, 12), 0.5), generator=g)
+    x = RBMPath(model, b_base).state(v)
+    assert x.base.dtype == torch.float64 and x.layers[0] is v
+    assert torch.allclose(log_f(1.0, x), -model.free_energy(v).double(), atol=1e-5)
+    assert torch.allclose(log_f(0.0, x), (v @ b_base).double() + 8 * math.log(2), atol=1e-5)
+
+
 @pytest.mark.parametrize("scale, seed", [(0.5, 1), (1.0, 2), (2.0, 3)])
 def test_ais_agrees_with_exact_log_z_of_a_12x8_rbm(scale, seed):
     model, g = tiny_rbm(12, 8, scale, seed)
     b_base = 0.5 * torch.randn(12, generator=g)
-    estimate = ais_log_z(model, b_base, runs=100, generator=g)
+    estimate = ais_log_z(RBMPath(model, b_base), runs=100, generator=g)
     assert abs(estimate["log_z"] - exact_log_z(model)) < 0.05
     assert estimate["log_z_lower"] <= estimate["log_z"] <= estimate["log_z_upper"]
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_short_schedules_put_forward_below_and_reverse_above_the_exact_log_z(seed):
+    """With 20 temperatures on a strongly coupled RBM the two directions err to opposite sides by
+    a clear margin; with 3,000 both are within 0.1 nat."""
+    model, g = tiny_rbm(12, 8, 2.0, seed)
+    path, exact = RBMPath(model, torch.zeros(12)), exact_log_z(model)
+    start = path.state(exact_samples(model, 200, g))
+    short = default_betas(20)
+    assert ais_log_z(path, 200, short, g)["log_z"] < exact - 0.05
+    assert reverse_log_z(path, start, short, g)["log_z"] > exact + 0.3
+    long = default_betas(3000)
+    assert ais_log_z(path, 200, long, g)["log_z"] == pytest.approx(exact, abs=0.1)
+    assert reverse_log_z(path, start, long, g)["log_z"] == pytest.approx(exact, abs=0.1)
 
 
 def test_ais_is_exact_when_the_model_is_the_base_rate_model():
     model, g = tiny_rbm(10, 5, 0.0, 4)
     model.c.zero_()
-    estimate = ais_log_z(model, model.b.clone(), runs=10, betas=torch.linspace(0, 1, 50).numpy(), generator=g)
+    path = RBMPath(model, model.b.clone())
+    betas = torch.linspace(0, 1, 50).numpy()
+    estimate = ais_log_z(path, runs=10, betas=betas, generator=g)
     assert estimate["log_z"] == pytest.approx(exact_log_z(model), abs=1e-4)
     assert estimate["log_z_std"] == pytest.approx(0.0, abs=1e-6)
+    start = path.state(torch.bernoulli(torch.full((10, 10), 0.5), generator=g))
+    assert reverse_log_z(path, start, betas, g)["log_z"] == pytest.approx(exact_log_z(model), abs=1e-4)
 
 
-def test_log_likelihood_uses_minus_free_energy_minus_log_z():
-    model, g = tiny_rbm(12, 8, 1.0, 5)
-    test_v = torch.bernoulli(torch.full((30, 12), 0.4), generator=g)
-    out = ais_log_likelihood(model, torch.zeros(12), test_v, runs=100, generator=g)
+def test_the_schedule_doubles_until_the_directions_meet_or_the_cap():
+    model, g = tiny_rbm(12, 8, 2.0, 3)
+    path = RBMPath(model, torch.zeros(12))
+    start = path.state(exact_samples(model, 100, g))
+    capped = bounded_log_z(path, start, 100, 10, 40, tolerance=1e-6, generator=g)
+    assert [row[0] for row in capped.schedule] == [10, 20, 40] and not capped.converged
+    assert capped.temperatures == 40 and capped.gap > 1e-6
+    met = bounded_log_z(path, start, 100, 10, 100_000, tolerance=0.5, generator=g)
+    assert met.converged and met.gap <= 0.5 and met.temperatures == met.schedule[-1][0] > 10
+    fields = met.fields()
+    assert fields["ais_converged"] is True and fields["log_z_reverse"] - fields["log_z"] == met.gap
+
+
+def test_log_likelihood_lies_between_its_two_ends():
+    """From test images (not model samples) the reverse end is conservative here too: a short
+    schedule brackets the exact test log-likelihood and says it did not converge; the default one
+    converges onto it."""
+    model, g = tiny_rbm(12, 8, 1.5, 5)
+    test_v = torch.bernoulli(torch.full((60, 12), 0.4), generator=g)
     exact = float((-model.free_energy(test_v)).mean()) - exact_log_z(model)
-    assert out["ais_log_likelihood"] == pytest.approx(exact, abs=0.05)
+    short = ais_log_likelihood(model, torch.zeros(12), test_v, runs=60, temperatures=12, max_temperatures=12,
+                               tolerance=0.01, generator=g)
+    assert short["ais_converged"] is False and short["ais_temperatures"] == 12
+    assert short["log_likelihood_conservative"] < exact < short["log_likelihood_optimistic"]
+    out = ais_log_likelihood(model, torch.zeros(12), test_v, runs=100, generator=g)
+    assert out["ais_converged"] is True and out["ais_temperatures"] == 14_500
+    assert out["log_likelihood_optimistic"] == out["ais_log_likelihood"] == pytest.approx(exact, abs=0.05)
+    assert out["log_likelihood_conservative"] == pytest.approx(exact, abs=0.05)
     # the base-rate model with b_A = 0 gives every 12-bit vector probability 2^-12
     assert out["base_rate_log_likelihood"] == pytest.approx(-12 * math.log(2), abs=1e-5)

@@ -39,14 +39,18 @@ def test_eval_json_gives_the_rbm_metrics(trained):
     out = cli("eval", run, "--json")
     assert out.returncode == 0, out.stderr
     metrics = json.loads(out.stdout)
-    for key in ("ais_log_likelihood", "ais_log_likelihood_std", "base_rate_log_likelihood", "log_z"):
+    for key in ("ais_log_likelihood", "ais_log_likelihood_std", "base_rate_log_likelihood", "log_z",
+                "log_z_reverse", "log_likelihood_conservative", "log_likelihood_optimistic", "ais_gap"):
         assert isinstance(metrics[key], float)
-    assert metrics["step"] == 60
+    assert isinstance(metrics["ais_converged"], bool) and metrics["step"] == 60
+    assert metrics["log_likelihood_optimistic"] == metrics["ais_log_likelihood"]
+    assert [row[0] for row in metrics["ais_schedule"]][-1] == metrics["ais_temperatures"]
 
 
-def test_eval_table_for_people(trained):
+def test_eval_table_for_people_says_what_the_estimate_is(trained):
     out = cli("eval", trained[0])
     assert out.returncode == 0 and "ais_log_likelihood" in out.stdout
+    assert "log-likelihood in [" in out.stdout.splitlines()[-1] and "AIS converged" in out.stdout
 
 
 def test_list_names_models_datasets_and_fields():

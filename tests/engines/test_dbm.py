@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from engines.boltzmann.ais import dbm_ais_log_z, default_betas
-from engines.boltzmann.dbm import DBM, compose_biases, exact_log_p, exact_log_z, pretrain_scales, rbm_down, rbm_up
+from engines.boltzmann.ais import DBMPath, ais_log_z, default_betas, reverse_log_z
+from engines.boltzmann.dbm import (DBM, compose_biases, exact_log_p, exact_log_z, hidden_log_weights, pretrain_scales,
+                                   rbm_down, rbm_up)
 from engines.boltzmann.frames import ChainHistory, LayerChains
 from engines.core.config import ConfigError
 from engines.core.frames import ImageGrid, decode, encode
@@ -32,15 +33,34 @@ def random_visible(dbm, count, seed=1):
     return torch.randn(count, n, generator=g) if dbm.gaussian else (torch.rand(count, n, generator=g) < 0.5).float()
 
 
+def exact_samples(dbm, count, g):
+    """Joint states [v, h¹, …] drawn exactly: a hidden state from the enumerated marginal, then
+    v given h¹."""
+    log_w, hs = hidden_log_weights(dbm)
+    pick = torch.multinomial(torch.softmax(log_w, 0).float(), count, replacement=True, generator=g)
+    hidden = [h[pick].float() for h in hs]
+    return [dbm.sample_visible(dbm.visible_mean(hidden[0]), g), *hidden]
+
+
 @pytest.mark.parametrize("gaussian,layers,scale", [(False, (4, 3), 1.0), (False, (3, 3, 2), 1.0),
                                                    (True, (4, 3), 0.5)])
-def test_ais_log_z_matches_enumeration(gaussian, layers, scale):
+def test_ais_log_z_in_both_directions_matches_enumeration(gaussian, layers, scale):
     dbm = random_dbm(6, layers, gaussian, scale=scale)
-    exact = exact_log_z(dbm)
-    estimate = dbm_ais_log_z(dbm, torch.zeros(6), runs=100, betas=default_betas(2000),
-                             generator=torch.Generator().manual_seed(2))
-    assert estimate["log_z"] == pytest.approx(exact, abs=max(0.05, 4 * estimate["log_z_std"]))
-    assert estimate["log_z_lower"] < estimate["log_z"] < estimate["log_z_upper"]
+    exact, g = exact_log_z(dbm), torch.Generator().manual_seed(2)
+    path = DBMPath(dbm, torch.zeros(6))
+    forward = ais_log_z(path, runs=100, betas=default_betas(2000), generator=g)
+    assert forward["log_z"] == pytest.approx(exact, abs=max(0.05, 4 * forward["log_z_std"]))
+    assert forward["log_z_lower"] < forward["log_z"] < forward["log_z_upper"]
+    reverse = reverse_log_z(path, path.state(exact_samples(dbm, 100, g)), default_betas(2000), g)
+    assert reverse["log_z"] == pytest.approx(exact, abs=max(0.05, 4 * reverse["log_z_std"]))
+
+
+def test_short_schedules_bracket_the_dbm_log_z():
+    dbm = random_dbm(6, (4, 3), False, scale=2.0)
+    exact, g = exact_log_z(dbm), torch.Generator().manual_seed(4)
+    path, short = DBMPath(dbm, torch.zeros(6)), default_betas(10)
+    assert ais_log_z(path, 200, short, g)["log_z"] < exact - 0.05
+    assert reverse_log_z(path, path.state(exact_samples(dbm, 200, g)), short, g)["log_z"] > exact + 0.3
 
 
 @pytest.mark.parametrize("gaussian", [False, True])
@@ -118,10 +138,22 @@ def test_training_raises_the_bound_and_evaluate_matches_enumeration():
     result = engine.evaluate()
     exact = exact_log_z(engine.model)
     assert result["log_z"] == pytest.approx(exact, abs=max(0.1, 4 * result["log_z_std"]))
+    assert result["log_z_reverse"] == pytest.approx(exact, abs=max(0.1, 4 * result["log_z_reverse_std"]))
+    assert result["ais_converged"] is True and result["ais_temperatures"] == 1000
+    bound = float(engine.model.variational_free_energy(*_test_images_and_means(engine)).double().mean()) - exact
+    assert result["log_likelihood_conservative"] <= result["log_likelihood_optimistic"] + 0.2
+    assert result["log_likelihood_conservative"] == pytest.approx(bound, abs=0.2)
+    assert result["log_likelihood_optimistic"] == result["log_likelihood_lower_bound"] == pytest.approx(bound, abs=0.2)
     assert result["log_likelihood_lower_bound"] > result["base_rate_log_likelihood"] + 2
     v = engine.test_v[:20]
     mus, _ = engine.model.mean_field(v, 200, tol=1e-6)
     assert torch.all(engine.model.variational_free_energy(v, mus) - exact <= exact_log_p(engine.model, v) + 1e-4)
+
+
+def _test_images_and_means(engine):
+    count = min(engine.config.eval_images, len(engine.test_v))
+    v = engine.test_v[torch.linspace(0, len(engine.test_v) - 1, count).long()]
+    return v, engine.model.mean_field(v, 200, tol=1e-5)[0]
 
 
 def test_frames_never_change_training_and_have_every_layer():

@@ -61,6 +61,31 @@ def test_scan_lists_runs_with_status_steps_and_last_metrics(runs):
     assert "loss" in summaries["toy-b"].metrics_text
 
 
+def test_the_held_out_column_shows_both_ends_and_an_estimate_that_did_not_converge(qtbot, tmp_path):
+    for name, converged in (("rbm-met", True), ("rbm-apart", False)):
+        store = RunStore.open(record(tmp_path / name, 20), writable=True)
+        store.set_meta(eval={"ais_log_likelihood": -93.62, "log_likelihood_conservative": -101.4,
+                             "log_likelihood_optimistic": -93.62, "ais_converged": converged})
+        store.close()
+    store = RunStore.open(record(tmp_path / "plain", 20), writable=True)
+    store.set_meta(eval={"frechet_distance": 12.5})
+    store.close()
+    summaries = {s.path.name: s for s in scan([tmp_path])}
+    assert summaries["rbm-met"].held_out_text == "log-likelihood [-101.40, -93.62]"
+    assert summaries["rbm-apart"].held_out_text == "log-likelihood [-101.40, -93.62] NOT converged"
+    assert summaries["plain"].held_out_text == "frechet_distance 12.5"
+    browser = RunBrowser(QtCore.QSettings())
+    qtbot.addWidget(browser)
+    browser.folders = [str(tmp_path)]
+    browser.show()
+    qtbot.waitUntil(lambda: browser.proxy.rowCount() == 3, timeout=10_000)
+    column = COLUMNS.index("held-out")
+    shown = {browser.proxy.index(row, 0).data(): browser.proxy.index(row, column) for row in range(3)}
+    assert shown["rbm-apart"].data().endswith("NOT converged")
+    assert "did not converge" in shown["rbm-apart"].data(QtCore.Qt.ItemDataRole.ToolTipRole)
+    assert shown["rbm-met"].data(QtCore.Qt.ItemDataRole.ToolTipRole) is None
+
+
 def test_the_browser_lists_sorts_filters_and_opens(qtbot, runs):
     settings = QtCore.QSettings()
     browser = RunBrowser(settings)
