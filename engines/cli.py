@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("run_dir")
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     e.add_argument("--device", default="auto")
+    e.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change an evaluation setting for this evaluation only (e.g. "
+                        "ais_max_temperatures=232000); the recorded run is not changed")
 
     tb = sub.add_parser("export-tb", help="write a recorded run as TensorBoard event files")
     tb.add_argument("run_dir")
@@ -237,13 +240,14 @@ def resume_store(args, shard=(0, 1)):
 def cmd_eval(args) -> int:
     import math
 
+    from engines.core.config import parse_assignments
     from engines.core.store import RunStore
     from engines.runs import restore_engine
 
     store = RunStore.open(args.run_dir)
     try:
         _threads()
-        engine = restore_engine(store, args.device)
+        engine = restore_engine(store, args.device, overrides=parse_assignments(args.overrides))
         meta = store.meta()
     finally:
         store.close()

@@ -17,10 +17,12 @@ def new_run(engine, data: str | None, run_dir) -> RunStore:
     return RunStore.create(Path(run_dir), describe(engine, data or engine.default_data))
 
 
-def restore_engine(store, device: str = "auto", shard: tuple[int, int] = (0, 1)) -> "Engine":
+def restore_engine(store, device: str = "auto", shard: tuple[int, int] = (0, 1),
+                   overrides: dict[str, str] | None = None) -> "Engine":
     """The engine a recorded run describes, with its latest checkpoint loaded (``eval``,
-    ``train --resume``). A run without a description or a checkpoint, or a checkpoint that does
-    not fit, raises a StoreError/ConfigError saying so."""
+    ``train --resume``), its config changed by ``overrides`` (``eval --set``: the run itself is
+    not changed). A run without a description or a checkpoint, or a checkpoint that does not fit,
+    raises a StoreError/ConfigError saying so."""
     meta = store.meta()
     if "model" not in meta or "config" not in meta:
         raise StoreError(f"{store.path} holds no run description")
@@ -29,7 +31,8 @@ def restore_engine(store, device: str = "auto", shard: tuple[int, int] = (0, 1))
         raise CheckpointError(f"{store.path} has no checkpoint yet")
     config = from_dict(engine_class(meta["model"]).Config, meta["config"])
     engine = build_engine(meta["model"], meta.get("data"), device, int(meta.get("seed", 0)),
-                          {k: getattr(config, k) for k in meta["config"] if hasattr(config, k)}, shard)
+                          {**{k: getattr(config, k) for k in meta["config"] if hasattr(config, k)},
+                           **(overrides or {})}, shard)
     state = load_checkpoint(checkpoint, map_location=engine.device)
     try:
         engine.load_state_dict(state)

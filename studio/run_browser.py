@@ -1,5 +1,5 @@
 """The run browser: a table of the runs under the runs folder and any folder the user adds (model,
-dataset, status, steps, last metrics, held-out figure, start time), sortable and filterable, read
+dataset, status, steps, held-out figure, last metrics, start time), sortable and filterable, read
 again every few seconds (one run per pass of the event loop) so runs being written elsewhere keep
 their figures current.
 
@@ -17,7 +17,7 @@ from studio.run_index import RunIndex, RunSummary, newest_first
 from studio.stepwise import Stepwise
 
 REFRESH_MS = 3000
-COLUMNS = ("run", "model", "data", "status", "steps", "last metrics", "held-out", "started")
+COLUMNS = ("run", "model", "data", "status", "steps", "held-out", "last metrics", "started")
 STATUS_COLOURS = {"running": "#81c784", "crashed": "#ef5350", "failed": "#ef5350", "diverged": "#ffb74d"}
 FOLDERS_KEY = "runs/folders"
 
@@ -29,16 +29,16 @@ class RunTable(QtGui.QStandardItemModel):
         self.removeRows(0, self.rowCount())
         for run in runs:
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)) if run.created else ""
-            texts = (run.path.name, run.model, run.data, run.status, f"{run.steps:,}", run.metrics_text,
-                     run.held_out_text, started)
+            texts = (run.path.name, run.model, run.data, run.status, f"{run.steps:,}", run.held_out_text,
+                     run.metrics_text, started)
             items = [QtGui.QStandardItem(text) for text in texts]
             items[0].setData(str(run.path), QtCore.Qt.ItemDataRole.UserRole)
             items[0].setToolTip(str(run.path))
             items[4].setData(run.steps, QtCore.Qt.ItemDataRole.UserRole)
             items[7].setData(run.created, QtCore.Qt.ItemDataRole.UserRole)
             if "NOT converged" in run.held_out_text:
-                items[6].setForeground(QtGui.QColor(STATUS_COLOURS["diverged"]))
-                items[6].setToolTip("its estimator did not converge: the figure is no bound (see eval)")
+                items[5].setForeground(QtGui.QColor(STATUS_COLOURS["diverged"]))
+                items[5].setToolTip("its estimator did not converge: the figure is no bound (see eval)")
             if run.status in STATUS_COLOURS:
                 items[3].setForeground(QtGui.QColor(STATUS_COLOURS[run.status]))
             for item in items:

@@ -39,8 +39,8 @@ class RunSummary:
         ``NOT converged`` where any ``…_converged`` flag is false."""
         metrics = self.held_out
         if "log_likelihood_conservative" in metrics and "log_likelihood_optimistic" in metrics:
-            text = f"log-likelihood [{metrics['log_likelihood_conservative']:.2f}, " \
-                   f"{metrics['log_likelihood_optimistic']:.2f}]"
+            ends = sorted((metrics["log_likelihood_conservative"], metrics["log_likelihood_optimistic"]))
+            text = f"log-likelihood [{ends[0]:.2f}, {ends[1]:.2f}]"     # ends that met may cross by noise
         else:
             first = next(((k, v) for k, v in metrics.items() if isinstance(v, float) and math.isfinite(v)), None)
             text = f"{first[0]} {first[1]:.4g}" if first else ""

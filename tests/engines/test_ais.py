@@ -50,7 +50,7 @@ def test_the_path_ends_at_the_base_rate_model_and_at_minus_the_free_energy():
     model, g = tiny_rbm(12, 8, 1.0, 6)
     b_base = 0.5 * torch.randn(12, generator=g)
     v = torch.bernoulli(torch.full((5, 12), 0.5), generator=g)
-    x = RBMPath(model, b_base).state(v)
+    x = RBMPath(model, b_base, dtype=torch.float64).state(v)
     assert x.base.dtype == torch.float64 and x.layers[0] is v
     assert torch.allclose(log_f(1.0, x), -model.free_energy(v).double(), atol=1e-5)
     assert torch.allclose(log_f(0.0, x), (v @ b_base).double() + 8 * math.log(2), atol=1e-5)
@@ -101,6 +101,7 @@ def test_the_schedule_doubles_until_the_directions_meet_or_the_cap():
     assert capped.temperatures == 40 and capped.gap > 1e-6
     met = bounded_log_z(path, start, 100, 10, 100_000, tolerance=0.5, generator=g)
     assert met.converged and met.gap <= 0.5 and met.temperatures == met.schedule[-1][0] > 10
+    assert met.forward_moved == abs(met.schedule[-1][1] - met.schedule[-2][1])
     fields = met.fields()
     assert fields["ais_converged"] is True and fields["log_z_reverse"] - fields["log_z"] == met.gap
 

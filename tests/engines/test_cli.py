@@ -47,6 +47,19 @@ def test_eval_json_gives_the_rbm_metrics(trained):
     assert [row[0] for row in metrics["ais_schedule"]][-1] == metrics["ais_temperatures"]
 
 
+def test_eval_set_changes_the_evaluation_only(trained):
+    run, _ = trained
+    out = cli("eval", run, "--json", "--set", "ais_temperatures=10", "--set", "ais_max_temperatures=10",
+              "--set", "ais_tolerance=0.0001")
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads(out.stdout)
+    assert metrics["ais_schedule"][0][0] == 10 and metrics["ais_converged"] is False
+    again = json.loads(cli("eval", run, "--json").stdout)
+    assert again["ais_schedule"][0][0] == 14_500                    # the run's own settings
+    bad = cli("eval", run, "--set", "ais_tolerance=-1")
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and "ais_tolerance" in bad.stderr
+
+
 def test_eval_table_for_people_says_what_the_estimate_is(trained):
     out = cli("eval", trained[0])
     assert out.returncode == 0 and "ais_log_likelihood" in out.stdout
