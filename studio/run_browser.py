@@ -36,7 +36,7 @@ class RunTable(QtGui.QStandardItemModel):
             items[0].setToolTip(str(run.path))
             items[4].setData(run.steps, QtCore.Qt.ItemDataRole.UserRole)
             items[7].setData(run.created, QtCore.Qt.ItemDataRole.UserRole)
-            if "NOT converged" in run.held_out_text:
+            if not run.held_out_converged:
                 items[5].setForeground(QtGui.QColor(STATUS_COLOURS["diverged"]))
                 items[5].setToolTip("its estimator did not converge: the figure is no bound (see eval)")
             if run.status in STATUS_COLOURS:

@@ -33,6 +33,11 @@ class RunSummary:
                          if isinstance(v, float) and math.isfinite(v))
 
     @property
+    def held_out_converged(self) -> bool:
+        """False where any ``…_converged`` flag of the held-out metrics is false."""
+        return not any(k.endswith("_converged") and v is False for k, v in self.held_out.items())
+
+    @property
     def held_out_text(self) -> str:
         """The run's held-out figure from ``train --eval``: an interval where the metrics give
         both ends (``log_likelihood_conservative`` / ``_optimistic``), else the first number, and
@@ -44,7 +49,7 @@ class RunSummary:
         else:
             first = next(((k, v) for k, v in metrics.items() if isinstance(v, float) and math.isfinite(v)), None)
             text = f"{first[0]} {first[1]:.4g}" if first else ""
-        if any(k.endswith("_converged") and v is False for k, v in metrics.items()):
+        if not self.held_out_converged:
             text += " NOT converged"
         return text
 

@@ -91,9 +91,6 @@ class State:
     model: torch.Tensor
     summed: list[torch.Tensor]
 
-    def __len__(self) -> int:
-        return len(self.layers[0])
-
 
 def log_f(beta: float, x: State) -> torch.Tensor:
     """``log f_β(x)`` per row (:class:`State`)."""
@@ -155,10 +152,9 @@ class DBMPath:
             model = model + (layers[l] @ dbm.c[l - 1]).to(dtype)
         return State(layers, inputs, base, model, [a.to(dtype) for a in inputs.values()])
 
-    def _visible(self, mean: torch.Tensor, generator) -> torch.Tensor:
-        if self.dbm.gaussian:
-            return mean + torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-        return bernoulli(torch.sigmoid(mean), generator)
+    def _visible(self, pre: torch.Tensor, generator) -> torch.Tensor:
+        """v drawn given its total input ``pre``: N(pre, 1), or Bernoulli(σ(pre))."""
+        return self.dbm.sample_visible(pre if self.dbm.gaussian else torch.sigmoid(pre), generator)
 
     def base_sample(self, runs: int, generator) -> State:
         sizes = self.dbm.sizes
