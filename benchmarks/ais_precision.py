@@ -35,12 +35,15 @@ def main() -> int:
         engine = restore_engine(store, "cpu")
     finally:
         store.close()
-    path_class = RBMPath if engine.name == "rbm" else DBMPath
+    if engine.name == "rbm":
+        path_class, c_base = RBMPath, engine.base_hidden_bias()
+    else:
+        path_class, c_base = DBMPath, engine.base_hidden_biases()
     out = {"run_dir": args.run_dir, "model": engine.name, "temperatures": args.temperatures, "runs": args.runs}
     with torch.no_grad():
         for name, dtype in (("float64", torch.float64), ("float32", torch.float32)):
             began = time.perf_counter()
-            z = ais_log_z(path_class(engine.model, engine.b_base, dtype=dtype), args.runs,
+            z = ais_log_z(path_class(engine.model, engine.b_base, c_base, dtype=dtype), args.runs,
                           default_betas(args.temperatures), torch.Generator().manual_seed(5))
             out[name] = {"log_z": z["log_z"], "seconds": round(time.perf_counter() - began, 1)}
     out["float32_minus_float64"] = out["float32"]["log_z"] - out["float64"]["log_z"]

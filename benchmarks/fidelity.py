@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import sys
 
-from figures import ROOT, Check, Experiment, Figures, Read, main, train_and_eval
+from figures import ROOT, Check, Experiment, Figures, Read, engines, main, train_and_eval
 
 RBM_REFERENCE = ("--set", "method=pcd", "--set", "k=15", "--set", "lr=0.1")
+LONG_AIS = ("--set", "ais_temperatures=58000", "--set", "ais_max_temperatures=58000")
 
 EXPERIMENTS = {e.name: e for e in (
-    train_and_eval("rbm-reference", 6, "rbm", *RBM_REFERENCE, "--set", "momentum=0", "--set", "weight_decay=0",
-                   "--epochs", "15"),
+    train_and_eval("rbm-reference", 9, "rbm", *RBM_REFERENCE, "--set", "momentum=0", "--set", "weight_decay=0",
+                   "--epochs", "15",   # and how far log Z still moves on a longer schedule:
+                   then=(engines("eval-58000", "eval", "runs/rbm-reference", "--json", *LONG_AIS),)),
     train_and_eval("rbm-reference-defaults", 6, "rbm", *RBM_REFERENCE, "--epochs", "15"),
     train_and_eval("rbm-3000", 4, "rbm", "--steps", "3000"),
     train_and_eval("dbm2", 15, "dbm", "--steps", "3000"),
@@ -65,10 +67,23 @@ FIGURES = (
             "same command without those two settings): [{rbm_def_low}, {rbm_def_high}]",
             {**interval("rbm_ref", "rbm-reference"), **ais("rbm_ref", "rbm-reference"),
              **interval("rbm_def", "rbm-reference-defaults")}),
+    Figures("log Z {rbm_ref_log_z} forward and {rbm_ref_log_z_rev} reverse; at 58,000 temperatures "
+            "{rbm_ref58_log_z} and {rbm_ref58_log_z_rev} ({rbm_ref58_seconds} s)",
+            {"rbm_ref_log_z": Read("rbm-reference", "eval", "log_z"),
+             "rbm_ref_log_z_rev": Read("rbm-reference", "eval", "log_z_reverse"),
+             "rbm_ref58_log_z": Read("rbm-reference", "eval-58000", "log_z"),
+             "rbm_ref58_log_z_rev": Read("rbm-reference", "eval-58000", "log_z_reverse"),
+             "rbm_ref58_seconds": Read("rbm-reference", "eval-58000", "ais_seconds")}),
     Figures("500-1000 on MNIST, bound in [{dbm2_low}, {dbm2_high}] nats (AIS's two ends {dbm2_gap} nats apart at "
             "{dbm2_temperatures} temperatures, {dbm2_seconds} s of AIS in all) against the same budget's RBM (500 hidden) in [{rbm_3000_low}, "
             "{rbm_3000_high}]",
             {**interval("dbm2", "dbm2"), **ais("dbm2", "dbm2"), **interval("rbm_3000", "rbm-3000")}),
+    Figures("500-500-1000 after 4,000 steps: [{dbm3_low}, {dbm3_high}] (ends {dbm3_gap} apart at "
+            "{dbm3_temperatures} temperatures, {dbm3_seconds} s); `toys3d` (Gaussian units, densities of the "
+            "standardized pixels): [{toys_low}, {toys_high}] (ends {toys_gap} apart at {toys_temperatures} "
+            "temperatures, {toys_seconds} s)",
+            {**interval("dbm3", "dbm3"), **ais("dbm3", "dbm3"), **interval("toys", "dbm-toys"),
+             **ais("toys", "dbm-toys")}),
     Figures("on the 500-1000 DBM they move log Z by {ais_float32_shift} nats from float64's at 14,500 temperatures",
             {"ais_float32_shift": Read("ais-precision", "precision", "float32_minus_float64")}),
     Figures("`heldout_mse` {chairs_mse} against the nearest-view baseline's {chairs_baseline_mse}, `mask_iou` "
@@ -98,6 +113,16 @@ FIGURES = (
              "lapgan_fid": Read("lapgan", "eval", "frechet_distance"),
              "lapgan_fid_0": Read("lapgan-untrained", "eval", "frechet_distance"),
              "gan2d_modes": Read("gan2d", "eval", "modes_covered")}),
+    Figures("Parzen-window log-likelihood of the test digits (nats, ± standard error, σ chosen on the "
+            "validation split): `dcgan` {dcgan_parzen} ± {dcgan_parzen_se} (σ {dcgan_sigma}), `gan` "
+            "{gan_parzen} ± {gan_parzen_se} (σ {gan_sigma}), `lapgan` {lapgan_parzen} ± {lapgan_parzen_se} "
+            "(σ {lapgan_sigma}); after one step {dcgan_parzen_0}, {gan_parzen_0}, {lapgan_parzen_0}",
+            {key: Read(f"{m}{suffix}", "eval", field)
+             for m in ("dcgan", "gan", "lapgan")
+             for key, suffix, field in ((f"{m}_parzen", "", "parzen_log_likelihood"),
+                                        (f"{m}_parzen_se", "", "parzen_log_likelihood_se"),
+                                        (f"{m}_sigma", "", "parzen_sigma"),
+                                        (f"{m}_parzen_0", "-untrained", "parzen_log_likelihood"))}),
 )
 
 

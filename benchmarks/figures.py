@@ -35,9 +35,10 @@ def engines(label: str, *args: str) -> tuple[str, tuple[str, ...]]:
     return label, (sys.executable, "-m", "engines", *args)
 
 
-def train_and_eval(name: str, minutes: float, *train_args: str) -> Experiment:
+def train_and_eval(name: str, minutes: float, *train_args: str, then=()) -> Experiment:
+    """Train ``runs/NAME``, evaluate it (label ``eval``), then run the commands ``then``."""
     return Experiment(name, (engines("train", "train", *train_args, "--run-dir", f"runs/{name}"),
-                             engines("eval", "eval", f"runs/{name}", "--json")), minutes)
+                             engines("eval", "eval", f"runs/{name}", "--json"), *then), minutes)
 
 
 @dataclass(frozen=True)

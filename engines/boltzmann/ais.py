@@ -1,13 +1,16 @@
 """Annealed importance sampling of Boltzmann machines' partition functions, in both directions.
 
-**The path** (Salakhutdinov & Murray 2008) runs from a base-rate model A (``W = 0``, visible
-biases ``b_A = logit(p̂)`` of the training pixel means, hidden biases 0) at β = 0 to the model at
-β = 1 through ``E_β = (1−β) E_A + β E``, with some layers summed out analytically. For an RBM,
-the hidden units summed out,
+**The path** (Salakhutdinov & Murray 2008) runs from a base-rate model A (``W = 0``, every
+layer's biases the logits of its units' mean activity on training images: ``b_A = logit(p̂)`` of
+the pixel means, ``c_A,l`` of each hidden layer's activation probabilities) at β = 0 to the
+model at β = 1 through ``E_β = (1−β) E_A + β E``, with some layers summed out analytically. For
+an RBM, the hidden units summed out,
 
-    log f_β(v) = (1−β) b_Aᵀv + β bᵀv + Σ_j softplus(β (c_j + W_jᵀv)),
+    log f_β(v) = (1−β) b_Aᵀv + β bᵀv + Σ_j softplus(β (c_j + W_jᵀv) + (1−β) c_A,j),
 
-so ``log Z_A = Σ_i softplus(b_A,i) + H·log 2``; for a DBM see :class:`DBMPath`. ``T_β`` is one
+so ``log Z_A = Σ_i softplus(b_A,i) + Σ_j softplus(c_A,j)``; for a DBM see :class:`DBMPath`. A
+base model whose hidden units are as sparse as the model's starts the chains where the model's
+are (with hidden biases 0 the DBM's 1,000 h² units start at 1/2 against about 0.1 trained). ``T_β`` is one
 Gibbs step of ``p_β`` (it leaves ``p_β`` invariant and is reversible).
 
 **Forward AIS** starts ``x_0 ~ p_A`` and moves ``x_k = T_{β_k}(x_{k−1})``;
@@ -27,8 +30,12 @@ drawn from q(h|v) for a DBM) and walks back, ``x_{k−1} = T_{β_k}(x_k)``:
 under the annealing process run forwards (which tends to the model as K grows), so
 ``log Ẑ_rev = log Z_A + mean(log r)`` over the start points is a stochastic *upper* bound on the
 log Z that makes each start point's ``log p_ann`` exact, and the log-likelihood it gives is
-*conservative*. The two directions meet when the schedule is long enough: the gap between them is
-the estimate's honest error bar, and :func:`bounded_log_z` doubles the schedule until they meet.
+*conservative* for ``p_ann``. From exact model samples it is an upper bound on the model's log Z
+too; from test images it need not be: where a short schedule's ``p_ann`` puts more mass on test
+images than the model does, the reverse end falls *below* the forward one (a reference-settings
+RBM: by about 1 nat at 14,500 temperatures). So the two directions are two estimates that must
+agree: :func:`bounded_log_z` doubles the schedule until they are within a tolerance, and the gap
+between them is the estimate's honest error bar.
 """
 from __future__ import annotations
 
@@ -80,44 +87,63 @@ class AISSettings:
 @dataclass
 class State:
     """A batch of chain states and what ``log f_β`` needs of them at every temperature, computed
-    once per move: ``log f_β = (1−β) base + β model + Σ_l Σ_j softplus(β a_l,j)`` over the
-    summed-out layers' inputs ``a_l``. ``layers`` and ``inputs`` (the a_l, for sampling) are in
-    the model's precision; ``base``, ``model`` and ``summed`` (the a_l again) in the path's
-    ``dtype``: the model's by default (float32 increments moved a 3,000-step DBM's log Z by 0.001
-    nat from float64's at 14,500 temperatures: ``benchmarks/ais_precision.py``)."""
+    once per move: ``log f_β = (1−β) base + β model + Σ_l Σ_j softplus(β a_l,j + (1−β) c_A,l,j)``
+    over the summed-out layers' inputs ``a_l`` and base-rate biases ``c_A,l``. ``layers`` and
+    ``inputs`` (the a_l, for sampling) are in the model's precision; ``base``, ``model`` and
+    ``summed`` (the a_l again) in the path's ``dtype``: the model's by default (float32
+    increments moved a 3,000-step DBM's log Z by 0.001 nat from float64's at 14,500
+    temperatures: ``benchmarks/ais_precision.py``)."""
     layers: list[torch.Tensor]
     inputs: dict[int, torch.Tensor]
     base: torch.Tensor
     model: torch.Tensor
     summed: list[torch.Tensor]
+    summed_base: list[torch.Tensor]
 
 
 def log_f(beta: float, x: State) -> torch.Tensor:
     """``log f_β(x)`` per row (:class:`State`)."""
     out = (1 - beta) * x.base + beta * x.model
-    for a in x.summed:
-        out = out + F.softplus(beta * a).sum(1)
+    for a, c_base in zip(x.summed, x.summed_base):
+        out = out + F.softplus(beta * a + (1 - beta) * c_base).sum(1)
     return out
+
+
+def hidden_base_rates(means: list[torch.Tensor], pseudo_count: float = 5.0) -> list[torch.Tensor]:
+    """The base model's hidden biases: :func:`base_rate_bias` of each hidden layer's activation
+    probabilities on training images (``means``: one (images × units) tensor per hidden layer)."""
+    return [base_rate_bias(m, pseudo_count) for m in means]
+
+
+def base_rate_images(train: np.ndarray, binary: bool, seed: int, device, count: int = 2_000) -> torch.Tensor:
+    """The training images the hidden base rates are measured on: up to ``count`` of them, evenly
+    spaced over the (label-sorted) set, flattened, and drawn as binary images with their own seed
+    when the model's visible units are binary."""
+    rows = train.reshape(len(train), -1)[np.linspace(0, len(train) - 1, min(count, len(train))).astype(np.int64)]
+    v = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32)).to(device)
+    return bernoulli(v, torch.Generator(device=device).manual_seed(seed)) if binary else v
 
 
 class RBMPath:
     """The RBM's path over v (hidden units summed out): ``base = b_Aᵀv``, ``model = bᵀv``,
-    ``a = c + vW``; ``T_β`` is v → h → v at β."""
+    ``a = c + vW``; ``T_β`` is v → h → v at β. ``c_base`` is the base model's hidden bias
+    (zeros when not given)."""
 
-    def __init__(self, model, b_base: torch.Tensor, dtype=None):
+    def __init__(self, model, b_base: torch.Tensor, c_base: torch.Tensor | None = None, dtype=None):
         self.W, self.b, self.c, self.b_base, self.dtype = model.W, model.b, model.c, b_base, dtype or model.W.dtype
-        self.log_z_base = float(F.softplus(b_base).sum()) + self.W.shape[1] * math.log(2.0)
+        self.c_base = torch.zeros_like(self.c) if c_base is None else c_base
+        self.log_z_base = float(F.softplus(b_base).sum()) + float(F.softplus(self.c_base).sum())
 
     def state(self, v: torch.Tensor) -> State:
         pre = torch.addmm(self.c, v, self.W)
         return State([v], {1: pre}, (v @ self.b_base).to(self.dtype), (v @ self.b).to(self.dtype),
-                     [pre.to(self.dtype)])
+                     [pre.to(self.dtype)], [self.c_base.to(self.dtype)])
 
     def base_sample(self, runs: int, generator) -> State:
         return self.state(bernoulli(torch.sigmoid(self.b_base).expand(runs, -1).contiguous(), generator))
 
     def step(self, beta: float, x: State, generator) -> State:
-        h = bernoulli(torch.sigmoid(beta * x.inputs[1]), generator)
+        h = bernoulli(torch.sigmoid(beta * x.inputs[1] + (1 - beta) * self.c_base), generator)
         mean = torch.sigmoid((1 - beta) * self.b_base + beta * torch.addmm(self.b, h, self.W.t()))
         return self.state(bernoulli(mean, generator))
 
@@ -125,19 +151,21 @@ class RBMPath:
 class DBMPath:
     """A deep Boltzmann machine's path (:class:`engines.boltzmann.dbm.DBM`), with the odd layers
     (h¹, h³) summed out analytically and the chain over the even ones (v, h²). With
-    ``a_l = x_{l−1}W_{l−1} + x_{l+1}W_lᵀ + c_l``,
+    ``a_l = x_{l−1}W_{l−1} + x_{l+1}W_lᵀ + c_l`` and the base model's hidden biases ``c_A,l``,
 
-        log f_β(v, h²) = vis_β(v) + β c_2ᵀh² + Σ_{odd l} Σ_j softplus(β a_l,j)
+        log f_β(v, h²) = vis_β(v) + ((1−β) c_A,2 + β c_2)ᵀh² + Σ_{odd l} Σ_j softplus(β a_l,j + (1−β) c_A,l,j)
 
     where ``vis_β(v) = ((1−β) b_A + β b)ᵀv`` (Bernoulli) or ``−(1−β)‖v−b_A‖²/2 − β‖v−b‖²/2``
-    (Gaussian), and ``log Z_A = Σ_i softplus(b_A,i)`` (or ``D/2 log 2π``) ``+ Σ_l H_l log 2``.
-    ``T_β`` is one Gibbs sweep of p_β: odd layers given the even ones, then the even ones."""
+    (Gaussian), and ``log Z_A = Σ_i softplus(b_A,i)`` (or ``D/2 log 2π``) ``+ Σ_l Σ_j softplus(c_A,l,j)``.
+    ``T_β`` is one Gibbs sweep of p_β: odd layers given the even ones, then the even ones.
+    ``c_base`` (one tensor per hidden layer) is zeros when not given."""
 
-    def __init__(self, dbm, b_base: torch.Tensor, dtype=None):
+    def __init__(self, dbm, b_base: torch.Tensor, c_base: list[torch.Tensor] | None = None, dtype=None):
         self.dbm, self.b_base, self.dtype = dbm, b_base, dtype or dbm.b.dtype
+        self.c_base = [torch.zeros_like(c) for c in dbm.c] if c_base is None else list(c_base)
         self.odd, self.even_hidden = range(1, dbm.depth + 1, 2), range(2, dbm.depth + 1, 2)
         visible = len(b_base) / 2 * math.log(2 * math.pi) if dbm.gaussian else float(F.softplus(b_base).sum())
-        self.log_z_base = visible + sum(dbm.sizes[1:]) * math.log(2.0)
+        self.log_z_base = visible + sum(float(F.softplus(c).sum()) for c in self.c_base)
 
     def state(self, layers: list[torch.Tensor]) -> State:
         dbm, depth, dtype = self.dbm, self.dbm.depth, self.dtype
@@ -149,29 +177,31 @@ class DBMPath:
         else:
             base, model = (v @ self.b_base).to(dtype), (v @ dbm.b).to(dtype)
         for l in self.even_hidden:
+            base = base + (layers[l] @ self.c_base[l - 1]).to(dtype)
             model = model + (layers[l] @ dbm.c[l - 1]).to(dtype)
-        return State(layers, inputs, base, model, [a.to(dtype) for a in inputs.values()])
+        return State(layers, inputs, base, model, [a.to(dtype) for a in inputs.values()],
+                     [self.c_base[l - 1].to(dtype) for l in self.odd])
 
     def _visible(self, pre: torch.Tensor, generator) -> torch.Tensor:
         """v drawn given its total input ``pre``: N(pre, 1), or Bernoulli(σ(pre))."""
         return self.dbm.sample_visible(pre if self.dbm.gaussian else torch.sigmoid(pre), generator)
 
     def base_sample(self, runs: int, generator) -> State:
-        sizes = self.dbm.sizes
         layers = [self._visible(self.b_base.expand(runs, -1).contiguous(), generator)]
-        layers += [bernoulli(torch.full((runs, n), 0.5, device=self.b_base.device), generator) if l % 2 == 0
-                   else torch.zeros(runs, n, device=self.b_base.device) for l, n in enumerate(sizes[1:], 1)]
+        layers += [bernoulli(torch.sigmoid(c).expand(runs, -1).contiguous(), generator) if l % 2 == 0
+                   else torch.zeros(runs, len(c), device=c.device) for l, c in enumerate(self.c_base, 1)]
         return self.state(layers)
 
     def step(self, beta: float, x: State, generator) -> State:
-        layers, dbm, depth = list(x.layers), self.dbm, self.dbm.depth
+        layers, dbm, depth, c_base = list(x.layers), self.dbm, self.dbm.depth, self.c_base
         for l in self.odd:
-            layers[l] = bernoulli(torch.sigmoid(beta * x.inputs[l]), generator)
+            layers[l] = bernoulli(torch.sigmoid(beta * x.inputs[l] + (1 - beta) * c_base[l - 1]), generator)
         layers[0] = self._visible((1 - beta) * self.b_base + beta * torch.addmm(dbm.b, layers[1], dbm.W[0].t()),
                                   generator)
         for l in self.even_hidden:
             above = layers[l + 1] if l < depth else None
-            layers[l] = bernoulli(torch.sigmoid(beta * dbm.hidden_input(l, layers[l - 1], above)), generator)
+            pre = beta * dbm.hidden_input(l, layers[l - 1], above) + (1 - beta) * c_base[l - 1]
+            layers[l] = bernoulli(torch.sigmoid(pre), generator)
         return self.state(layers)
 
 
@@ -240,6 +270,7 @@ class BoundedLogZ:
 
     @property
     def gap(self) -> float:
+        """Reverse minus forward log Z: positive when the two ends bracket log Z."""
         return self.reverse["log_z"] - self.forward["log_z"]
 
     @property
@@ -264,7 +295,9 @@ def bounded_log_z(path, start, runs: int, temperatures: int, max_temperatures: i
                   generator) -> BoundedLogZ:
     """Forward AIS (``runs`` runs) and reverse AIS (one run from each start state) at
     ``temperatures``, doubled until AIS has converged or the next schedule would pass
-    ``max_temperatures``. Converged: the two ends are within ``tolerance`` nats. How far forward
+    ``max_temperatures``. Converged: the two ends are within ``tolerance`` nats of each other
+    (on either side: from test images the reverse end may fall below the forward one, module
+    docstring). How far forward
     log Z moved as the temperatures doubled is reported beside it, not used: with 100 runs a
     forward estimate of a trained RBM at 14,500 temperatures varies by a few nats from one
     random stream to the next, so a small move is no evidence."""
@@ -276,7 +309,7 @@ def bounded_log_z(path, start, runs: int, temperatures: int, max_temperatures: i
         forward = ais_log_z(path, runs, betas, generator)
         reverse = reverse_log_z(path, start, betas, generator)
         schedule.append((count, forward["log_z"], reverse["log_z"]))
-        converged = reverse["log_z"] - forward["log_z"] <= tolerance
+        converged = abs(reverse["log_z"] - forward["log_z"]) <= tolerance
         if converged or 2 * count > max_temperatures:
             return BoundedLogZ(forward, reverse, count, converged, tolerance, time.perf_counter() - began, schedule)
         count *= 2
@@ -307,12 +340,13 @@ def exact_log_z(model) -> float:
 @torch.no_grad()
 def ais_log_likelihood(model, b_base: torch.Tensor, test_v: torch.Tensor, runs: int = 100,
                        temperatures: int = 14_500, max_temperatures: int = 14_500, tolerance: float = 1.0,
-                       generator=None) -> dict:
+                       generator=None, c_base: torch.Tensor | None = None) -> dict:
     """Average test ``log p(v) = −F(v) − log Z`` in nats between two ends: *optimistic* with the
     forward log Z, *conservative* with the reverse one (RAISE: reverse runs from ``runs`` test
     images, evenly spaced), each over every test image; ``ais_converged`` as :func:`bounded_log_z`
-    has it. The base-rate model's ``log p_A(v) = b_Aᵀv − Σ_i softplus(b_A,i)`` is beside them."""
-    path = RBMPath(model, b_base)
+    has it; ``c_base`` is the base model's hidden bias (:class:`RBMPath`). The base-rate model's
+    visible ``log p_A(v) = b_Aᵀv − Σ_i softplus(b_A,i)`` is beside them."""
+    path = RBMPath(model, b_base, c_base)
     starts = test_v[torch.linspace(0, len(test_v) - 1, min(runs, len(test_v)), device=test_v.device).long()]
     z = bounded_log_z(path, path.state(starts), runs, temperatures, max_temperatures, tolerance, generator)
     mean_neg_f = float(-model.free_energy(test_v).double().mean())
@@ -325,11 +359,12 @@ def ais_log_likelihood(model, b_base: torch.Tensor, test_v: torch.Tensor, runs: 
 
 def interval_text(metrics: dict) -> str:
     """One line for a person about an eval with both AIS ends (lowest first: ends that met may
-    cross by their noise): ``log-likelihood in [−95.10, −94.62] nats (AIS converged: the ends are
-    0.48 nats apart at 29,000 temperatures)``, or, when they did not meet, that the figure is no
-    bound."""
+    cross): ``log-likelihood in [−95.10, −94.62] nats (AIS converged: the ends are 0.48 nats
+    apart at 29,000 temperatures)``, or, when they did not meet, that the figure is no bound."""
     low, high = sorted((metrics["log_likelihood_conservative"], metrics["log_likelihood_optimistic"]))
-    apart = f"the ends are {metrics['ais_gap']:.2f} nats apart at {metrics['ais_temperatures']:,} temperatures"
+    crossed = ", crossed" if metrics["ais_gap"] < 0 else ""
+    apart = (f"the ends are {abs(metrics['ais_gap']):.2f} nats apart{crossed} at "
+             f"{metrics['ais_temperatures']:,} temperatures")
     if metrics["ais_converged"]:
         return f"log-likelihood in [{low:.2f}, {high:.2f}] nats (AIS converged: {apart})"
     return f"log-likelihood in [{low:.2f}, {high:.2f}] nats, AIS NOT converged: {apart}, so {high:.2f} is no bound"

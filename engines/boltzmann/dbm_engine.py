@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engines.boltzmann.ais import AISSettings, DBMPath, ais_notes, base_rate_bias, bounded_log_z
+from engines.boltzmann.ais import (AISSettings, DBMPath, ais_notes, base_rate_bias, base_rate_images, bounded_log_z,
+                                   hidden_base_rates)
 from engines.boltzmann.dbm import DBM, compose_biases, rbm_down, rbm_up
 from engines.boltzmann.frames import ChainHistory, LayerChains
 from engines.core.config import ConfigError, live, param
@@ -425,7 +426,7 @@ class DBMEngine(Engine):
         pick = torch.linspace(0, count - 1, min(cfg.ais_runs, count), device=self.device).long()
         start = [v[pick]] + [bernoulli(mu[pick], generator) if layer % 2 == 0 else torch.zeros_like(mu[pick])
                              for layer, mu in enumerate(mus, 1)]
-        path = DBMPath(self.model, self.b_base)
+        path = DBMPath(self.model, self.b_base, self.base_hidden_biases())
         z = bounded_log_z(path, path.state(start), cfg.ais_runs, cfg.ais_temperatures, cfg.ais_max_temperatures,
                           cfg.ais_tolerance, generator)
         optimistic, conservative = free - z.forward["log_z"], free - z.reverse["log_z"]
@@ -440,6 +441,18 @@ class DBMEngine(Engine):
             out["base_rate_log_likelihood"] = float((v @ self.b_base).double().mean()) - \
                 float(torch.nn.functional.softplus(self.b_base).sum())
         return out
+
+    def base_hidden_biases(self) -> list[torch.Tensor]:
+        """AIS's base model's hidden biases: the logit of each hidden unit's mean mean-field
+        activation on training images (:func:`engines.boltzmann.ais.base_rate_images`; standardized
+        for Gaussian units)."""
+        if self.gaussian:
+            train = (self.data.train.reshape(len(self.data.train), -1) - self.pixel_mean.cpu().numpy()) / self.pixel_scale
+        else:
+            train = self.data.train
+        mus, _ = self.model.mean_field(base_rate_images(train, not self.gaussian, self.seed + 5, self.device), 200,
+                                       tol=1e-5)
+        return hidden_base_rates(mus)
 
     metric_notes = staticmethod(ais_notes)
 

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engines.boltzmann.ais import AISSettings, ais_log_likelihood, ais_notes, base_rate_bias
+from engines.boltzmann.ais import (AISSettings, ais_log_likelihood, ais_notes, base_rate_bias, base_rate_images,
+                                   hidden_base_rates)
 from engines.core.config import live, param
 from engines.core.engine import BatchSampler, Engine, bernoulli, wants
 from engines.boltzmann.frames import ChainHistory, ChainState
@@ -224,7 +225,14 @@ class RBMEngine(Engine):
         return ais_log_likelihood(self.model, self.b_base, self.test_v, runs=cfg.ais_runs,
                                   temperatures=cfg.ais_temperatures, max_temperatures=cfg.ais_max_temperatures,
                                   tolerance=cfg.ais_tolerance,
-                                  generator=torch.Generator(device=self.device).manual_seed(self.seed + 3))
+                                  generator=torch.Generator(device=self.device).manual_seed(self.seed + 3),
+                                  c_base=self.base_hidden_bias())
+
+    def base_hidden_bias(self) -> torch.Tensor:
+        """AIS's base model's hidden bias: the logit of each hidden unit's mean activation
+        probability ``σ(c + vW)`` on training images (:func:`engines.boltzmann.ais.base_rate_images`)."""
+        v = base_rate_images(self.data.train, True, self.seed + 5, self.device)
+        return hidden_base_rates([self.model.hidden_probs(v)])[0]
 
     metric_notes = staticmethod(ais_notes)
 

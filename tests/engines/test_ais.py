@@ -4,11 +4,14 @@ the exact value as the schedule grows."""
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from engines.boltzmann.ais import (RBMPath, ais_log_likelihood, ais_log_z, binary_codes, bounded_log_z,
-                                   default_betas, exact_log_z, log_f, reverse_log_z)
+from engines.boltzmann.ais import (RBMPath, ais_log_likelihood, ais_log_z, base_rate_images, binary_codes,
+                                   bounded_log_z, default_betas, exact_log_z, hidden_base_rates, interval_text,
+                                   log_f, reverse_log_z)
 from engines.boltzmann.rbm import RBM
 
 
@@ -54,6 +57,28 @@ def test_the_path_ends_at_the_base_rate_model_and_at_minus_the_free_energy():
     assert x.base.dtype == torch.float64 and x.layers[0] is v
     assert torch.allclose(log_f(1.0, x), -model.free_energy(v).double(), atol=1e-5)
     assert torch.allclose(log_f(0.0, x), (v @ b_base).double() + 8 * math.log(2), atol=1e-5)
+    c_base = torch.randn(8, generator=g)
+    x = RBMPath(model, b_base, c_base, dtype=torch.float64).state(v)
+    assert torch.allclose(log_f(1.0, x), -model.free_energy(v).double(), atol=1e-5)
+    assert torch.allclose(log_f(0.0, x), (v @ b_base).double() + F.softplus(c_base).sum().double(), atol=1e-5)
+
+
+def test_hidden_base_rates_are_the_logits_of_mean_activity():
+    means = torch.tensor([[0.1, 0.9], [0.3, 0.7]])
+    (c_base,) = hidden_base_rates([means], pseudo_count=0.0)
+    assert torch.allclose(torch.sigmoid(c_base), torch.tensor([0.2, 0.8]), atol=1e-6)
+    images = base_rate_images(np.full((50, 2, 2), 0.5), True, seed=3, device="cpu", count=20)
+    assert images.shape == (20, 4) and set(images.unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(images, base_rate_images(np.full((50, 2, 2), 0.5), True, seed=3, device="cpu", count=20))
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_both_directions_match_exact_log_z_from_a_base_with_hidden_biases(seed):
+    model, g = tiny_rbm(12, 8, 1.5, seed)
+    path, exact = RBMPath(model, 0.5 * torch.randn(12, generator=g), torch.randn(8, generator=g)), exact_log_z(model)
+    assert ais_log_z(path, 100, default_betas(3000), g)["log_z"] == pytest.approx(exact, abs=0.1)
+    start = path.state(exact_samples(model, 100, g))
+    assert reverse_log_z(path, start, default_betas(3000), g)["log_z"] == pytest.approx(exact, abs=0.1)
 
 
 @pytest.mark.parametrize("scale, seed", [(0.5, 1), (1.0, 2), (2.0, 3)])
@@ -123,3 +148,17 @@ def test_log_likelihood_lies_between_its_two_ends():
     assert out["log_likelihood_conservative"] == pytest.approx(exact, abs=0.05)
     # the base-rate model with b_A = 0 gives every 12-bit vector probability 2^-12
     assert out["base_rate_log_likelihood"] == pytest.approx(-12 * math.log(2), abs=1e-5)
+
+
+def test_ends_that_cross_within_the_tolerance_have_converged_and_say_so():
+    """From test images the reverse end may fall below the forward one: the two must agree
+    within the tolerance on either side, and the line for a person says they crossed."""
+    model, g = tiny_rbm(12, 8, 2.0, 3)
+    path = RBMPath(model, torch.zeros(12))
+    start = path.state(torch.bernoulli(torch.full((100, 12), 0.3), generator=g))
+    z = bounded_log_z(path, start, 100, 10, 100_000, tolerance=0.5, generator=g)
+    assert z.converged and abs(z.gap) <= 0.5
+    metrics = {"log_likelihood_conservative": -10.2, "log_likelihood_optimistic": -10.9, "ais_gap": -0.7,
+               "ais_converged": True, "ais_temperatures": 14_500}
+    assert interval_text(metrics) == ("log-likelihood in [-10.90, -10.20] nats (AIS converged: the ends are "
+                                      "0.70 nats apart, crossed at 14,500 temperatures)")

@@ -42,12 +42,16 @@ def exact_samples(dbm, count, g):
     return [dbm.sample_visible(dbm.visible_mean(hidden[0]), g), *hidden]
 
 
-@pytest.mark.parametrize("gaussian,layers,scale", [(False, (4, 3), 1.0), (False, (3, 3, 2), 1.0),
-                                                   (True, (4, 3), 0.5)])
-def test_ais_log_z_in_both_directions_matches_enumeration(gaussian, layers, scale):
+@pytest.mark.parametrize("gaussian,layers,scale,hidden_base", [
+    (False, (4, 3), 1.0, False), (False, (3, 3, 2), 1.0, False), (True, (4, 3), 0.5, False),
+    (False, (4, 3), 1.0, True), (False, (3, 3, 2), 1.0, True), (True, (4, 3), 0.5, True)])
+def test_ais_log_z_in_both_directions_matches_enumeration(gaussian, layers, scale, hidden_base):
+    """From a base model with hidden biases 0 and with random ones (every layer's, summed-out
+    and sampled alike)."""
     dbm = random_dbm(6, layers, gaussian, scale=scale)
     exact, g = exact_log_z(dbm), torch.Generator().manual_seed(2)
-    path = DBMPath(dbm, torch.zeros(6))
+    c_base = [torch.randn(n, generator=g) for n in layers] if hidden_base else None
+    path = DBMPath(dbm, torch.zeros(6), c_base)
     forward = ais_log_z(path, runs=100, betas=default_betas(2000), generator=g)
     assert forward["log_z"] == pytest.approx(exact, abs=max(0.05, 4 * forward["log_z_std"]))
     assert forward["log_z_lower"] < forward["log_z"] < forward["log_z_upper"]
