@@ -297,10 +297,8 @@ def bounded_log_z(path, start, runs: int, temperatures: int, max_temperatures: i
     ``temperatures``, doubled until AIS has converged or the next schedule would pass
     ``max_temperatures``. Converged: the two ends are within ``tolerance`` nats of each other
     (on either side: from test images the reverse end may fall below the forward one, module
-    docstring). How far forward
-    log Z moved as the temperatures doubled is reported beside it, not used: with 100 runs a
-    forward estimate of a trained RBM at 14,500 temperatures varies by a few nats from one
-    random stream to the next, so a small move is no evidence."""
+    docstring). How far forward log Z moved as the temperatures doubled is reported beside it,
+    not used: a forward estimate whose chains are stuck moves little too."""
     began = time.perf_counter()
     schedule = []
     count = temperatures
