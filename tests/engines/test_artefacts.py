@@ -117,9 +117,11 @@ def test_a_corrupt_file_is_rebuilt_and_an_unwritable_cache_only_costs_time(cache
 
 
 def test_two_processes_asking_at_once_build_it_once(cache):
-    """The second process waits for the first one's build (and says so), then reads it."""
+    """The second process waits for the first one's build (and says so), then reads it. The build
+    lasts until the second process is about to ask, and 1 s more, however slow its start."""
+    asking = cache.parent / "asking.txt"
     code = textwrap.dedent(f"""
-        import sys, time
+        import os, sys, time
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from engines.data import artefacts
         from test_artefacts import get, trained_weight
@@ -127,17 +129,22 @@ def test_two_processes_asking_at_once_build_it_once(cache):
         def slow(progress):
             with open({str(cache.parent / 'builds.txt')!r}, "a") as f:
                 f.write("built\\n")
-            time.sleep(1.5)
+            began = time.monotonic()
+            while not os.path.exists({str(asking)!r}) and time.monotonic() - began < 60:
+                time.sleep(0.05)
+            time.sleep(1.0)
             return trained_weight(progress)
         artefacts.listen(lambda r: print(r.state, flush=True))
+        if sys.argv[1:] == ["second"]:
+            open({str(asking)!r}, "w").close()
         print("value", float(get(build=slow)[0]))
     """)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     first = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     while not (cache.parent / "builds.txt").exists():
         assert first.poll() is None, "the first process ended before building"
-    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
-                            timeout=120)
+    second = subprocess.run([sys.executable, "-c", code, "second"], capture_output=True, text=True, env=env,
+                            cwd=ROOT, timeout=120)
     out_first = first.communicate(timeout=120)[0]
     assert (cache.parent / "builds.txt").read_text() == "built\n"
     assert "waiting" in second.stdout.split() and "building" not in second.stdout.split(), second.stderr
