@@ -116,10 +116,9 @@ FIGURES = (
              "gan2d_modes": Read("gan2d", "eval", "modes_covered")}),
     Figures("Parzen-window log-likelihood of the test digits (nats, ± standard error, σ chosen on the "
             "validation split): `dcgan` {dcgan_parzen} ± {dcgan_parzen_se} (σ {dcgan_sigma}), `gan` "
-            "{gan_parzen} ± {gan_parzen_se} (σ {gan_sigma}), `lapgan` {lapgan_parzen} ± {lapgan_parzen_se} "
-            "(σ {lapgan_sigma}); after one step {dcgan_parzen_0}, {gan_parzen_0}, {lapgan_parzen_0}",
+            "{gan_parzen} ± {gan_parzen_se} (σ {gan_sigma}); after one step {dcgan_parzen_0} and {gan_parzen_0}",
             {key: Read(f"{m}{suffix}", "eval", field)
-             for m in ("dcgan", "gan", "lapgan")
+             for m in ("dcgan", "gan")
              for key, suffix, field in ((f"{m}_parzen", "", "parzen_log_likelihood"),
                                         (f"{m}_parzen_se", "", "parzen_log_likelihood_se"),
                                         (f"{m}_sigma", "", "parzen_sigma"),
