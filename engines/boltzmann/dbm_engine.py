@@ -446,12 +446,10 @@ class DBMEngine(Engine):
         """AIS's base model's hidden biases: the logit of each hidden unit's mean mean-field
         activation on training images (:func:`engines.boltzmann.ais.base_rate_images`; standardized
         for Gaussian units)."""
+        v = base_rate_images(self.data.train, not self.gaussian, self.seed + 5, self.device)
         if self.gaussian:
-            train = (self.data.train.reshape(len(self.data.train), -1) - self.pixel_mean.cpu().numpy()) / self.pixel_scale
-        else:
-            train = self.data.train
-        mus, _ = self.model.mean_field(base_rate_images(train, not self.gaussian, self.seed + 5, self.device), 200,
-                                       tol=1e-5)
+            v = (v - self.pixel_mean.to(v.dtype)) / self.pixel_scale
+        mus, _ = self.model.mean_field(v, 200, tol=1e-5)
         return hidden_base_rates(mus)
 
     metric_notes = staticmethod(ais_notes)
