@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engines.core.frames import as_unit
 from engines.core.store import RunStore
 
 
@@ -43,7 +44,7 @@ def export_tensorboard(run_dir, out_dir) -> dict[str, int]:
                         counts["scalars"] += 1
             for name in store.frame_names():
                 for frame in store.frames(name):
-                    picture = np.clip(frame.still(), 0, 1)
+                    picture = np.clip(as_unit(frame.still()), 0, 1)
                     writer.add_image(name, picture, frame.step, dataformats="HWC" if picture.ndim == 3 else "HW")
                     counts["images"] += 1
             for step, kind, message in store.events():

@@ -1,50 +1,30 @@
-"""The studio's two child processes, Qt-free: the training process and the display process.
+"""The studio's training process, Qt-free, and how it shares its state with the display process.
 
-Why processes, and why two. Making the live frames inside the training loop (for the RBM: ten Gibbs
-sweeps of 64 chains, ~11 ms) cost a third of the training speed at 30 frames/s, and any second
-Python thread beside the training thread (painting in a QThread design, or a thread making the
-frames) slowed it through the GIL. So the training process runs only the Runner (plus a thread that
-answers messages), and a *display copy* of the engine lives in its own process: when it wants a new
-picture it asks, the training thread copies ``engine.state_dict()`` into shared memory between two
-steps (~0.3 ms) and the copy draws from it.
-
-Sharing the CPU. Training takes every core, as ``python -m engines train`` does, and its threads
-meet at the end of every operation: a core taken from one of them stalls them all. A picture drawn
-*beside* training cost training about two and a half times the picture's processor time (measured
-with the RBM on 2 cores: a display copy using 2 % of a core cost 5 % of the training speed). So a
-picture of the training state is drawn *in a pause*: the training thread shares its state and waits
-(at most ``STATE_HOLD_S``) while the display copy draws, then goes on when the copy says
-:class:`~studio.protocol.Drawn`. Training loses the picture's time, and no more. The copy draws with
-one thread, on the core the waiting training thread leaves free (two threads drew a VAE picture in
-7 instead of 10 ms alone, but no faster while training's other thread still spins for its next
-operation, and they kept spinning after it). The display copy keeps to a budget: it asks for the
-state only when some panel shows a picture of it, at most ``TRAINING_FPS`` a second, and spaces its
-pictures so that the pauses take at most ``display_share()`` of training's time. What the user does
-(a drag, a stroke, a click) needs no training state: it is drawn beside training, at up to
-``DISPLAY_FPS``, at a low priority. The messages are in :mod:`studio.protocol`; the GUI side is
+Why processes, and why two. Making the live pictures inside the training loop (for the RBM: ten
+Gibbs sweeps of 64 chains, ~11 ms) cost a third of the training speed at 30 pictures a second, and
+any second Python thread beside the training thread (painting in a QThread design, or a thread
+making the pictures) slowed it through the GIL. So the training process runs only the Runner (plus
+a thread that answers messages), and a *display copy* of the engine lives in its own process
+(:mod:`studio.display`): when it wants a picture of the training state it asks, the training thread
+copies ``engine.picture_state()`` into shared memory between two steps (a fraction of a
+millisecond: the weights, not the optimiser's moments) and waits while the copy draws from it, at
+most ``STATE_HOLD_S``. The messages are in :mod:`studio.protocol`; the GUI side is
 :mod:`studio.worker`.
 """
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
-import time
 from dataclasses import asdict
 from multiprocessing.connection import wait
 from pathlib import Path
 
 from engines.core.commands import CallMethod, SetField
-from studio.protocol import (Done, Drawn, Failed, Frames, Pause, Pull, Pulled, Ready, Resume, RunSpec, State,
-                             Step, Stop, Want, Wanted, new_run_dir, runs_root)
+from studio.protocol import (Done, Drawn, Failed, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step, Stop,
+                             new_run_dir, runs_root)
 
-DISPLAY_FPS = 30             # frames a second at most for what the user does (drag, draw, click)
-TRAINING_FPS = 10            # pictures a second at most of the training state (each is a copy of it)
-DISPLAY_SHARE = 0.02         # and training pauses for them at most this share of its time
-DISPLAY_SHARE_ENV = "GENSTUDIO_DISPLAY_SHARE"   # a different share (e.g. 0.1: smoother, slower training)
 STATE_HOLD_S = 1.0           # training waits at most this long for the display copy to draw its state
-DISPLAY_NICE = 10            # what the display copy draws beside training yields the CPU to it
 
 
 # ----------------------------------------------------------------------------------- state sharing
@@ -68,9 +48,10 @@ def split_state(obj, tensors: list):
 
 
 def join_state(skeleton, tensors: list):
-    """Inverse of :func:`split_state`, with each tensor cloned (the engine owns what it loads)."""
+    """Inverse of :func:`split_state`: the shared tensors themselves, not copies (an engine's
+    ``load_picture_state`` copies what it keeps, most into its parameters in place)."""
     if isinstance(skeleton, _Slot):
-        return tensors[skeleton].clone()
+        return tensors[skeleton]
     if isinstance(skeleton, dict):
         return {k: join_state(v, tensors) for k, v in skeleton.items()}
     if isinstance(skeleton, (list, tuple)):
@@ -80,7 +61,7 @@ def join_state(skeleton, tensors: list):
 
 class StateFeed:
     """Training side of the display copy. When the display process has asked (``wanted``), the
-    Runner's ``on_step`` copies the engine's state into shared-memory tensors between two steps,
+    Runner's ``on_step`` copies the engine's picture state into shared-memory tensors between two steps,
     tells the display and waits until it has drawn from them (:meth:`release`, at most
     ``STATE_HOLD_S``). The display asks again only after it has read them, so they never change
     under it. The first time (or if shapes change) the shared tensors themselves are sent."""
@@ -97,7 +78,7 @@ class StateFeed:
             return
         self.wanted = False
         tensors: list = []
-        skeleton = split_state(self.engine.state_dict(), tensors)
+        skeleton = split_state(self.engine.picture_state(), tensors)
         sent = None
         if self._shared is None or [(t.shape, t.dtype) for t in tensors] != [(s.shape, s.dtype) for s in self._shared]:
             self._shared = sent = [t.detach().cpu().clone().share_memory_() for t in tensors]
@@ -278,184 +259,3 @@ def leave_signals_to_the_gui() -> None:
 def training_process(gui_conn, display_conn, spec: RunSpec) -> None:
     leave_signals_to_the_gui()
     run_training(gui_conn, display_conn, spec)
-
-
-# ----------------------------------------------------------------------------------- display process
-class DisplaySession:
-    """A second engine built like the trained one, drawing the live frames from the state the
-    training process shares; live edits and the views' calls are applied to it."""
-
-    def __init__(self, spec: RunSpec):
-        import torch
-
-        from engines.registry import build_engine
-
-        torch.set_num_threads(1)
-        self.engine = build_engine(spec.model, spec.data, spec.device, spec.seed, spec.overrides)
-        self.interval = 1 / TRAINING_FPS       # between two pictures of the training state
-        self.share = display_share()
-        self.pause_cost = 0.0     # seconds training waits for a picture (moving average)
-        self.problem = ""
-        self.wanted: set[str] | None = None
-        self._frames = None
-        self._fresh = False
-        self._first = True        # one picture before any state arrives: the run may start paused
-        self._skeleton = None
-        self._state_arrived = 0.0
-        self._shared: list = []
-        self._commands: list = []
-        self._last = 0.0
-        self._sent: dict[str, object] = {}     # the last frame of each name handed to the GUI
-
-    @property
-    def fresh(self) -> bool:
-        return self._fresh
-
-    def receive_state(self, state: State) -> None:
-        """Training waits from now until this state is drawn (:meth:`make_frame`)."""
-        if state.shared is not None:
-            self._shared = state.shared
-        self._skeleton = state.skeleton
-        self._state_arrived = time.perf_counter()
-
-    def command(self, command) -> None:
-        if isinstance(command, Wanted):
-            self.wanted = None if command.names is None else set(command.names)
-            self._first = True                 # a newly shown panel needs a picture now
-        else:
-            self._commands.append(command)
-
-    def due_in(self) -> float | None:
-        """Seconds until a new frame should be made (0: now), or None if there is nothing new: a
-        training state at once (training waits for it), the user's commands at ``DISPLAY_FPS``."""
-        if self._skeleton is not None:
-            return 0.0
-        if self._fresh or self.problem or not (self._first or self._commands):
-            return None
-        return max(0.0, self._last + 1 / DISPLAY_FPS - time.perf_counter())
-
-    def state_due_in(self) -> float | None:
-        """Seconds until the training state should be asked for (0: now), or None: no panel shows
-        a frame, or a picture waits to be taken."""
-        if self._fresh or self.problem or self.wanted == set() or self._skeleton is not None:
-            return None
-        return max(0.0, self._last + self.interval - time.perf_counter())
-
-    def make_frame(self) -> bool:
-        """Apply the commands, load the training state if one came, draw the wanted frames. True if
-        a training state was drawn: training waits to be told."""
-        self._last = time.perf_counter()
-        drawn, skeleton, self._skeleton = self._skeleton is not None, self._skeleton, None
-        try:
-            for command in self._commands:
-                with contextlib.suppress(ValueError):   # refused: the training process says why
-                    self.engine.apply(command)
-            self._commands = []
-            if skeleton is not None:
-                self.engine.load_state_dict(join_state(skeleton, self._shared))
-            self._frames = self.engine.frames(self.wanted)
-        except Exception as exc:  # noqa: BLE001 - a display error must not stop training
-            self.problem = f"live display stopped: {type(exc).__name__}: {exc}"
-            return drawn
-        self._fresh, self._first = True, False
-        if drawn:
-            cost = time.perf_counter() - self._state_arrived
-            self.pause_cost = cost if not self.pause_cost else 0.8 * self.pause_cost + 0.2 * cost
-            self.interval = max(1 / TRAINING_FPS, self.pause_cost / self.share)
-        return drawn
-
-    def take(self) -> list | None:
-        """The newest frames not taken yet, leaving out those that repeat the last one sent."""
-        if not self._fresh:
-            return None
-        self._fresh = False
-        out = []
-        for frame in self._frames:
-            if not frame.repeats(self._sent.get(frame.name)):
-                out.append(frame)
-                self._sent[frame.name] = frame
-        return out
-
-
-def display_share() -> float:
-    """``$GENSTUDIO_DISPLAY_SHARE`` when it is a number in (0, 1], else ``DISPLAY_SHARE``."""
-    try:
-        share = float(os.environ.get(DISPLAY_SHARE_ENV, ""))
-    except ValueError:
-        return DISPLAY_SHARE
-    return share if 0 < share <= 1 else DISPLAY_SHARE
-
-
-def run_display(gui_conn, training_conn, spec: RunSpec) -> None:
-    """The display process's loop: ask the training process for its state when a picture of it is
-    due, draw it as soon as it comes and say so (training waits for it), draw what the user does at
-    most ``DISPLAY_FPS`` a second, hand the frames to the GUI when it pulls. It builds its engine
-    at normal priority (the first picture comes as soon as training's), then yields."""
-    from engines.data import artefacts
-
-    def tell_building(report) -> None:     # the copy may be the one that builds a first-used dataset
-        with contextlib.suppress(OSError):
-            gui_conn.send(report)
-    stop_telling = artefacts.listen(tell_building)
-    try:
-        session = DisplaySession(spec)
-    except Exception as exc:  # noqa: BLE001 - the training process reports config errors; this is for the rest
-        with contextlib.suppress(OSError):
-            gui_conn.send(Frames(None, f"no live display: {type(exc).__name__}: {exc}"))
-        return
-    stop_telling()
-    yield_the_cpu()
-    asked = False          # a state is on its way from the training process
-    pulled = False         # the GUI is waiting for the next frames (it asks again after each)
-    told = ""              # the last problem the GUI was told about
-    sources = [gui_conn, training_conn]
-    while True:
-        state_due = session.state_due_in() if not asked and training_conn in sources else None
-        if state_due == 0.0:
-            with contextlib.suppress(OSError):
-                training_conn.send(Want())
-                asked = True
-            state_due = None
-        waits = [t for t in (session.due_in(), state_due) if t is not None]
-        for conn in wait(sources, timeout=min(waits) if waits else 0.1):
-            try:
-                message = conn.recv()
-            except (EOFError, OSError):
-                if conn is gui_conn:
-                    return                       # the GUI went away
-                sources.remove(training_conn)    # training ended: keep showing the last frames
-                continue
-            if isinstance(message, State):
-                session.receive_state(message)
-                asked = False
-            elif isinstance(message, Pull):
-                pulled = True
-            elif isinstance(message, Stop):
-                return
-            else:
-                session.command(message)
-        if session.due_in() == 0.0 and session.make_frame() and training_conn in sources:
-            with contextlib.suppress(OSError):
-                training_conn.send(Drawn())      # training waited for this picture: it goes on
-        if pulled and (session.fresh or session.problem != told):
-            told = session.problem
-            try:
-                gui_conn.send(Frames(session.take(), told))
-            except OSError:
-                return
-            pulled = False
-
-
-def yield_the_cpu() -> None:
-    """Lower this process's priority: training (and the GUI) win any core they want. Besides nice,
-    Linux's batch policy: a waking display copy does not preempt a training thread in the middle of
-    its time slice (the other threads of its operation would wait for it)."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.nice(DISPLAY_NICE)
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-
-
-def display_process(gui_conn, training_conn, spec: RunSpec) -> None:
-    leave_signals_to_the_gui()
-    run_display(gui_conn, training_conn, spec)

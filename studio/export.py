@@ -5,6 +5,10 @@ job), after training, and on runs trained headless. No Qt and no torch at import
 (``python -m studio export``) starts fast and the studio calls :func:`export_run` from a worker
 thread. Output is written to a temp file beside ``out`` and renamed at the end, so a cancelled or
 failed export leaves no half-written file (and an existing ``out`` untouched).
+
+Each frame is decoded and drawn once, in uint8 pixels (as the store keeps them and the live view
+shows them): its pictures go to a spool file (:class:`_Spool`, so memory does not grow with the
+length of the export) while their sizes decide the layout, and are then composed from the spool.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import math
 import os
 import secrets
 import struct
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from engines.core.frames import Frame
+from engines.core.frames import Frame, as_u8
 
 FORMATS = ("mp4", "gif", "png")
 
@@ -150,13 +155,8 @@ def render_frame(frame: Frame, scale: int = 3) -> np.ndarray:
     return _to_rgb(_still(frame), scale)
 
 
-def render_pictures(frame: Frame, scale: int = 3) -> list[np.ndarray]:
-    """The RGB pictures a frame contributes to an animation (see :func:`_pictures_of`)."""
-    return [_to_rgb(picture, scale) for picture in _pictures_of(frame)]
-
-
 def _to_rgb(picture: np.ndarray, scale: int) -> np.ndarray:
-    pixels = (np.clip(picture, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    pixels = as_u8(picture)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], 3, axis=2)
     return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
@@ -226,36 +226,86 @@ def _pictures_of(frame: Frame) -> list[np.ndarray]:
     return animation() if animation is not None else [_still(frame)]
 
 
-def _layout(store, plan: _Plan, scale: int | None) -> _Layout:
-    """Sizes every shown frame would have (a first pass over the frames, without drawing); with no
-    ``scale``, the largest whole scale that keeps the picture within ``AUTO_WIDTH`` pixels."""
-    sizes, colour, count = [(0, 0)] * len(plan.panels), False, 0
-    for _, frames in plan.frame_sets(store):
-        longest = 1
-        for p, frame in enumerate(frames):
-            pictures = _pictures_of(frame)
-            longest = max(longest, len(pictures))
-            for picture in pictures:
-                h, w = picture.shape[:2]
-                sizes[p] = (max(sizes[p][0], h), max(sizes[p][1], w))
-                colour |= picture.ndim == 3
-        count += longest
+class _Spool:
+    """The export's pictures, drawn once: uint8 arrays written one after another to a temp file,
+    read back by index (memory holds only their offsets and shapes)."""
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile(prefix="genstudio-export-")
+        self._entries: list[tuple[int, tuple[int, ...]]] = []
+        self._end = 0
+
+    def add(self, picture: np.ndarray) -> int:
+        data = np.ascontiguousarray(as_u8(picture))
+        self._file.seek(self._end)
+        self._file.write(data.tobytes())
+        self._entries.append((self._end, data.shape))
+        self._end += data.nbytes
+        return len(self._entries) - 1
+
+    def read(self, index: int) -> np.ndarray:
+        offset, shape = self._entries[index]
+        self._file.seek(offset)
+        return np.frombuffer(self._file.read(int(np.prod(shape))), np.uint8).reshape(shape)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class _Drawn:
+    """Every picture of an export, drawn: ``points[i] = (step, [picture indices of each panel])``."""
+    spool: _Spool
+    points: list[tuple[int, list[list[int]]]]
+    sizes: list[tuple[int, int]]
+    colour: bool
+    count: int
+
+
+@contextmanager
+def _drawn(store, plan: _Plan):
+    """Draw each frame the plan shows once into a spool, noting the sizes the layout needs."""
+    spool = _Spool()
+    try:
+        points, sizes, colour, count = [], [(0, 0)] * len(plan.panels), False, 0
+        for t, frames in plan.frame_sets(store):
+            indices = []
+            for p, frame in enumerate(frames):
+                pictures = _pictures_of(frame)
+                for picture in pictures:
+                    h, w = picture.shape[:2]
+                    sizes[p] = (max(sizes[p][0], h), max(sizes[p][1], w))
+                    colour |= picture.ndim == 3
+                indices.append([spool.add(picture) for picture in pictures])
+            points.append((t, indices))
+            count += max(map(len, indices))
+        yield _Drawn(spool, points, sizes, colour, count)
+    except OSError as exc:
+        raise ExportError(f"cannot draw the export: {exc.strerror or exc}") from None
+    finally:
+        spool.close()
+
+
+def _layout(drawn: _Drawn, panels: list[str], scale: int | None) -> _Layout:
+    """The panels' places at ``scale`` (None: the largest whole scale that keeps the picture within
+    ``AUTO_WIDTH`` pixels), from the sizes of the pictures drawn."""
+    sizes = drawn.sizes
     natural_width = sum(w for _, w in sizes) + GAP * (len(sizes) - 1) + 2 * MARGIN
     if scale is None:
         scale = max(1, min(MAX_SCALE, AUTO_WIDTH // max(1, natural_width)))
-    layout = _Layout(plan.panels, [(h * scale, w * scale) for h, w in sizes], scale, colour, count)
+    layout = _Layout(panels, [(h * scale, w * scale) for h, w in sizes], scale, drawn.colour, drawn.count)
     if layout.width * layout.height > MAX_PICTURE_PIXELS:
         raise ExportError(f"at scale {scale} each picture would be {layout.width}x{layout.height} pixels; "
                           "choose a smaller scale or fewer panels")
     return layout
 
 
-def _composed(store, plan: _Plan, layout: _Layout):
+def _composed(drawn: _Drawn, layout: _Layout):
     """The export's pictures in order: at each time point, the panels side by side; a panel whose
     frame animates (glimpses, azimuths) plays it, the others hold their picture meanwhile. One
-    picture at a time: memory does not grow with the length of the export."""
-    for t, frames in plan.frame_sets(store):
-        pictures = [render_pictures(f, layout.scale) for f in frames]
+    picture at a time, read back from the spool."""
+    for t, indices in drawn.points:
+        pictures = [[_to_rgb(drawn.spool.read(i), layout.scale) for i in panel] for panel in indices]
         for i in range(max(map(len, pictures))):
             yield layout.compose(t, [p[min(i, len(p) - 1)] for p in pictures])
 
@@ -360,13 +410,12 @@ def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: flo
     fmt = _format(out, fmt)
     panels = _checked_options(panels, fps, scale, first_step, last_step)
     _check_writable(out.parent)
-    with _open_run(run_dir) as store:
-        plan = _plan(store, panels, first_step, last_step)
-        layout = _layout(store, plan, scale)
+    with _open_run(run_dir) as store, _drawn(store, _plan(store, panels, first_step, last_step)) as drawn:
+        layout = _layout(drawn, panels, scale)
         count = layout.count
         if fmt == "png":
             _check_sheet_size(layout, count)
-        pictures = _reporting(_composed(store, plan, layout), count, progress)
+        pictures = _reporting(_composed(drawn, layout), count, progress)
         _write_atomically(out, lambda path: WRITERS[fmt](pictures, path, fps, count, layout))
     return count
 
@@ -397,16 +446,13 @@ def estimate_export(run_dir, panels: list[str], fmt: str, first_step: int = 0, l
     panels = _checked_options(panels, 10.0, scale, first_step, last_step)
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
-    with _open_run(run_dir) as store:
-        plan = _plan(store, panels, first_step, last_step)
-        layout = _layout(store, plan, scale)
+    with _open_run(run_dir) as store, _drawn(store, _plan(store, panels, first_step, last_step)) as drawn:
+        layout = _layout(drawn, panels, scale)
         sample = []
-        for picture in _composed(store, plan, layout):
+        for picture in _composed(drawn, layout):
             sample.append(picture)
             if len(sample) == SAMPLE_PICTURES:
                 break
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="genstudio-estimate-") as tmp:
         path = Path(tmp) / f"sample.{fmt}"
         WRITERS[fmt](iter(sample), path, 10.0, len(sample), layout)

@@ -103,6 +103,11 @@ class DockLayout(QtCore.QObject):
             self.frame_views[frame_name] = view.name
         return panel
 
+    @property
+    def main_panel(self) -> Panel | None:
+        """The panel of the run's first main view (the picture the live figures are about)."""
+        return next((self.panels[n] for n, v in self.views.items() if v.area == "main"), None)
+
     def panel_for(self, frame) -> tuple[Panel, bool]:
         """The panel that draws ``frame`` and whether it was made just now (a frame no view declares
         gets a dock of its own)."""

@@ -9,7 +9,7 @@ GUI → training: :class:`Pull`, :class:`Pause`, :class:`Resume`, :class:`Step`,
 training → GUI: :class:`Ready`, :class:`Failed`, :class:`Pulled`, :class:`Done`.
 training or display → GUI, while a first use builds a cached artefact (a dataset, the digit
 classifier): ``engines.data.artefacts.Building`` reports (one child builds, the other waits).
-GUI → display: :class:`Pull` (send the next new frames), :class:`Wanted` (the frames the visible
+GUI → display: :class:`Pull` (send what was drawn next), :class:`Wanted` (the frames the visible
 panels show), ``SetField``, ``CallMethod`` (a view's *calls*), :class:`Stop`.
 display → GUI: :class:`Frames`.
 display → training: :class:`Want`, :class:`Drawn`; training → display: :class:`State`.
@@ -105,9 +105,15 @@ class Done:
 
 @dataclass(frozen=True)
 class Frames:
-    """The display copy's newest frames (None if there are none yet) and its problem, if any."""
-    frames: list | None
+    """What the display copy drew since the GUI last pulled: ``frames`` to show at once (the newest
+    of each name), ``run``, pictures of sampling views (each a list of frames) to play one after
+    another ``spacing`` seconds apart, ``state_wall`` (``time.time()``) when the training state
+    they were drawn from was taken, and the copy's problem, if any. Image fields are uint8."""
+    frames: list
     problem: str = ""
+    run: list = field(default_factory=list)
+    spacing: float = 0.0
+    state_wall: float = 0.0
 
 
 # ----------------------------------------------------------------------------------- display ↔ training

@@ -27,7 +27,8 @@ from studio.worker import TrainingWorker
 
 SCREEN_FILL = 0.92                # first launch: this share of the screen's available area
 STATUS_MESSAGE_MS = 10_000        # how long a status-bar message stays
-FRAME_RATE_WINDOW_S = 5.0         # frames/s: the frames of the last 5 s (live pictures come ~1/s)
+PICTURE_RATE_WINDOW_S = 2.0       # pictures/s: the main panel's pictures painted in the last 2 s
+RUN_BACKLOG_S = 0.5               # a run of sampling pictures more than this far behind plays faster
 MARKED_EVENTS = ("set", "action", "rewound", "resumed")  # run events shown as lines on the curves
 RESUMABLE = ("stopped", "crashed")
 
@@ -67,7 +68,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.run_dir: Path | None = None          # the run File → Export works on
         self.last_status: dict = {}
         self.last_frames: dict[str, object] = {}  # newest frame of each name, as drawn
-        self.frames_shown = 0
+        self.frames_shown = 0                     # frame messages received (a first picture, for tests)
         self._views_known = False                 # the run's panels exist: frames can be drawn
         self._pending: dict[str, object] = {}     # live frames not drawn yet, by name
         self._pending_timer = QtCore.QTimer(self)
@@ -76,7 +77,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self._wanted_timer = QtCore.QTimer(self)
         self._wanted_timer.setSingleShot(True)
         self._wanted_timer.timeout.connect(self._send_wanted)
-        self._frame_times: deque = deque(maxlen=200)
+        self._playlist: deque = deque()          # sampling pictures still to play: (frames, state time)
+        self._play_timer = QtCore.QTimer(self)
+        self._play_timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self._play_timer.timeout.connect(self._play_next)
+        self._spacing = 0.0
+        self._next_play = 0.0
+        self._state_wall = 0.0                    # when the state of the live frames queued was taken
+        self._painted: deque = deque()            # (time, main panel's pictures painted) samples
         self._paused = False
         self._last_message = ""
         self._shown_up_to = -1
@@ -206,7 +214,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # relayouts the window (sized for the longest text they usually show).
         self.state_label, self.step_label, self.rate_label, self.fps_label, self.device_label = (
             Caption(width_of=sample) for sample in ("recorded · stopped (following)", "step 10,000,000",
-                                                    "10,000 steps/s", "30 frames/s", "cuda:0"))
+                                                    "10,000 steps/s", "30.0 pictures/s", "cuda:0"))
         self.run_label = QtWidgets.QLabel()
         for label in (self.state_label, self.step_label, self.rate_label, self.fps_label, self.device_label):
             bar.addPermanentWidget(label)
@@ -307,13 +315,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.curves.clear()
         self.last_frames.clear()
         self._pending.clear()
+        self._playlist.clear()
         self._views_known = False
         self._shown_up_to = -1                    # live rows at or before this step are shown already
         self.run_dir = None
         self.run_label.setText(f"starting {spec.model}…")
         self.worker = TrainingWorker(spec, self)
         self.worker.ready.connect(self._worker_ready)
-        self.worker.framesArrived.connect(self.queue_frames)
+        self.worker.framesArrived.connect(self._live_frames)
+        self.worker.runArrived.connect(self.queue_run)
         self.worker.rowsArrived.connect(self._rows_arrived)
         self.worker.eventsArrived.connect(self._events_arrived)
         self.worker.statusChanged.connect(self._status_changed)
@@ -373,10 +383,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_status = status
         self.step_label.setText(f"step {status['step']:,}")
         self.rate_label.setText("paused" if status["paused"] else f"{status['steps_per_s']:,.0f} steps/s")
-        now = time.monotonic()
-        while self._frame_times and now - self._frame_times[0] > FRAME_RATE_WINDOW_S:
-            self._frame_times.popleft()
-        self.fps_label.setText(f"{len(self._frame_times) / FRAME_RATE_WINDOW_S:.1f} frames/s")
+        self.fps_label.setText(f"{self.pictures_per_s():.1f} pictures/s")
         if status.get("message") and status["message"] != self._last_message:
             self.statusBar().showMessage(status["message"], STATUS_MESSAGE_MS)   # e.g. a refused edit
         self._last_message = status.get("message", "")
@@ -398,33 +405,81 @@ class MainWindow(QtWidgets.QMainWindow):
         """Hand each frame to its panel now."""
         for frame in frames:
             self._draw(frame)
-        self._count_frame()
+        self.frames_shown += 1
+
+    def _live_frames(self, frames: list) -> None:
+        self._state_wall = self.worker.state_wall if self.worker is not None else 0.0
+        self.queue_frames(frames)
 
     def queue_frames(self, frames: list) -> None:
         """Live frames: each panel takes its frame in a turn of the event loop of its own (the
-        newest frame of a name wins), so the UI is never blocked for all panels' painting at once."""
+        newest frame of a name wins), so the UI is never blocked for all panels' painting at once.
+        A frame of a name that a run of sampling pictures still holds replaces the run's (it was
+        drawn for what the user did, after them)."""
+        names = {frame.name for frame in frames}
         for frame in frames:
             self._pending[frame.name] = frame
-        self._count_frame()
+        if self._playlist and names:
+            kept = [([f for f in picture if f.name not in names], wall) for picture, wall in self._playlist]
+            self._playlist = deque((picture, wall) for picture, wall in kept if picture)
+        self.frames_shown += 1
         if self._views_known and not self._pending_timer.isActive():
             self._pending_timer.start()
+
+    def queue_run(self, pictures: list, spacing: float, state_wall: float) -> None:
+        """Pictures of sampling views drawn from one training state, played ``spacing`` seconds
+        apart (a little faster while more than ``RUN_BACKLOG_S`` of them wait)."""
+        self._playlist.extend((picture, state_wall) for picture in pictures)
+        self._spacing = spacing
+        self.frames_shown += 1
+        if not self._play_timer.isActive():
+            self._next_play = time.monotonic()
+            self._play_next()
+
+    def _play_next(self) -> None:
+        """Show the next sampling picture; the one after it is due ``spacing`` after this one was
+        (a clock of its own: the time a picture takes to show does not slow the pace)."""
+        if not self._playlist or not self._views_known:
+            self._play_timer.stop()
+            return
+        picture, wall = self._playlist.popleft()
+        for frame in picture:
+            self._draw(frame, wall)
+        behind = len(self._playlist) * self._spacing > RUN_BACKLOG_S
+        now = time.monotonic()
+        self._next_play = max(now, self._next_play + self._spacing * (0.75 if behind else 1.0))
+        self._play_timer.setSingleShot(True)
+        self._play_timer.start(max(0, round(1000 * (self._next_play - now))))
 
     def _draw_next_pending(self) -> None:
         if not self._pending or not self._views_known:
             self._pending_timer.stop()
             return
-        self._draw(self._pending.pop(next(iter(self._pending))))
+        self._draw(self._pending.pop(next(iter(self._pending))), self._state_wall)
 
-    def _draw(self, frame) -> None:
+    def _draw(self, frame, state_wall: float = 0.0) -> None:
         panel, new = self.layout_.panel_for(frame)
         if new:
             panel.set_live(self.state in ("starting", "running", "paused"))
+        panel.state_wall = state_wall
         panel.show_frame(frame)
+        panel.picture_shown()
         self.last_frames[frame.name] = frame
 
-    def _count_frame(self) -> None:
-        self.frames_shown += 1
-        self._frame_times.append(time.monotonic())
+    @property
+    def main_pictures_painted(self) -> int:
+        """Pictures the main panel has painted (counted by the panel; see ``Panel.picture_shown``)."""
+        panel = self.layout_.main_panel
+        return panel.pictures_painted if panel is not None else 0
+
+    def pictures_per_s(self) -> float:
+        """The main panel's pictures painted a second, over the last ``PICTURE_RATE_WINDOW_S``."""
+        now, painted = time.monotonic(), self.main_pictures_painted
+        self._painted.append((now, painted))
+        while len(self._painted) > 2 and now - self._painted[1][0] >= PICTURE_RATE_WINDOW_S:
+            self._painted.popleft()
+        then, before = self._painted[0]
+        return (painted - before) / (now - then) if now > then and painted >= before else 0.0
 
     def set_paused(self, paused: bool) -> None:
         """Space: pause or resume training; while a recorded run is viewed, play or pause its timeline."""
@@ -527,6 +582,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.curves.clear()
         self.last_frames.clear()
         self._pending.clear()
+        self._playlist.clear()
         self._show_views(model, recorded.views(), fields, config, live=False)
         self.device_label.setText(meta.get("device", ""))
         self.run_label.setText(f"viewing {recorded.path}")

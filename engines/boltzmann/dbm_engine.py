@@ -58,8 +58,8 @@ class DBMTraining:
     gibbs_steps: int = live(5, "Gibbs sweeps of the particles per joint update", low=1, high=1000)
     mean_field_steps: int = live(5, "mean-field sweeps for the data term", low=1, high=1000)
     chains: int = param(16, "Gibbs chains shown live (started from test images)", low=1, high=256)
-    gibbs_per_frame: int = live(10, "Gibbs sweeps the shown chains make between two frames", low=1, high=1000)
-    history_every: int = live(100, "Gibbs sweeps between two rows of the chain history", low=1, high=1_000_000)
+    gibbs_per_frame: int = live(1, "Gibbs sweeps the shown chains make between two frames", low=1, high=1000)
+    history_every: int = live(20, "Gibbs sweeps between two rows of the chain history", low=1, high=1_000_000)
     eval_images: int = param(2000, "test images the lower bound averages over (evenly spaced; all if fewer)",
                              low=1, high=1_000_000)
 
@@ -86,7 +86,7 @@ class DBMEngine(Engine):
     views = (
         View("chains", "Gibbs chains, every layer", kinds=(LayerChains, ChainHistory),
              frames=("chains", "chain_history"), controls=("gibbs_per_frame",), calls=("restart_chain",),
-             area="main"),
+             area="main", motion="sampling"),
         View("samples", "Training images | generated", kinds=(ImageGrid,)),
         View("fill_in", "Half clamped, the other half filled in", kinds=(ImageGrid,)),
         View("filters", "Filters, layer 1", kinds=(ImageGrid,)),
@@ -470,3 +470,16 @@ class DBMEngine(Engine):
         self.particles = [t.to(self.device, copy=True) for t in state["particles"]]
         self.batches.load_state_dict(state["batches"])
         self.load_base_state(state)
+
+    def picture_state(self) -> dict:
+        """The weights, the pretraining biases and the persistent particles (the generated
+        samples); not the velocities nor the batch order."""
+        return {"step": self.step, "model": self.model.state_dict(), "up_bias": self.up_bias,
+                "down_bias": self.down_bias, "particles": self.particles}
+
+    def load_picture_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])      # copies into the parameters
+        self.up_bias = [t.to(self.device, copy=True) for t in state["up_bias"]]
+        self.down_bias = [t.to(self.device, copy=True) for t in state["down_bias"]]
+        self.particles = [t.to(self.device, copy=True) for t in state["particles"]]
+        self.step = int(state["step"])

@@ -63,25 +63,27 @@ class LayerChains(Frame):
 
     def rasters(self, fill: float = 0.0) -> list[np.ndarray]:
         """Each hidden layer's states as (N, rows, cols) rasters, ``cols = ⌈√size⌉`` (unused cells
-        take ``fill``)."""
+        take ``fill``), in the visible pictures' scale (1 is 255 for uint8 pixels)."""
+        white = 255 if self.visible.dtype == np.uint8 else 1
         out, start = [], 0
         for size in map(int, self.layer_sizes):
             cols = int(np.ceil(np.sqrt(size)))
             rows = -(-size // cols)
-            grid = np.full((len(self.hidden), rows * cols), fill, dtype=np.float32)
-            grid[:, :size] = self.hidden[:, start:start + size]
+            grid = np.full((len(self.hidden), rows * cols), fill * white, dtype=self.visible.dtype)
+            grid[:, :size] = self.hidden[:, start:start + size] * white
             out.append(grid.reshape(-1, rows, cols))
             start += size
         return out
 
     def cards(self, fill: float = 0.0) -> np.ndarray:
         """One picture per chain: the visible picture, then each layer's raster, side by side,
-        one pixel apart, top-aligned: (N, h, w[, 3])."""
-        parts = [self.visible.astype(np.float32)] + [
+        one pixel apart, top-aligned: (N, h, w[, 3]), in the visible pictures' scale."""
+        parts = [self.visible] + [
             np.repeat(r[..., None], 3, -1) if self.visible.ndim == 4 else r for r in self.rasters(fill)]
         height = max(p.shape[1] for p in parts)
         width = sum(p.shape[2] for p in parts) + len(parts) - 1
-        out = np.full((len(self.visible), height, width) + self.visible.shape[3:], fill, dtype=np.float32)
+        out = np.full((len(self.visible), height, width) + self.visible.shape[3:],
+                      round(fill * 255) if self.visible.dtype == np.uint8 else fill, dtype=self.visible.dtype)
         x = 0
         for p in parts:
             out[:, :p.shape[1], x:x + p.shape[2]] = p

@@ -62,8 +62,8 @@ class RBMTraining:
     weight_decay: float = live(1e-4, "L2 penalty on W", low=0, high=1)
     batch_size: int = param(20, "images per update (PCD: also the number of persistent chains)", low=1, high=4096)
     chains: int = param(64, "Gibbs chains shown live (started from test digits)", low=1, high=1024)
-    gibbs_per_frame: int = live(10, "Gibbs steps the shown chains take between two frames", low=1, high=1000)
-    history_every: int = live(100, "Gibbs steps between two rows of the chain history", low=1, high=1_000_000)
+    gibbs_per_frame: int = live(1, "Gibbs steps the shown chains take between two frames", low=1, high=1000)
+    history_every: int = live(20, "Gibbs steps between two rows of the chain history", low=1, high=1_000_000)
 
 
 @dataclass
@@ -79,12 +79,12 @@ class RBMEngine(Engine):
                    "not a data-parallel gradient step; train it in one process")
     views = (
         View("chains", "Gibbs chains", kinds=(ChainState, ChainHistory), frames=("chains", "chain_history"),
-             controls=("gibbs_per_frame",), calls=("restart_chain",), area="main"),
+             controls=("gibbs_per_frame",), calls=("restart_chain",), area="main", motion="sampling"),
         View("filters", "Filters (hidden units)", kinds=(ImageGrid,)),
         View("reconstructions", "Reconstructions", kinds=(ImageGrid,)),
     )
     smoke_overrides = {"hidden": 32, "chains": 16, "ais_runs": 10, "ais_temperatures": 200,
-                       "ais_max_temperatures": 400, "history_every": 5}
+                       "ais_max_temperatures": 400, "history_every": 1}
 
     HISTORY_CHAINS = 20
     HISTORY_ROWS = 20
@@ -247,3 +247,12 @@ class RBMEngine(Engine):
         self.persistent = state["persistent"].to(self.device)
         self.batches.load_state_dict(state["batches"])
         self.load_base_state(state)
+
+    def picture_state(self) -> dict:
+        """The shown chains, filters and reconstructions need the weights only (not the velocity,
+        nor the training chains)."""
+        return {"step": self.step, "model": self.model.state_dict()}
+
+    def load_picture_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])      # copies into the parameters
+        self.step = int(state["step"])

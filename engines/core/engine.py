@@ -89,6 +89,20 @@ class Engine(ABC):
     def load_state_dict(self, state: dict) -> None:
         ...
 
+    def picture_state(self) -> dict:
+        """The part of the training state the pictures are drawn from: what the studio copies to its
+        display copy, between two steps, each time that copy draws the training state (so it should
+        be no more than the pictures need: an optimiser's moments are not). The whole state unless
+        an engine says less."""
+        return self.state_dict()
+
+    def load_picture_state(self, state: dict) -> None:
+        """Take :meth:`picture_state` of another engine of the same config. ``state``'s tensors are
+        shared memory that the next copy overwrites: what is kept of them must be copied. This
+        default copies all of them first; an engine whose loading copies anyway
+        (``nn.Module.load_state_dict`` copies into the parameters) loads them as they are."""
+        self.load_state_dict(_copied(state))
+
     @property
     def steps_per_epoch(self) -> int:
         return max(1, len(self.data.train) // getattr(self.config, "batch_size", 1))
@@ -143,7 +157,8 @@ class Engine(ABC):
 
 class NetworkEngine(Engine):
     """An engine whose training state is one ``model`` (an ``nn.Module``), its ``optimizer`` and a
-    ``batches`` sampler (anything with ``state_dict`` / ``load_state_dict``), plus the base state."""
+    ``batches`` sampler (anything with ``state_dict`` / ``load_state_dict``), plus the base state.
+    Its pictures are drawn from the model's weights and the step alone."""
 
     def state_dict(self) -> dict:
         return {**self.base_state(), "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -154,6 +169,24 @@ class NetworkEngine(Engine):
         self.optimizer.load_state_dict(state["optimizer"])
         self.batches.load_state_dict(state["batches"])
         self.load_base_state(state)
+
+    def picture_state(self) -> dict:
+        return {"step": self.step, "model": self.model.state_dict()}
+
+    def load_picture_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])      # copies into the parameters
+        self.step = int(state["step"])
+
+
+def _copied(state):
+    """``state`` with every tensor in it cloned (dicts, lists and tuples rebuilt around them)."""
+    if isinstance(state, torch.Tensor):
+        return state.clone()
+    if isinstance(state, dict):
+        return {k: _copied(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_copied(v) for v in state)
+    return state
 
 
 def wants(wanted: set[str] | None, *names: str) -> bool:

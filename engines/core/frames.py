@@ -2,8 +2,11 @@
 
 An engine's ``frames()`` returns a list of them; the studio's panels draw them, the run store
 records them and the exporter turns them into animations. Arrays are always copies (never views
-of a tensor's storage); images are float32 in [0, 1] shaped (N, H, W) for grey or (N, H, W, 3)
-for colour.
+of a tensor's storage); images are shaped (N, H, W) for grey or (N, H, W, 3) for colour, and are
+*pixels*: float32 in [0, 1] as an engine makes them, or uint8 in 0..255 once they leave it (the
+display copy sends :func:`in_pixels` frames to the GUI, and the run store reads them back so), the
+precision they are shown at: a quarter of the bytes to send, and what pyqtgraph and the encoders
+draw without rescaling. :func:`as_u8` and :func:`as_unit` read either.
 
 Frame kinds are open: any module may define a ``Frame`` subclass (a family keeps its own in its
 folder, importing NumPy only), and it registers itself by being defined. A kind knows
@@ -108,15 +111,42 @@ def image_array(tensor, shape: tuple[int, ...]) -> np.ndarray:
 
 def tile(images: np.ndarray, columns: int, pad: int = 1, fill: float = 0.0) -> np.ndarray:
     """Lay (N, H, W[, C]) images out as one mosaic, ``columns`` wide, ``pad`` pixels apart: one
-    image to draw (or encode) instead of N."""
+    image to draw (or encode) instead of N. ``fill`` (in [0, 1]) is the colour between and after
+    the tiles, in the images' own scale (0..255 for uint8 pixels)."""
     n, h, w = images.shape[:3]
     columns = max(1, min(columns, n))
     rows = -(-n // columns)
-    out = np.full((rows * (h + pad) - pad, columns * (w + pad) - pad) + images.shape[3:], fill, dtype=images.dtype)
-    for i in range(n):
-        r, c = divmod(i, columns)
-        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = images[i]
-    return out
+    fill_value = round(fill * 255) if images.dtype == np.uint8 else fill
+    out = np.full((rows * (h + pad), columns * (w + pad)) + images.shape[3:], fill_value, dtype=images.dtype)
+    cells = out.reshape(rows, h + pad, columns, w + pad, *images.shape[3:])
+    whole = (n // columns) * columns          # full rows in one strided copy, the last row tile by tile
+    cells[:n // columns, :h, :, :w] = images[:whole].reshape(n // columns, columns, h, w, *images.shape[3:]).swapaxes(1, 2)
+    for i in range(whole, n):
+        cells[i // columns, :h, i % columns, :w] = images[i]
+    return np.ascontiguousarray(out[:rows * (h + pad) - pad, :columns * (w + pad) - pad])
+
+
+def as_u8(pixels: np.ndarray) -> np.ndarray:
+    """Pixels as uint8 0..255: uint8 as they are, floats in [0, 1] rounded (clipped first)."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    return (np.clip(pixels, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+def as_unit(pixels: np.ndarray) -> np.ndarray:
+    """Pixels as float32 in [0, 1]: uint8 divided by 255, floats as they are."""
+    if pixels.dtype == np.uint8:
+        return pixels.astype(np.float32) / 255
+    return pixels
+
+
+def in_pixels(frame: Frame) -> Frame:
+    """The frame with its image fields as uint8 (the precision they are stored and shown at):
+    what the display copy sends to the GUI."""
+    changes = {f.name: as_u8(getattr(frame, f.name)) for f in dataclasses.fields(frame)
+               if _store_mode(f) == "u8" and isinstance(getattr(frame, f.name), np.ndarray)
+               and getattr(frame, f.name).dtype != np.uint8}
+    return dataclasses.replace(frame, **changes) if changes else frame
 
 
 # ----------------------------------------------------------------------------------- storage
@@ -127,12 +157,8 @@ def _store_mode(f: dataclasses.Field) -> str:
 def quantized(frame: Frame) -> dict[str, np.ndarray]:
     """The 8-bit arrays of a frame's image fields, as they are stored (the base of the next frame's
     delta)."""
-    return {f.name: _to_u8(getattr(frame, f.name)) for f in dataclasses.fields(frame)
+    return {f.name: as_u8(getattr(frame, f.name)) for f in dataclasses.fields(frame)
             if _store_mode(f) == "u8" and isinstance(getattr(frame, f.name), np.ndarray)}
-
-
-def _to_u8(value: np.ndarray) -> np.ndarray:
-    return (np.clip(value, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
 def encode(frame: Frame, base: dict[str, np.ndarray] | None = None) -> tuple[str, dict, bytes]:
@@ -149,7 +175,7 @@ def encode(frame: Frame, base: dict[str, np.ndarray] | None = None) -> tuple[str
             continue
         mode = _store_mode(f)
         if mode == "u8":
-            stored = _to_u8(value)
+            stored = as_u8(value)
             if base is not None and f.name in base and base[f.name].shape == stored.shape:
                 stored = stored - base[f.name]            # uint8 arithmetic wraps: modulo 256
                 delta.append(f.name)
@@ -168,7 +194,7 @@ def encode(frame: Frame, base: dict[str, np.ndarray] | None = None) -> tuple[str
 
 def decode(kind: str, meta: dict | str, blob: bytes, base: dict[str, np.ndarray] | None = None) -> Frame:
     """Inverse of :func:`encode` (``base``: :func:`quantized` of the frame a delta was taken
-    against); arrays are loaded without pickle. Raises :class:`FrameKindError` for a kind it may not
+    against), image fields as uint8 pixels; arrays are loaded without pickle. Raises :class:`FrameKindError` for a kind it may not
     use and ``ValueError`` for data that do not fit the kind."""
     cls = kind_class(kind)
     if isinstance(meta, str):
@@ -185,8 +211,8 @@ def decode(kind: str, meta: dict | str, blob: bytes, base: dict[str, np.ndarray]
             if base is None or name not in base or base[name].shape != value.shape:
                 raise ValueError(f"stored frame of kind {kind} is a difference to a frame that is missing")
             value = value + base[name]
-        if mode == "u8" and value.dtype == np.uint8:
-            arrays[name] = value.astype(np.float32) / 255
+        if mode == "u8":
+            arrays[name] = value
         elif mode == "bits" and f"{name}__shape" in meta:
             shape = tuple(meta.pop(f"{name}__shape"))
             arrays[name] = np.unpackbits(value, count=int(np.prod(shape))).reshape(shape)

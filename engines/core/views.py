@@ -14,13 +14,27 @@ model, a panel or a frame. A view says:
   the display copy's next frames;
 - ``actions``: engine methods the panel may run in the *training process* between two steps
   (e.g. one discriminator step only); an engine obeys no method name that is in neither list;
-- ``area``: ``"main"`` (the big dock beside the run setup) or ``"side"`` (the column beside it).
+- ``area``: ``"main"`` (the big dock beside the run setup) or ``"side"`` (the column beside it);
+- ``motion``: how the picture moves while a run trains live (:data:`MOTIONS`), which decides how
+  often the display copy draws it and whether it needs fresh weights to move.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 AREAS = ("main", "side")
+# How a view's picture moves live (the display copy's schedule, studio/children.py, reads it):
+MOTIONS = {
+    # a new picture needs new weights: drawn from each training state the display copy is sent
+    # (a main view at every one, a side view about once a second)
+    "state": "changes with the weights",
+    # every call of frames() moves the picture on from the same weights (Gibbs chains take a sweep):
+    # drawn many times per training state and played out evenly until the next one
+    "sampling": "moves by sampling the weights it has",
+    # one frame holds a sequence (DRAW's glimpses) that the panel plays itself: a new one about
+    # once a second
+    "playback": "plays a sequence it holds",
+}
 
 
 def kind_id(cls: type) -> str:
@@ -38,6 +52,7 @@ class View:
     calls: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     area: str = "side"
+    motion: str = "state"
 
     def __post_init__(self):
         kinds = tuple(k if isinstance(k, str) else kind_id(k) for k in self.kinds)
@@ -45,6 +60,8 @@ class View:
             raise ValueError(f"view '{self.name}' declares no frame kind")
         if self.area not in AREAS:
             raise ValueError(f"view '{self.name}': area must be one of {', '.join(AREAS)}, not {self.area!r}")
+        if self.motion not in MOTIONS:
+            raise ValueError(f"view '{self.name}': motion must be one of {', '.join(MOTIONS)}, not {self.motion!r}")
         object.__setattr__(self, "kinds", kinds)
         object.__setattr__(self, "frames", tuple(self.frames) or (self.name,))
         object.__setattr__(self, "controls", tuple(self.controls))
@@ -54,7 +71,7 @@ class View:
     def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "kinds": list(self.kinds), "frames": list(self.frames),
                 "controls": list(self.controls), "calls": list(self.calls), "actions": list(self.actions),
-                "area": self.area}
+                "area": self.area, "motion": self.motion}
 
     @classmethod
     def from_dict(cls, values: dict) -> "View":
@@ -63,7 +80,7 @@ class View:
             return cls(str(values["name"]), str(values["title"]), tuple(map(str, values["kinds"])),
                        tuple(map(str, values.get("frames", ()))), tuple(map(str, values.get("controls", ()))),
                        tuple(map(str, values.get("calls", ()))), tuple(map(str, values.get("actions", ()))),
-                       str(values.get("area", "side")))
+                       str(values.get("area", "side")), str(values.get("motion", "state")))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"unreadable view description {values!r}") from exc
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engines.core.frames import Frame, image_field, tile
+from engines.core.frames import Frame, as_unit, image_field, tile
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class ChairView(Frame):
     def still(self, fill: float = 0.0) -> np.ndarray:
         """generated | mask | true render, one pixel apart."""
         mask = np.repeat(self.mask[..., None], 3, -1)
-        return tile(np.stack([self.generated, mask, self.truth]).astype(np.float32), 3, fill=fill)
+        return tile(np.stack([as_unit(self.generated), as_unit(mask), as_unit(self.truth)]).astype(np.float32), 3, fill=fill)
 
     def repeats(self, previous: Frame | None) -> bool:
         """Same training step and same request: the same pictures (a paused run, sliders at rest)."""
@@ -50,7 +50,7 @@ class Turntable(Frame):
         return tile(self.images, len(self.images), fill=fill)
 
     def animation(self) -> list[np.ndarray]:
-        return [np.asarray(image, dtype=np.float32) for image in self.images]
+        return list(self.images)
 
     def tiles(self) -> np.ndarray:
         """In a panel, the sweep laid out to fill it."""

@@ -85,7 +85,8 @@ class AlignDRAWEngine(DrawingEngine):
     name = "aligndraw"
     summary = "alignDRAW: DRAW conditioned on a caption through an alignment over its words"
     Config = AlignDRAWConfig
-    views = (View("captions", "Images from captions", kinds=(CaptionTrace,), calls=("set_caption",), area="main"),)
+    views = (View("captions", "Images from captions", kinds=(CaptionTrace,), calls=("set_caption",), area="main",
+                  motion="playback"),)
     default_data = "mnist-captions"
     smoke_data = "mnist-captions"
     smoke_overrides = {"T": 2, "enc_size": 16, "dec_size": 16, "z_size": 4, "read_n": 2, "write_n": 3,

@@ -134,7 +134,7 @@ class DRAWEngine(DrawingEngine):
     summary = "DRAW: recurrent VAE that draws over T glimpses through Gaussian read/write attention"
     Config = DRAWConfig
     views = (
-        View("attention", "Attention canvas", kinds=(GlimpseTrace,), area="main"),
+        View("attention", "Attention canvas", kinds=(GlimpseTrace,), area="main", motion="playback"),
         View("samples", "Samples", kinds=(ImageGrid,)),
     )
     default_data = "mnist"

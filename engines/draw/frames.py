@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engines.core.frames import Frame, image_field, tile
+from engines.core.frames import Frame, as_unit, image_field, tile
 from engines.data.captions import split_words
 
 READ_COLOUR = (0.25, 0.95, 0.35)
@@ -94,7 +94,7 @@ def burnt_mosaic(canvases: np.ndarray, write: np.ndarray | None, write_n: int, r
     """Canvases (S, H, W[, 3]) at one step, upscaled, with their write windows (S, 5) and the read
     windows (R, 5) of the first R burnt in, tiled ``columns`` wide: (h, w, 3) in [0, 1]."""
     scale = picture_scale(*canvases.shape[1:3])
-    images = _rgb(np.clip(canvases, 0, 1).astype(np.float32))
+    images = _rgb(np.clip(as_unit(canvases), 0, 1).astype(np.float32))
     images = images.repeat(scale, axis=1).repeat(scale, axis=2)
     for s in range(len(images)):
         if read is not None and s < len(read):

@@ -265,3 +265,17 @@ class GANEngine(Engine):
         self.d_updates = int(state["d_updates"])
         self.g_updates = int(state["g_updates"])
         self.load_base_state(state)
+
+    # the display copy draws from the players' weights (each nn.Module's load copies into it)
+    PICTURE_PLAYERS = ("g", "d")      # a family whose pictures need no discriminator drops "d"
+
+    def picture_state(self) -> dict:
+        return {"step": self.step, "d_updates": self.d_updates, "g_updates": self.g_updates,
+                "duels": [{name: getattr(duel, name).state_dict() for name in self.PICTURE_PLAYERS}
+                          for duel in self.duels]}
+
+    def load_picture_state(self, state: dict) -> None:
+        for duel, saved in zip(self.duels, state["duels"]):
+            for name in self.PICTURE_PLAYERS:
+                getattr(duel, name).load_state_dict(saved[name])
+        self.step, self.d_updates, self.g_updates = (int(state[k]) for k in ("step", "d_updates", "g_updates"))

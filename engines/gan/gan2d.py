@@ -165,6 +165,16 @@ class GAN2DEngine(GANEngine):
         super().load_state_dict(state)
         self.batches.load_state_dict(state["batches"])
 
+    def picture_state(self) -> dict:
+        """The players (D's output is the plane's heat map) and the drawn points."""
+        return {**super().picture_state(), "drawn": None if self.drawn is None else torch.from_numpy(self.drawn)}
+
+    def load_picture_state(self, state: dict) -> None:
+        drawn = state.get("drawn")
+        if drawn is not None and (self.drawn is None or not np.array_equal(self.drawn, drawn.numpy())):
+            self.set_points(drawn.numpy().copy())
+        super().load_picture_state(state)
+
 
 def mode_metrics(samples: np.ndarray, modes: np.ndarray, std: float) -> dict[str, float]:
     """A sample is *high quality* when within 3σ of its nearest mode; a mode is *covered* when it

@@ -238,3 +238,5 @@ class ImageGANEngine(GANEngine):
         super().load_state_dict(state)
         self.batches.load_state_dict(state["batches"])
         self.last_watch = int(state["last_watch"])
+
+    PICTURE_PLAYERS = ("g",)          # samples, interpolations and pyramids come from the generators

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engines.core.frames import Frame, ImageGrid, image_field
+from engines.core.frames import Frame, ImageGrid, as_unit, image_field
 
 # Colours of the digit labels 0-9 (Tableau 10), and of unlabelled points.
 LABEL_COLOURS = np.array([
@@ -42,7 +42,7 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
 
 def side_by_side(images: list[np.ndarray], pad: int = 2, fill: float = 0.0) -> np.ndarray:
     """RGB images laid left to right, tops aligned, ``pad`` pixels apart."""
-    images = [rgb(i.astype(np.float32)) for i in images]
+    images = [rgb(as_unit(i).astype(np.float32)) for i in images]
     height = max(i.shape[0] for i in images)
     width = sum(i.shape[1] for i in images) + pad * (len(images) - 1)
     out = np.full((height, width, 3), fill, dtype=np.float32)

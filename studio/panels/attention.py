@@ -1,5 +1,6 @@
 """DRAW's attention canvas: canvases glimpse by glimpse with the read and write windows drawn over
-them as pyqtgraph items, a slider and a play button to scrub t = 1..T.
+them as pyqtgraph items, a slider and a play button to scrub t = 1..T (playing while a run trains:
+the view's motion is ``playback``, a new trace about once a second).
 
 :class:`GlimpseCanvas` (the canvases with their windows) and :class:`GlimpsePlayer` (that canvas
 with the step slider and play button) are shared with the captions panel. Window geometry comes
@@ -216,7 +217,7 @@ class AttentionPanel(Panel):
         super().__init__(view, fields, parent)
         self.caption = caption_label(self.title)
         self.player = GlimpsePlayer()
-        self.canvas = self.player.canvas
+        self.canvas = self.picture_view = self.player.canvas
         legend = caption_label("top: reconstructions of test images · bottom: samples · "
                                "green: read window · red: write window (line width ∝ σ, opacity ∝ strength)")
         self.body.addWidget(self.caption)
@@ -233,6 +234,12 @@ class AttentionPanel(Panel):
         self.player.set_steps(frame.steps)
         self._draw(self.player.t)
 
+    def set_live(self, live: bool) -> None:
+        """A run that starts training plays its glimpses (the player's button pauses them)."""
+        if live != self.live:
+            self.player.set_playing(live)
+        super().set_live(live)
+
     def _draw(self, t: int) -> None:
         trace = self.trace
         if trace is None:
@@ -240,5 +247,6 @@ class AttentionPanel(Panel):
         t = min(max(t, 1), trace.steps)
         write, read = trace.windows(t)
         self.canvas.show_step(trace.canvases[:, t - 1], trace.columns, write, trace.write_n, read, trace.read_n)
+        self.picture_shown()
         self.caption.setText(f"{self.title} · step {trace.step} · glimpse {t} of {trace.steps}"
                              + ("" if trace.attention else " · no attention (whole-image reads and writes)"))

@@ -6,7 +6,12 @@ the run's config fields; the window then calls
 - ``show_frame(frame)`` for each frame the view declares (live or replayed),
 - ``set_config(values)`` with the config in force (after a start, an applied edit, or opening a run),
 - ``set_live(live)``: True while a run trains (controls and clicks act on it), False when a
-  recorded run is replayed (controls show the run's values, greyed out).
+  recorded run is replayed (controls show the run's values, greyed out);
+- ``picture_shown()`` after each new picture it hands the panel: the next paint of the panel's
+  picture counts in ``pictures_painted`` (what the status bar's pictures a second and the live
+  benchmark report). A panel that plays a sequence itself (DRAW's glimpses) calls it for each
+  picture it plays. Before a live frame the window sets ``state_wall``, when the training state
+  it was drawn from was taken (``time.time()``; 0: unknown), which :attr:`state_age` tells a caption.
 
 A panel acts on the run only through two signals: ``configEdited(name, value)`` for a live config
 field among the view's ``controls`` (edited in the strip of editors each panel gets for them), and
@@ -14,6 +19,8 @@ field among the view's ``controls`` (edited in the strip of editors each panel g
 (use :meth:`call`).
 """
 from __future__ import annotations
+
+import time
 
 from PySide6 import QtCore, QtWidgets
 
@@ -34,6 +41,11 @@ class Panel(QtWidgets.QWidget):
         self.view = view
         self.title = view.title
         self.live = False
+        self.pictures_painted = 0
+        self.state_wall = 0.0
+        self._unpainted = False
+        self.picture_view: QtWidgets.QGraphicsView | None = None    # the panel's picture (subclasses set it)
+        self._painted_widget: QtWidgets.QWidget | None = None
         fields = fields or {}
         self.control_editors: dict[str, FieldEditor] = {}
         outer = QtWidgets.QVBoxLayout(self)
@@ -109,6 +121,25 @@ class Panel(QtWidgets.QWidget):
         self.live = live
         for editor in self.control_editors.values():
             editor.set_editable(live)
+
+    def picture_shown(self) -> None:
+        """A new picture is on the panel: its next paint is counted (see the module docstring)."""
+        if self._painted_widget is None:
+            view = self.picture_view or next(iter(self.findChildren(QtWidgets.QGraphicsView)), None)
+            self._painted_widget = view.viewport() if view is not None else self
+            self._painted_widget.installEventFilter(self)
+        self._unpainted = True
+
+    @property
+    def state_age(self) -> float | None:
+        """Seconds since the training state of the picture shown was taken (None: not known)."""
+        return max(0.0, time.time() - self.state_wall) if self.live and self.state_wall else None
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self._painted_widget and event.type() == QtCore.QEvent.Type.Paint and self._unpainted:
+            self._unpainted = False
+            self.pictures_painted += 1
+        return False
 
     def call(self, method: str, *args) -> bool:
         """Ask for ``method(*args)``: one of the view's ``calls`` (made on the display copy) or

@@ -77,7 +77,7 @@ class CaptionsPanel(Panel):
         self.words_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.words_label.setWordWrap(True)
         self.player = GlimpsePlayer()
-        self.canvas = self.player.canvas
+        self.canvas = self.picture_view = self.player.canvas
         self.row_combo = QtWidgets.QComboBox()
         self.row_combo.setToolTip("Whose alignment the heat map shows (the first sample of that caption)")
         self.heat_map = HeatMap()
@@ -191,11 +191,18 @@ class CaptionsPanel(Panel):
             return
         t = min(max(t, 1), trace.steps)
         self.canvas.show_step(trace.canvases[:, t - 1], trace.columns, trace.write[:, t - 1], trace.write_n)
+        self.picture_shown()
         self.heat_map.mark_step(t)
         rows = len(trace.captions)
         self.caption.setText(f"{self.title} · step {trace.step} · glimpse {t} of {trace.steps} · "
                              f"{rows} caption{'s' if rows > 1 else ''}, one per row"
                              + (" (the first is yours)" if trace.typed else ""))
+
+    def set_live(self, live: bool) -> None:
+        """A run that starts training plays its glimpses (the player's button pauses them)."""
+        if live != self.live:
+            self.player.set_playing(live)
+        super().set_live(live)
 
     def _draw_heat_map(self) -> None:
         trace = self.trace

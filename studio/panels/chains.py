@@ -44,6 +44,7 @@ class ChainsPanel(Panel):
         hint = " · click a chain to restart it" if view.calls else ""
         self.caption = caption_label(f"{self.title}{hint}")
         self.grid_view = MosaicView(image_item=ClickableImageItem())
+        self.picture_view = self.grid_view
         self.image_item = self.grid_view.image_item
         self.history_caption = caption_label("Chain history · no rows yet")
         self.history_view = MosaicView(left_label="Gibbs step", anchor_top=True)
@@ -101,12 +102,19 @@ class ChainsPanel(Panel):
         return self.mode_combo.currentIndex() == 1
 
     def tiles(self, state) -> np.ndarray:
-        """One picture per chain (the grid's tiles; a click on one restarts that chain)."""
-        return state.samples if self.show_samples else state.probs
+        """One picture per chain (the grid's tiles; a click on one restarts that chain): the
+        probabilities, or the 0/1 samples as black and white pixels."""
+        return state.samples.astype(np.uint8) * np.uint8(255) if self.show_samples else state.probs
 
     def caption_text(self, state) -> str:
         mean_gibbs = float(np.mean(state.gibbs_steps)) if len(state.gibbs_steps) else 0.0
-        return f"{self.title} · step {state.step} · {mean_gibbs:,.0f} Gibbs steps on average"
+        return f"{self.title} · {self.weights_text(state)} · {mean_gibbs:,.0f} Gibbs steps on average"
+
+    def weights_text(self, state) -> str:
+        """Which weights the chains sample: the step, and live, how long ago they were taken (the
+        chains keep sampling between two refreshes of the training state)."""
+        age = self.state_age
+        return f"step {state.step}" + ("" if age is None else f" (weights {age:.1f} s old)")
 
     def _draw_state(self) -> None:
         state = self._state

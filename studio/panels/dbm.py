@@ -29,5 +29,5 @@ class LayerChainsPanel(ChainsPanel):
     def caption_text(self, state: LayerChains) -> str:
         mean_gibbs = float(np.mean(state.gibbs_steps)) if len(state.gibbs_steps) else 0.0
         sizes = "-".join(map(str, state.layer_sizes))
-        return (f"{self.title} · {state.phase} · step {state.step} · layers {sizes} · "
+        return (f"{self.title} · {state.phase} · {self.weights_text(state)} · layers {sizes} · "
                 f"{mean_gibbs:,.0f} Gibbs sweeps on average")

@@ -111,7 +111,7 @@ class PointFieldPanel(PlayerActions, Panel):
         draw_row.addStretch(1)
 
         self.caption = caption_label(self.title)
-        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot_widget = self.picture_view = pg.PlotWidget(background="w")
         self.plot = self.plot_widget.getPlotItem()
         self.plot.hideButtons()
         self.plot.setMenuEnabled(enableMenu=False, enableViewBoxMenu=True)

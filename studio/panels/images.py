@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engines.core.frames import tile
+from engines.core.frames import as_u8, tile
 from engines.core.views import View
 from studio.panels.base import Panel
 
@@ -36,9 +36,20 @@ def best_columns(n: int, tile_h: int, tile_w: int, width: float, height: float, 
 
 
 def mosaic_to_rgb8(picture: np.ndarray) -> np.ndarray:
-    """[0, 1] float (H, W) or (H, W, 3) -> uint8 RGB, for a QImage."""
-    pixels = (np.clip(picture, 0, 1) * 255 + 0.5).astype(np.uint8)
+    """Pixels (H, W) or (H, W, 3), uint8 or in [0, 1] -> uint8 RGB, for a QImage."""
+    pixels = as_u8(picture)
     return np.ascontiguousarray(np.repeat(pixels[:, :, None], 3, axis=2) if pixels.ndim == 2 else pixels)
+
+
+def rgba(pixels: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) grey or (H, W, 3) colour -> opaque (H, W, 4) RGBA (grey: one 32-bit
+    multiply per pixel, R = G = B, A = 255, in memory order on a little-endian machine)."""
+    if pixels.ndim == 2 and np.little_endian:
+        return (pixels.astype(np.uint32) * 0x010101 | 0xFF000000).view(np.uint8).reshape(pixels.shape + (4,))
+    out = np.empty(pixels.shape[:2] + (4,), np.uint8)
+    out[..., :3] = pixels[..., None] if pixels.ndim == 2 else pixels
+    out[..., 3] = 255
+    return out
 
 
 def zoomed_tile(image: np.ndarray, label: str) -> QtGui.QPixmap:
@@ -89,6 +100,7 @@ class MosaicView(pg.GraphicsLayoutWidget):
         self.view.invertY(True)
         self.view.disableAutoRange()
         self.image_item = image_item if image_item is not None else pg.ImageItem()
+        self.mosaic: np.ndarray | None = None      # the picture shown, as it was given
         self.plot.addItem(self.image_item)
         self._shape: tuple[int, int] | None = None
         self._fitted_to: tuple[float, float] | None = None     # the view size the range was fitted to
@@ -104,8 +116,15 @@ class MosaicView(pg.GraphicsLayoutWidget):
         self.setMinimumSize(120, 120)
 
     def show_mosaic(self, mosaic: np.ndarray) -> None:
-        """Draw ``mosaic`` ((H, W) grey or (H, W, 3) colour, values in [0, 1]); re-range on a new shape."""
-        self.image_item.setImage(mosaic, autoLevels=False, levels=(0, 1))
+        """Draw ``mosaic`` ((H, W) grey or (H, W, 3) colour pixels, uint8 or in [0, 1]); re-range on
+        a new shape. uint8 pixels take pyqtgraph's path without rescaling (no levels), as RGBA:
+        Qt scales a 32-bit image to the screen about three times faster than an 8-bit grey one
+        (measured: 0.4 against 1.2 ms for a 233-pixel mosaic drawn 700 pixels wide)."""
+        self.mosaic = mosaic
+        if mosaic.dtype == np.uint8:
+            self.image_item.setImage(rgba(mosaic), autoLevels=False, levels=None)
+        else:
+            self.image_item.setImage(mosaic, autoLevels=False, levels=(0, 1))
         shape = mosaic.shape[:2]
         if shape != self._shape or self._fitted_to != (self.view.width(), self.view.height()):
             self._shape = shape
@@ -245,6 +264,7 @@ class StillPanel(Panel):
         super().__init__(view, fields, parent)
         self.caption = caption_label(self.title)
         self.mosaic_view = MosaicView()
+        self.picture_view = self.mosaic_view
         self.image_item = self.mosaic_view.image_item
         self.body.addWidget(self.caption)
         self.body.addWidget(self.mosaic_view, 1)

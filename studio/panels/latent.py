@@ -14,6 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from engines.core.frames import as_unit
 from engines.core.views import View
 from engines.vae.frames import LABEL_COLOURS, UNLABELLED, Drawing, LatentGrid, LatentScatter, LatentStats
 from studio.panels.base import Panel
@@ -117,7 +118,7 @@ class LatentScatterPanel(Panel):
         self.legend = QtWidgets.QLabel(" ".join(f"<span style='color:{_hex(c)}'>■ {i}</span>"
                                                 for i, c in enumerate(LABEL_COLOURS)))
         self.viewbox = ProbeViewBox()
-        self.plot = pg.PlotWidget(viewBox=self.viewbox)
+        self.plot = self.picture_view = pg.PlotWidget(viewBox=self.viewbox)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.points = pg.ScatterPlotItem(size=5, pen=None)
@@ -184,7 +185,7 @@ class DrawCanvas(QtWidgets.QWidget):
         self.setCursor(QtCore.Qt.CursorShape.CrossCursor)
 
     def set_pixels(self, pixels: np.ndarray) -> None:
-        self.pixels = np.clip(np.asarray(pixels, dtype=np.float32), 0, 1).copy()
+        self.pixels = np.clip(as_unit(np.asarray(pixels)), 0, 1).astype(np.float32)
         self.update()
 
     def clear(self) -> None:

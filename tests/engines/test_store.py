@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engines.boltzmann.frames import ChainState
-from engines.core.frames import ImageGrid
+from engines.core.frames import ImageGrid, as_unit
 from engines.core.store import CheckpointError, RunStore, StoreError, load_checkpoint
 
 
@@ -34,7 +34,7 @@ def test_scalars_frames_events_and_meta_round_trip(tmp_path):
     assert reader.frame_names() == ["chains", "filters"]
     (frame,) = list(reader.frames("filters"))
     assert frame.step == 5 and frame.columns == 2
-    np.testing.assert_allclose(frame.images, grid(5).images, atol=0.5 / 255 + 1e-6)   # stored as 8-bit
+    np.testing.assert_allclose(as_unit(frame.images), grid(5).images, atol=0.5 / 255 + 1e-6)   # stored as 8-bit
     (chains,) = list(reader.frames("chains"))
     assert chains.samples.dtype == np.uint8 and list(chains.gibbs_steps) == [4, 4]
     assert reader.events() == [(5, "set", "lr=0.2")]
@@ -137,9 +137,9 @@ def test_frames_are_stored_as_differences_and_read_back_in_any_order(tmp_path):
     deltas = [json.loads(meta) for (meta,) in reader._query("SELECT meta FROM frames ORDER BY id")]
     assert [("__base" in m) for m in deltas] == [i % KEYFRAME_EVERY != 0 for i in range(25)]
     for frame, back in zip(frames, reader.frames("filters")):
-        np.testing.assert_allclose(back.images, frame.images, atol=0.5 / 255 + 1e-6)
+        np.testing.assert_allclose(as_unit(back.images), frame.images, atol=0.5 / 255 + 1e-6)
     (last,) = list(reader.frames("filters", 24, 24))          # random access: its chain is decoded
-    np.testing.assert_allclose(last.images, frames[24].images, atol=0.5 / 255 + 1e-6)
+    np.testing.assert_allclose(as_unit(last.images), frames[24].images, atol=0.5 / 255 + 1e-6)
 
 
 def test_a_frame_that_repeats_the_last_one_is_not_stored_again(tmp_path):

@@ -46,7 +46,7 @@ def test_scrubbing_shows_the_canvases_and_windows_of_step_t(panel):
     panel.show_frame(frame)
     assert panel.player.slider.maximum() == 5 and panel.player.t == 5       # first trace: the finished canvas
     panel.player.slider.setValue(2)
-    np.testing.assert_array_equal(panel.canvas.image_item.image, tile(frame.canvases[:, 1], 2))
+    np.testing.assert_array_equal(panel.canvas.mosaic, tile(frame.canvases[:, 1], 2))
     assert "glimpse 2 of 5" in panel.caption.text() and "step 3" in panel.caption.text()
     assert panel.player.step_label.text() == "t = 2 / 5"
     for s in range(4):
@@ -72,7 +72,7 @@ def test_a_new_trace_keeps_the_chosen_step(panel):
     newer = trace(step=9)
     panel.show_frame(newer)
     assert panel.player.t == 3
-    np.testing.assert_array_equal(panel.canvas.image_item.image, tile(newer.canvases[:, 2], 2))
+    np.testing.assert_array_equal(panel.canvas.mosaic, tile(newer.canvases[:, 2], 2))
     assert "step 9" in panel.caption.text()
     panel.show_frame(trace(steps=2))                                          # a shorter run: t clamps
     assert panel.player.t == 2
@@ -108,5 +108,5 @@ def test_colour_canvases(panel):
     colour = GlimpseTrace("attention", 1, np.repeat(frame.canvases[..., None], 3, -1), frame.write, frame.read,
                           write_n=3, read_n=2, reconstructions=2, columns=2)
     panel.show_frame(colour)
-    assert panel.canvas.image_item.image.shape[-1] == 3
+    assert panel.canvas.mosaic.shape[-1] == 3
     assert QtCore.QRectF(panel.canvas.tiles[1].rect()).width() == 10

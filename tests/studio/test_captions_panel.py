@@ -44,7 +44,7 @@ def test_the_frame_draws_canvases_windows_and_the_heat_map(panel):
     panel.show_frame(f)
     assert panel.player.t == 4
     panel.player.slider.setValue(2)
-    np.testing.assert_array_equal(panel.canvas.image_item.image, tile(f.canvases[:, 1], 2))
+    np.testing.assert_array_equal(panel.canvas.mosaic, tile(f.canvases[:, 1], 2))
     assert all(items.rect.isVisible() for items in panel.canvas.write_items[:4])
     np.testing.assert_array_equal(panel.heat_map.image_item.image, f.alignment[0, :, :11])
     assert panel.heat_map.marker.value() == pytest.approx(1.5)

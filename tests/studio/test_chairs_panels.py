@@ -29,7 +29,7 @@ def test_shows_generated_mask_and_truth_and_replays_the_request(qtbot):
     panel = make_panel(qtbot)
     frame = chair_view()
     panel.show_frame(frame)
-    np.testing.assert_array_equal(panel.image_item.image, frame.still())
+    np.testing.assert_array_equal(panel.mosaic_view.mosaic, frame.still())
     assert panel.sliders["chair"].maximum() == 9
     assert panel.values() == (3, 45.0, 30.0, 1.1, 0.9)                    # replay: sliders follow the frame
     assert not panel.sliders["azimuth"].isEnabled()

@@ -31,7 +31,7 @@ def test_draws_every_layer_and_says_the_phase(qtbot):
     panel = make_panel(qtbot)
     frame = layer_chains()
     panel.show_frame(frame)
-    np.testing.assert_array_equal(panel.image_item.image, tile(frame.cards(), panel.grid_view.columns))
+    np.testing.assert_array_equal(panel.grid_view.mosaic, tile(frame.cards(), panel.grid_view.columns))
     assert frame.cards().shape == (6, 8, 8 + 1 + 4 + 1 + 3)          # 12 units: 3x4 raster, 7 units: 3x3
     text = panel.caption.text()
     assert "pretraining layer 2 of 2" in text and "12-7" in text and "step 40" in text

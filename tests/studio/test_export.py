@@ -26,7 +26,7 @@ def _record_run(run_dir: Path, settings, control=None):
     from engines.registry import build_engine, describe
 
     # history_every=20 with 10 Gibbs steps per frame: the chain history starts one record late
-    engine = build_engine("rbm", "digits", "cpu", 0, {"hidden": 16, "chains": 8, "history_every": 20})
+    engine = build_engine("rbm", "digits", "cpu", 0, {"hidden": 16, "chains": 8, "history_every": 20, "gibbs_per_frame": 10})
     store = RunStore.create(run_dir, describe(engine, "digits"))
     return Runner(engine, store, control, settings), store
 

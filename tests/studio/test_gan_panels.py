@@ -34,7 +34,7 @@ def test_samples_panel_draws_the_grid_and_sends_one_player_steps(qtbot):
     images = RNG.random((16, 28, 28), dtype=np.float32)
     frame = decode(*encode(GANSamples("samples", 40, images, d_updates=45, g_updates=40)))
     panel.show_frame(frame)
-    np.testing.assert_allclose(panel.image_item.image, tile(frame.images, panel.mosaic_view.columns))
+    np.testing.assert_allclose(panel.mosaic_view.mosaic, tile(frame.images, panel.mosaic_view.columns))
     assert "step 40" in panel.caption.text() and "D 45" in panel.caption.text() and "G 40" in panel.caption.text()
     assert set(panel.control_editors) == {"d_steps", "loss", "lr_d", "lr_g"}
     step_d, step_g = panel.action_buttons["step_discriminator"], panel.action_buttons["step_generator"]
@@ -56,7 +56,7 @@ def test_pyramid_panel_labels_its_columns(qtbot):
     coarse, residual, total = (RNG.random((2, n, h, h), dtype=np.float32) for _ in range(3))
     frame = decode(*encode(PyramidLevels("pyramid", 5, base, coarse, residual, total, (7, 14, 28))))
     panel.show_frame(frame)
-    np.testing.assert_allclose(panel.image_item.image, frame.still())
+    np.testing.assert_allclose(panel.mosaic_view.mosaic, frame.still())
     ticks = panel.axis._tickLevels[0]
     assert [text for _, text in ticks] == ["7×7", "↑", "+ h", "= 14×14", "↑", "+ h", "= 28×28"]
     assert ticks[1][0] == pytest.approx(h + 1 + h / 2)

@@ -128,9 +128,9 @@ def test_chains_toggle_between_probabilities_and_samples(qtbot):
     state = chain_state()
     panel.show_frame(state)
     columns = panel.grid_view.columns
-    np.testing.assert_array_equal(panel.image_item.image, tile(state.probs, columns))
+    np.testing.assert_array_equal(panel.grid_view.mosaic, tile(state.probs, columns))
     panel.mode_combo.setCurrentIndex(1)
-    np.testing.assert_array_equal(panel.image_item.image, tile(state.samples, columns))
+    np.testing.assert_array_equal(panel.grid_view.mosaic, tile(state.samples * 255, columns))   # black and white
     assert "step 7" in panel.caption.text() and "45 Gibbs steps" in panel.caption.text()
 
 

@@ -58,7 +58,7 @@ def test_scatter_draws_points_coloured_by_label_and_the_probe(qtbot):
     assert len(brushes) == 10                                   # one colour per digit
     mx, my = panel.marker.getData()
     assert (mx[0], my[0]) == pytest.approx((0.5, -1.0))
-    np.testing.assert_array_equal(panel.decoding.image_item.image, frame.probe_image)
+    np.testing.assert_array_equal(panel.decoding.mosaic, frame.probe_image)
     assert "z0 × z1" in panel.caption.text() and "step 3" in panel.caption.text()
 
 
@@ -146,7 +146,7 @@ def test_draw_panel_shows_the_posterior_and_reconstruction(qtbot):
     digit[5:20, 10:13] = 1
     frame = drawing_frame(digit)
     panel.show_frame(frame)
-    np.testing.assert_array_equal(panel.recon.image_item.image, frame.recon)
+    np.testing.assert_array_equal(panel.recon.mosaic, frame.recon)
     np.testing.assert_array_equal(panel.canvas.pixels, digit)     # replay/initial: the frame's drawing
     np.testing.assert_allclose(panel.bars.bars.opts["height"], frame.mu, rtol=1e-6)
     np.testing.assert_allclose(panel.bars.whiskers.opts["height"], 2 * frame.sigma, rtol=1e-6)
@@ -168,7 +168,7 @@ def test_latent_grid_panel_shows_the_mosaic_and_the_plane(qtbot):
     frame = LatentGrid("latent_grid", 12, images, columns=3, xs=np.array([-1.6, 0, 1.6], np.float32),
                        ys=np.array([1.6, 0, -1.6], np.float32), plane="PC1 × PC2")
     panel.show_frame(frame)
-    np.testing.assert_array_equal(panel.image_item.image, frame.still())
+    np.testing.assert_array_equal(panel.mosaic_view.mosaic, frame.still())
     assert "PC1 × PC2" in panel.caption.text() and "-1.60…1.60" in panel.caption.text()
     assert set(panel.control_editors) == {"grid_size", "grid_span", "grid_plane", "grid_dims", "grid_centre"}
 

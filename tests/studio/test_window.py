@@ -78,7 +78,7 @@ def test_the_views_of_a_model_the_studio_does_not_know_become_its_panels(live_wi
     assert window.docks["bars"].windowTitle() == "Bars" and window.panels["bars"].live
     bars = window.panels["bars"]
     assert bars.image_item.image is not None and bars.image_item.image.shape == (20, 32)
-    assert window.panels["mean"].image_item.image.shape == (8, 8)
+    assert window.panels["mean"].mosaic_view.mosaic.shape == (8, 8)
     qtbot.waitUntil(lambda: "loss" in window.curves.names(), timeout=20_000)
     steps, _, values = window.curves.series("loss")
     assert len(steps) and np.isfinite(values).all()
@@ -221,7 +221,7 @@ def test_the_rbm_chains_panel_restarts_a_chain_and_edits_gibbs_steps(qtbot):
     qtbot.addWidget(window)
     chains = window.panels["chains"]
     columns = chains.grid_view.columns                  # 16 chains of 8x8, as many columns as fill the panel
-    assert chains.image_item.image.shape == (-(-16 // columns) * 9 - 1, columns * 9 - 1)
+    assert chains.grid_view.mosaic.shape == (-(-16 // columns) * 9 - 1, columns * 9 - 1)
     chains.control_editors["gibbs_per_frame"].widget.setValue(3)
     qtbot.waitUntil(lambda: ("set", "gibbs_per_frame=3") in store_events(window.run_dir), timeout=10_000)
     assert window.setup.editor.values()["gibbs_per_frame"] == 3

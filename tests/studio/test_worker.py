@@ -11,7 +11,8 @@ import pytest
 
 from engines.core.commands import CallMethod, SetField
 from studio import children
-from studio.children import DISPLAY_SHARE, DISPLAY_SHARE_ENV, DisplaySession, TrainingSession, display_share
+from studio.children import TrainingSession
+from studio.display import DISPLAY_SHARE, DISPLAY_SHARE_ENV, DisplaySession, display_share
 from studio.protocol import Pause, RunSpec, State, Step, Stop, Wanted, new_run_dir
 from studio.worker import TrainingWorker
 
@@ -82,7 +83,7 @@ def test_display_copy_draws_with_the_shared_training_state(linked):
     wait_for(lambda: training.pull().status["step"] > 20)
     first = share_state(training, display, display_end)
     draw_state(training, display)
-    frames = {f.name: f for f in display.take()}
+    frames = {f.name: f for f in display.take().frames}
     assert set(frames) == {"mean", "bars"}
     assert frames["mean"].step == first.skeleton["step"] > 20      # the copy has the trained mean
     assert display.take() is None                                   # each frame is handed over once
@@ -133,7 +134,7 @@ def test_controls_live_edits_calls_and_actions_reach_the_right_process(linked):
     time.sleep(0.05)                          # frames are at most DISPLAY_FPS a second
     assert display.due_in() == 0.0
     display.make_frame()
-    bars = {f.name: f for f in display.take()}["bars"]
+    bars = {f.name: f for f in display.take().frames}["bars"]
     assert len(bars.values) == 5 and bars.highlight == 2
     training.command(SetField("lr", 0.0123))
     training.command(CallMethod("jump", ()))
@@ -147,10 +148,10 @@ def test_display_makes_only_the_wanted_frames_and_drops_repeats(linked):
     _, display, _ = linked
     display.command(Wanted(frozenset({"bars"})))
     display.make_frame()
-    assert [f.name for f in display.take()] == ["bars"]
+    assert [f.name for f in display.take().frames] == ["bars"]
     display.command(Wanted(None))
     display.make_frame()
-    assert {f.name for f in display.take()} == {"mean", "bars"}
+    assert {f.name for f in display.take().frames} == {"mean", "bars"}
 
 
 @pytest.mark.parametrize("value, share", [("0.1", 0.1), ("1", 1.0), ("0", DISPLAY_SHARE), ("2", DISPLAY_SHARE),
