@@ -1,7 +1,7 @@
-"""``python main.py`` / ``genstudio``: parse the command line, show the window, then start training.
+"""``python main.py`` / ``genstudio``: parse the command line, start training, show the window.
 
-The window appears before torch is imported: training (and torch) live in a child process that
-starts once the event loop runs. Command-line mistakes that can be seen without torch (unknown
+The window appears before torch is imported: training (and torch) live in child processes, started
+before the window is built so that their imports overlap with it. Command-line mistakes that can be seen without torch (unknown
 model, device or dataset, a malformed ``--set``, a missing ``--open`` directory) print one line on
 stderr and exit 2; an unknown config key or a bad value shows in the window.
 """
@@ -78,12 +78,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
+    from engines.core.config import parse_assignments
+    from studio.worker import RunSpec, start_children
+
+    spec = children = None
+    if not args.open:      # the run's processes import torch while the window is built
+        spec = RunSpec(model=args.model, data=args.data, device=args.device, seed=args.seed,
+                       overrides=parse_assignments(args.overrides), paused=args.paused)
+        children = start_children(spec)
+        _debug("run started")
+
     from PySide6 import QtCore, QtWidgets
 
-    from engines.core.config import parse_assignments
     from studio.theme import apply_theme
     from studio.window import MainWindow
-    from studio.worker import RunSpec
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setOrganizationName("genstudio")
@@ -96,9 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.open:
         QtCore.QTimer.singleShot(0, lambda: window.open_run(args.open))
     else:
-        spec = RunSpec(model=args.model, data=args.data, device=args.device, seed=args.seed,
-                       overrides=parse_assignments(args.overrides), paused=args.paused)
-        QtCore.QTimer.singleShot(0, lambda: window.start_run(spec))
+        QtCore.QTimer.singleShot(0, lambda: window.start_run(spec, children))
     if os.environ.get("GENSTUDIO_DEBUG_STARTUP"):
         _watch_first_frames(window)
     return app.exec()
@@ -123,8 +129,8 @@ def _watch_first_frames(window) -> None:
     timer = QtCore.QTimer(window)
 
     def check():
-        if window.frames_shown:
-            _debug("first frames shown")
+        if window.main_pictures_painted:
+            _debug("first picture painted")
             timer.stop()
     timer.timeout.connect(check)
     timer.start(20)

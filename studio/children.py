@@ -21,8 +21,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from engines.core.commands import CallMethod, SetField
-from studio.protocol import (Done, Drawn, Failed, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step, Stop,
-                             new_run_dir, runs_root)
+from studio.protocol import (Catalog, Done, Drawn, Failed, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step,
+                             Stop, new_run_dir, runs_root)
 
 STATE_HOLD_S = 1.0           # training waits at most this long for the display copy to draw its state
 
@@ -187,7 +187,7 @@ def run_training(gui_conn, display_conn, spec: RunSpec) -> None:
     from engines.core.config import ConfigError
     from engines.data import artefacts
     from engines.data.base import DataError
-    from engines.registry import catalog
+    from engines.registry import catalog, catalog_entry
 
     sending = threading.Lock()               # the training and message threads both talk to the GUI
 
@@ -195,16 +195,15 @@ def run_training(gui_conn, display_conn, spec: RunSpec) -> None:
         with sending, contextlib.suppress(OSError):
             gui_conn.send(report)
     artefacts.listen(tell_building)
-    models = {}
     try:
-        models = catalog()
         session = TrainingSession(spec, display_conn)
     except (ConfigError, DataError, ValueError, OSError, RuntimeError) as exc:  # DeviceError, StoreError too
         with contextlib.suppress(OSError):
-            gui_conn.send(Failed(str(exc) or type(exc).__name__, models))
+            gui_conn.send(Failed(str(exc) or type(exc).__name__, catalog()))
         return
-    try:
-        gui_conn.send(Ready({**session.info(), "catalog": models}))
+    try:   # this model's views first: the window makes its panels while the other families are imported
+        gui_conn.send(Ready({**session.info(), "catalog": {session.engine.name: catalog_entry(type(session.engine))}}))
+        gui_conn.send(Catalog(catalog()))
     except OSError:
         session.control.stop()
     listener = threading.Thread(target=serve_messages, args=(session, gui_conn, display_conn, sending),

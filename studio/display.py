@@ -46,9 +46,9 @@ SAMPLING_STATE_FPS = 2       # ... when only sampling views need them: fewer, lo
 STATE_MAX_AGE_S = 1.0        # ... and at least one a second, whatever the budget
 SAMPLING_FPS = 15            # pictures a second of a sampling view (Gibbs chains: a sweep each)
 SLOW_VIEW_S = 1.0            # a side view's or a playback view's picture is renewed this often
-DISPLAY_SHARE = 0.05         # training pauses for pictures at most this share of its time
+DISPLAY_SHARE = 0.07         # training pauses for pictures at most this share of its time
 DISPLAY_SHARE_ENV = "GENSTUDIO_DISPLAY_SHARE"   # another share (0.1: smoother, slower training)
-BUDGET_SAVED_S = 4.0         # the budget saves up at most this many seconds' worth (a costly side view)
+BUDGET_SAVED_S = 1.0         # the budget saves up at most this many seconds' worth
 DISPLAY_NICE = 10            # what the display copy draws beside training yields the CPU to it
 RUN_AHEAD = 2                # a run never holds more than this many pauses' worth of pictures
 
@@ -64,8 +64,10 @@ def display_share() -> float:
 
 class PictureBudget:
     """Training's time the display copy may pause it for: ``share`` of each second accrues (at most
-    ``BUDGET_SAVED_S`` seconds' worth is saved up), each pause spends what it took. Costs are
-    learnt per kind of work (``estimate`` / ``learn``: moving averages of seconds)."""
+    ``BUDGET_SAVED_S`` seconds' worth is saved up: a run resumed after a pause of training does not
+    pay for a burst of pictures), each pause spends what it took. Work that costs more than can be
+    saved up (a costly side view) is afforded once the budget is full, and the balance goes below
+    zero. Costs are learnt per kind of work (``estimate`` / ``learn``: moving averages of seconds)."""
 
     def __init__(self, share: float, clock=time.perf_counter):
         self.share = share
@@ -85,7 +87,7 @@ class PictureBudget:
         self.balance -= seconds
 
     def affords(self, seconds: float) -> bool:
-        return self.accrue() >= seconds
+        return self.accrue() >= min(seconds, self.share * BUDGET_SAVED_S)
 
     def estimate(self, kind: str) -> float:
         return self.costs.get(kind, 0.0)

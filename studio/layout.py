@@ -206,6 +206,11 @@ class DockLayout(QtCore.QObject):
         return [*self.left_docks, *self.docks.values()]
 
     def visible_frames(self) -> set[str]:
-        """The frame names drawn by panels shown now (a closed or tabbed-away dock draws none)."""
-        return {name for view_name, view in self.views.items() if self.panels[view_name].isVisible()
+        """The frame names drawn by panels shown now (a closed or tabbed-away dock draws none: Qt
+        may keep a tabbed-away dock "visible", with nothing of it on screen)."""
+        return {name for view_name, view in self.views.items() if self._on_screen(self.panels[view_name])
                 for name in view.frames}
+
+    @staticmethod
+    def _on_screen(panel: QtWidgets.QWidget) -> bool:
+        return panel.isVisible() and not panel.visibleRegion().isEmpty()

@@ -303,8 +303,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def start_clicked(self) -> None:
         self.start_run()
 
-    def start_run(self, spec: RunSpec | None = None) -> None:
-        """Start training ``spec`` (default: the settings on the left) in a new recorded run."""
+    def start_run(self, spec: RunSpec | None = None, children=None) -> None:
+        """Start training ``spec`` (default: the settings on the left) in a new recorded run
+        (``children``: its processes, already started by ``studio.worker.start_children``)."""
         if spec is None:
             spec = RunSpec(model=self.setup.model, data=self.setup.data_combo.currentText().strip() or None,
                            device=self.setup.device_combo.currentText(), seed=self.setup.seed_spin.value(),
@@ -320,7 +321,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._shown_up_to = -1                    # live rows at or before this step are shown already
         self.run_dir = None
         self.run_label.setText(f"starting {spec.model}…")
-        self.worker = TrainingWorker(spec, self)
+        self.worker = TrainingWorker(spec, self, children)
         self.worker.ready.connect(self._worker_ready)
         self.worker.framesArrived.connect(self._live_frames)
         self.worker.runArrived.connect(self.queue_run)
@@ -330,6 +331,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.failed.connect(self._worker_failed)
         self.worker.finished.connect(self._worker_finished)
         self.worker.building.connect(self._building)
+        self.worker.catalogArrived.connect(self.setup.set_catalog)
         self._paused = spec.paused
         self._set_state("starting")
 

@@ -15,6 +15,7 @@ import os
 import socket
 import struct
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.reduction import ForkingPickler
 
@@ -24,7 +25,7 @@ from engines.core.commands import CallMethod, SetField
 from engines.data.artefacts import Building
 from studio.children import training_process
 from studio.display import display_process
-from studio.protocol import Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
+from studio.protocol import Catalog, Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
 
 STATUS_INTERVAL_S = 0.5      # the GUI asks the training process for its status and scalars this often
 STOP_TIMEOUT_S = 30.0        # a stop saves a checkpoint first; after this long the processes are killed
@@ -89,10 +90,43 @@ class MessageReader:
             self._socket.close()
 
 
-class TrainingWorker(QObject):
-    """GUI-thread handle on the training and display processes of one run."""
+@dataclass
+class Children:
+    """The training and display processes of one run, started, with the GUI's ends of their pipes."""
+    spec: RunSpec
+    conn: object                  # to and from the training process
+    display_conn: object | None   # to and from the display process (None: no live display)
+    processes: list
 
-    ready = Signal(dict)          # run_dir, device, data, config, model, catalog
+
+def start_children(spec: RunSpec) -> Children:
+    """Start the run's processes (no Qt needed: the studio starts them before it builds its window,
+    so that importing torch in them overlaps with that)."""
+    context = multiprocessing.get_context("spawn")
+    conn, training_end = context.Pipe()
+    feed_training = feed_display = display_end = display_conn = None
+    if spec.live:
+        display_conn, display_end = context.Pipe()
+        feed_training, feed_display = context.Pipe()
+    processes = [context.Process(target=training_process, args=(training_end, feed_training, spec),
+                                 name="genstudio-train")]
+    if spec.live:
+        processes.append(context.Process(target=display_process, args=(display_end, feed_display, spec),
+                                         name="genstudio-display"))
+    for process in processes:
+        process.start()
+    for end in (training_end, feed_training, feed_display, display_end):
+        if end is not None:
+            end.close()        # the children hold these ends now
+    return Children(spec, conn, display_conn, processes)
+
+
+class TrainingWorker(QObject):
+    """GUI-thread handle on the training and display processes of one run (started here, or
+    already by :func:`start_children`)."""
+
+    ready = Signal(dict)          # run_dir, device, data, config, model, catalog (of the model)
+    catalogArrived = Signal(dict) # every model's fields and views
     framesArrived = Signal(list)   # the display copy's newest frames, to show at once
     runArrived = Signal(list, float, float)   # sampling pictures to play: (pictures, spacing s, state time)
     rowsArrived = Signal(list)    # (step, wall, {name: value})
@@ -102,7 +136,7 @@ class TrainingWorker(QObject):
     finished = Signal(dict)       # the Runner's summary
     building = Signal(str, bool)  # what a first use builds (a dataset, the digit classifier); True once done
 
-    def __init__(self, spec: RunSpec, parent=None):
+    def __init__(self, spec: RunSpec, parent=None, children: Children | None = None):
         super().__init__(parent)
         self.spec = spec
         self.info: dict = {}
@@ -110,23 +144,8 @@ class TrainingWorker(QObject):
         self.display_problem = ""
         self.state_wall = 0.0          # when the training state of the last frames was taken (time.time())
         self.actions: set[str] = set()     # methods that run in the training process (the views' actions)
-        context = multiprocessing.get_context("spawn")
-        self._conn, training_end = context.Pipe()
-        feed_training = feed_display = display_end = None
-        self._display_conn = None
-        if spec.live:
-            self._display_conn, display_end = context.Pipe()
-            feed_training, feed_display = context.Pipe()
-        self._processes = [context.Process(target=training_process, args=(training_end, feed_training, spec),
-                                           name="genstudio-train")]
-        if spec.live:
-            self._processes.append(context.Process(target=display_process, args=(display_end, feed_display, spec),
-                                                   name="genstudio-display"))
-        for process in self._processes:
-            process.start()
-        for end in (training_end, feed_training, feed_display, display_end):
-            if end is not None:
-                end.close()        # the children hold these ends now
+        children = children or start_children(spec)
+        self._conn, self._display_conn, self._processes = children.conn, children.display_conn, children.processes
         self._waiting = {self._conn: False, self._display_conn: False}
         self._closed = False
         self._readers = {conn: MessageReader(conn) for conn in (self._conn, self._display_conn) if conn is not None}
@@ -264,6 +283,8 @@ class TrainingWorker(QObject):
             self.statusChanged.emit(status)
             if message.summary is not None:
                 self._finish(message.summary)
+        elif isinstance(message, Catalog):
+            self.catalogArrived.emit(message.models)
         elif isinstance(message, Building):
             self.building.emit(message.text(), message.state not in ("building", "waiting"))
         elif isinstance(message, Done):

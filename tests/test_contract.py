@@ -85,6 +85,69 @@ def test_its_state_loads_from_a_weights_only_checkpoint_into_a_display_copy(trai
     assert {f.name for f in copy.frames()} >= {name for view in engine.views for name in view.frames}
 
 
+def frames_by_name(engine) -> dict:
+    return {f.name: f for f in engine.frames()}
+
+
+def assert_same_frames(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        for field in vars(a[name]):
+            x, y = getattr(a[name], field), getattr(b[name], field)
+            if isinstance(x, np.ndarray):
+                np.testing.assert_array_equal(x, y, err_msg=f"{name}.{field}")
+            else:
+                assert x == y, f"{name}.{field}"
+
+
+def test_its_picture_state_shared_and_loaded_in_place_draws_what_its_whole_state_draws(trained):
+    """The display copy's path (studio.children.StateFeed → studio.display): ``picture_state()``
+    copied into shared tensors and loaded as they are into a copy draws every frame exactly as a
+    copy that loaded the whole state; the copy keeps nothing of the shared tensors (the next state
+    is copied into them while it draws)."""
+    import torch
+
+    from engines.core.engine import _copied
+    from studio.children import join_state, split_state
+
+    engine, _ = trained
+    whole, shared_copy = smoke(engine.name), smoke(engine.name)
+    whole.load_state_dict(_copied(engine.state_dict()))
+    tensors: list = []
+    skeleton = split_state(engine.picture_state(), tensors)
+    shared = [t.detach().clone().share_memory_() for t in tensors]
+    shared_copy.load_picture_state(join_state(skeleton, shared))
+    assert shared_copy.step == engine.step
+    expected = frames_by_name(whole)
+    for tensor in shared:                       # the next state overwrites the shared tensors
+        tensor.copy_(torch.full_like(tensor, 3) if tensor.dtype.is_floating_point else torch.zeros_like(tensor))
+    assert_same_frames(expected, frames_by_name(shared_copy))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_watching_never_changes_training(model):
+    """A run whose state is shared with a display copy after every step (which then draws every
+    view) trains bit for bit as a run nobody watches."""
+    from studio.children import StateFeed, join_state
+
+    class Conn:        # the display copy's end, in this process: it draws as soon as the state comes
+        def send(self, message):
+            if message.shared is not None:
+                self.shared = message.shared
+            display.load_picture_state(join_state(message.skeleton, self.shared))
+            display.frames()
+            feed.release()
+
+    plain, watched, display = smoke(model), smoke(model), smoke(model)
+    feed = StateFeed(watched, Conn())
+    for _ in range(SMOKE_STEPS + 2):
+        plain.train_step()
+        watched.train_step()
+        feed.wanted = True
+        feed.offer()
+    assert_same(plain.state_dict(), watched.state_dict())
+
+
 def test_its_views_call_only_its_own_methods(trained):
     engine, _ = trained
     for method in engine.callable_methods():

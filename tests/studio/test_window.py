@@ -447,3 +447,39 @@ def test_a_model_with_only_a_main_view_gives_it_the_width_the_setup_does_not_nee
     window.layout_.use("only-main", [View("canvas", "Canvas", kinds=(ImageGrid,), area="main")], [])
     qtbot.waitUntil(lambda: window.docks["canvas"].width() > 800, timeout=5_000)
     assert abs(window.layout_.setup_dock.width() - SETUP_WIDTH) < 40
+
+
+def test_a_run_of_sampling_pictures_plays_at_its_pace_and_each_painted_picture_counts(qtbot):
+    """The display copy's run of Gibbs-chain pictures is played ``spacing`` apart; each picture the
+    main panel paints counts in the status bar's pictures a second; a picture drawn for what the
+    user did replaces the rest of the run."""
+    from engines.boltzmann.frames import ChainHistory, ChainState
+    from engines.core.views import View
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    view = View("chains", "Gibbs chains", kinds=(ChainState, ChainHistory), frames=("chains", "chain_history"),
+                area="main", motion="sampling")
+    window._show_views("sampler", [view], [], {}, live=True)
+    rng = np.random.default_rng(0)
+
+    def picture(sweeps: int):
+        probs = (rng.random((16, 8, 8)) * 255).astype(np.uint8)
+        return [ChainState("chains", 7, probs, (probs > 127).astype(np.uint8), np.full(16, sweeps))]
+
+    started = time.monotonic()
+    window.queue_run([picture(s) for s in range(1, 11)], 0.05, time.time() - 0.3)
+    qtbot.waitUntil(lambda: not window._playlist and window.last_frames["chains"].gibbs_steps[0] == 10, timeout=5_000)
+    assert time.monotonic() - started >= 9 * 0.05 * 0.9              # played at its pace, not at once
+    qtbot.waitUntil(lambda: window.main_pictures_painted >= 8, timeout=5_000)
+    assert window.main_pictures_painted <= 10
+    caption = window.panels["chains"].caption.text()
+    assert "step 7 (weights 0." in caption and "s old)" in caption   # how old the weights are
+    window.queue_run([picture(s) for s in range(11, 31)], 0.05, time.time())
+    window.queue_frames(picture(99))                                 # a chain restarted by a click
+    qtbot.waitUntil(lambda: window.last_frames["chains"].gibbs_steps[0] == 99, timeout=5_000)
+    qtbot.wait(200)
+    assert window.last_frames["chains"].gibbs_steps[0] == 99 and not window._playlist
+    assert window.pictures_per_s() >= 0

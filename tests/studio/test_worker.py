@@ -14,7 +14,7 @@ from studio import children
 from studio.children import TrainingSession
 from studio.display import DISPLAY_SHARE, DISPLAY_SHARE_ENV, DisplaySession, display_share
 from studio.protocol import Pause, RunSpec, State, Step, Stop, Wanted, new_run_dir
-from studio.worker import TrainingWorker
+from studio.worker import MessageReader, TrainingWorker
 
 SPEC = dict(model="toy", data="digits")
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,3 +206,37 @@ def test_child_process_trains_streams_and_stops_cleanly(qtbot):
     store = RunStore.open(worker.info["run_dir"])
     assert store.meta()["status"] == "stopped"
     store.close()
+
+
+def test_the_gui_reads_a_message_only_once_all_of_it_has_arrived_and_never_waits_for_it():
+    """A child descheduled halfway through a message must not block the GUI in ``recv``."""
+    import os
+    import pickle
+    import struct
+    import threading
+
+    gui_end, child_end = multiprocessing.Pipe()
+    reader = MessageReader(gui_end)
+    payload = pickle.dumps(("hello", np.arange(10)))
+    data = struct.pack("!i", len(payload)) + payload
+    os.write(child_end.fileno(), data[:7])             # the length and a few bytes of the body
+    assert reader.messages() == []                     # at once, without the rest
+    os.write(child_end.fileno(), data[7:])
+    (message,) = reader.messages()
+    assert message[0] == "hello" and list(message[1]) == list(range(10))
+
+    big = np.arange(2_000_000, dtype=np.uint8)        # longer than the socket's buffer: written in parts
+    writer = threading.Thread(target=child_end.send, args=((1, big), ))
+    writer.start()
+    got = []
+    deadline = time.monotonic() + 20
+    while not got and time.monotonic() < deadline:
+        got = reader.messages()
+        time.sleep(0.001)
+    writer.join()
+    assert got[0][0] == 1 and np.array_equal(got[0][1], big)
+    child_end.send("last")
+    child_end.close()
+    assert wait_for(lambda: reader.messages() or reader.closed)
+    assert reader.closed
+    reader.close()
