@@ -50,7 +50,11 @@ class Read:
     scale: float = 1.0
 
     def __call__(self, results: dict) -> float:
-        return float(results[self.experiment][self.label][self.key]) * self.scale
+        """The value; a dotted ``key`` reads into nested objects (``model.figure``)."""
+        value = results[self.experiment][self.label]
+        for part in self.key.split("."):
+            value = value[part]
+        return float(value) * self.scale
 
 
 @dataclass(frozen=True)

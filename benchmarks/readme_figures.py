@@ -27,7 +27,7 @@ from typing import Callable
 import fidelity
 from figures import Experiment, Figures, Read, main
 
-LIVE_MODELS = ("rbm", "vae", "dcgan", "draw", "dbm", "chairs")
+LIVE_MODELS = ("rbm", "dbm", "chairs", "vae", "conv-vae", "draw", "aligndraw", "gan", "dcgan", "lapgan", "gan2d")
 LIVE_ARGS = ["--seconds", "16", "--rounds", "4", "--warmup", "3"]
 BUILD_CODE = ("import json, time; from engines.data import load_dataset; t = time.process_time(); "
               "load_dataset({spec!r}); print(json.dumps({{'cpu_s': time.process_time() - t}}))")
@@ -40,20 +40,31 @@ EXPERIMENTS = {e.name: e for e in (
     *fidelity.EXPERIMENTS.values(),
     *(Experiment(f"live-{m}", (("live", (sys.executable, "benchmarks/live_overhead.py", "--model", m, *LIVE_ARGS)),),
                  2.5) for m in LIVE_MODELS),
+    Experiment("picture-cost", (("cost", (sys.executable, "benchmarks/picture_cost.py")),), 2),
+    Experiment("first-picture", (("first", (sys.executable, "benchmarks/first_picture.py", "--runs", "5")),), 1),
 )}
 
 
 def live_row(model: str) -> dict[str, Callable[[dict], float]]:
     keys = {"cli": "cli_steps_per_s", "live": "live_steps_per_s", "ratio_vs_cli": "ratio_vs_cli", "ratio": "ratio",
-            "display": "display_cpu_share", "gui": "gui_cpu_share", "fps": "frames_per_s", "p99": "ui_p99_ms"}
+            "display": "display_cpu_share", "gui": "gui_cpu_share", "fps": "main_pictures_per_s", "p99": "ui_p99_ms",
+            "max": "ui_max_ms"}
     scale = {"display": 100, "gui": 100}
-    return {f"live_{model}_{k}": Read(f"live-{model}", "live", key, scale.get(k, 1)) for k, key in keys.items()}
+    return {f"live_{model}_{k.replace('-', '_')}": Read(f"live-{model}", "live", key, scale.get(k, 1))
+            for k, key in keys.items()}
 
 
 def live_template(model: str) -> str:
-    p = f"live_{model}_"
+    p = f"live_{model.replace('-', '_')}_"
     return (f"| {model} | {{{p}cli}} | {{{p}live}} | {{{p}ratio_vs_cli}} | {{{p}ratio}} | {{{p}display}} % | "
-            f"{{{p}gui}} % | {{{p}fps}} | {{{p}p99}} ms |")
+            f"{{{p}gui}} % | {{{p}fps}} | {{{p}p99}} / {{{p}max}} ms |")
+
+
+def cost_row(model: str) -> Figures:
+    p = f"cost_{model.replace('-', '_')}_"
+    keys = ("pause_ms", "share_ms", "load_ms", "draw_ms", "wire_kb", "gui_ms")
+    return Figures(f"| {model} | " + " | ".join(f"{{{p}{k}}}" for k in keys) + " |",
+                   {f"{p}{k}": Read("picture-cost", "cost", f"{model}.{k}") for k in keys})
 
 
 FIGURES = (
@@ -66,6 +77,10 @@ FIGURES = (
             {"rbm_mb_per_1000": Read("rbm-store", "store", "bytes", 1 / 2 / 2**20),
              "rbm_mb": Read("rbm-store", "store", "bytes", 1 / 2**20)}),
     *(Figures(live_template(m), live_row(m)) for m in LIVE_MODELS),
+    *(cost_row(m) for m in LIVE_MODELS),
+    Figures("from `python main.py` to the main panel's first picture takes {first_picture_s} s (the window shows "
+            "after {window_s} s)", {"first_picture_s": Read("first-picture", "first", "first_picture_s"),
+                                   "window_s": Read("first-picture", "first", "window_s")}),
 )
 
 
