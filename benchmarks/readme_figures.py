@@ -50,7 +50,7 @@ def live_row(model: str) -> dict[str, Callable[[dict], float]]:
             "display": "display_cpu_share", "gui": "gui_cpu_share", "fps": "main_pictures_per_s", "p99": "ui_p99_ms",
             "max": "ui_max_ms"}
     scale = {"display": 100, "gui": 100}
-    return {f"live_{model}_{k.replace('-', '_')}": Read(f"live-{model}", "live", key, scale.get(k, 1))
+    return {f"live_{model.replace('-', '_')}_{k}": Read(f"live-{model}", "live", key, scale.get(k, 1))
             for k, key in keys.items()}
 
 

@@ -21,9 +21,11 @@ What is drawn in a pause follows each view's declared motion (:data:`engines.cor
 - ``state`` views of the side area and ``playback`` views (whose panel plays the sequence a frame
   holds, DRAW's glimpses): when their last picture is ``SLOW_VIEW_S`` old.
 
-Pauses are paid from a :class:`PictureBudget`: ``display_share()`` of training's time accrues,
-each pause spends what it took. The training state is asked for when the budget can pay for the
-next pause's regular part (loading it, the main state views) and at most ``STATE_FPS`` times a
+Pauses are paid from two :class:`PictureBudget`: ``display_share()`` of training's time accrues,
+``SLOW_PART`` of it for the side and playback views (a costly side panel, such as the DBM's
+fill-in, comes less often instead of taking the main picture's time), the rest for the main ones;
+each pause spends what it took. The training state is asked for when the main budget can pay for
+the next pause's regular part (loading it, the main state views) and at most ``STATE_FPS`` times a
 second; at least every ``STATE_MAX_AGE_S`` whatever the budget. What the user does (a drag, a
 stroke, a click) needs no training state: it is drawn beside training at once, at up to
 ``DISPLAY_FPS``, at a low priority. The messages are in :mod:`studio.protocol`; the GUI side is
@@ -41,16 +43,17 @@ from studio.children import join_state, leave_signals_to_the_gui
 from studio.protocol import Drawn, Frames, Pull, RunSpec, State, Stop, Want, Wanted
 
 DISPLAY_FPS = 30             # pictures a second at most of what the user does (drag, draw, click)
-STATE_FPS = 10               # training states a second at most (a main state view's pictures)
+STATE_FPS = 6                # training states a second at most (a main state view's pictures)
 SAMPLING_STATE_FPS = 2       # ... when only sampling views need them: fewer, longer runs
 STATE_MAX_AGE_S = 1.0        # ... and at least one a second, whatever the budget
 SAMPLING_FPS = 15            # pictures a second of a sampling view (Gibbs chains: a sweep each)
 SLOW_VIEW_S = 1.0            # a side view's or a playback view's picture is renewed this often
-DISPLAY_SHARE = 0.07         # training pauses for pictures at most this share of its time
+DISPLAY_SHARE = 0.08         # training pauses for pictures at most this share of its time ...
+SLOW_PART = 1 / 4            # ... of which the side and playback views may take this part
 DISPLAY_SHARE_ENV = "GENSTUDIO_DISPLAY_SHARE"   # another share (0.1: smoother, slower training)
 BUDGET_SAVED_S = 1.0         # the budget saves up at most this many seconds' worth
 DISPLAY_NICE = 10            # what the display copy draws beside training yields the CPU to it
-RUN_AHEAD = 2                # a run never holds more than this many pauses' worth of pictures
+RUN_AHEAD_S = 2.0            # sampling pictures not taken by the GUI: at most this many seconds' worth
 
 
 def display_share() -> float:
@@ -111,7 +114,9 @@ class DisplaySession:
         torch.set_num_threads(1)
         self.engine = build_engine(spec.model, spec.data, spec.device, spec.seed, spec.overrides)
         self.clock = clock
-        self.budget = PictureBudget(display_share(), clock)
+        share = display_share()
+        self.budget = PictureBudget(share * (1 - SLOW_PART), clock)      # loads, main and sampling views
+        self.slow_budget = PictureBudget(share * SLOW_PART, clock)       # side and playback views
         self.motion: dict[str, str] = {}     # frame name -> its view's motion
         self.slow: set[str] = set()          # frame names renewed every SLOW_VIEW_S (side, playback)
         for view in type(self.engine).views:
@@ -189,7 +194,7 @@ class DisplaySession:
         a picture of it, or one is being taken."""
         if self.problem or self.wanted == set() or self._skeleton is not None:
             return None
-        if len(self._run) >= RUN_AHEAD * max(1, self._run_length()):
+        if len(self._run) >= RUN_AHEAD_S * SAMPLING_FPS:
             return 1 / SAMPLING_FPS           # the GUI has not taken the pictures drawn: wait for it
         now = self.clock()
         main = self.regular
@@ -201,10 +206,6 @@ class DisplaySession:
             return 0.0
         wait_s = (regular - self.budget.balance) / self.budget.share
         return min(wait_s, self._last_state + STATE_MAX_AGE_S - now)
-
-    def _run_length(self) -> int:
-        """Sampling pictures per pause at the present pace (for bounding the outbox)."""
-        return max(1, round(SAMPLING_FPS / (STATE_FPS if self.regular else SAMPLING_STATE_FPS)))
 
     # ------------------------------------------------------------------------------ drawing
     def make_frame(self) -> bool:
@@ -229,29 +230,30 @@ class DisplaySession:
 
     def _draw_state(self, skeleton) -> None:
         """Load the shared state and draw what is due from it (training waits meanwhile)."""
-        budget, started = self.budget, self._state_arrived
+        budget, slow, started = self.budget, self.slow_budget, self._state_arrived
         self.engine.load_picture_state(join_state(skeleton, self._shared))
-        loaded = self.clock()
-        budget.learn("load", loaded - started)
-        self._put(self._timed(sorted(self.regular)))
-        now = self.clock()
-        for name in self._slow_due(now):
-            if budget.affords(budget.estimate(name) + (now - started)):
-                self._put(self._timed([name]))
+        budget.learn("load", self.clock() - started)
+        self._put(self._timed(sorted(self.regular), budget))
+        for name in self._slow_due(self.clock()):
+            if slow.affords(slow.estimate(name)):
+                t0 = self.clock()
+                self._put(self._timed([name], slow))
                 self._drawn_at[name] = self.clock()
+                slow.spend(self._drawn_at[name] - t0)
+                started += self._drawn_at[name] - t0          # paid from the slow budget, not the main
         self._draw_run(started)
         budget.spend(self.clock() - started)
         self._last_state = self.clock()
 
-    def _timed(self, names: list[str]) -> list:
-        """``frames(names)``, each name's cost learnt (names drawn together share the time)."""
+    def _timed(self, names: list[str], budget: PictureBudget) -> list:
+        """``frames(names)``, each name's cost learnt by ``budget`` (names drawn together share the time)."""
         if not names:
             return []
         t0 = self.clock()
         frames = self.engine.frames(set(names))
         each = (self.clock() - t0) / len(names)
         for name in names:
-            self.budget.learn(name, each)
+            budget.learn(name, each)
         return frames
 
     def _draw_run(self, started: float) -> None:
@@ -274,7 +276,7 @@ class DisplaySession:
             frames = self.engine.frames(names)
             self.budget.learn("sampling", self.clock() - t0)
             self._run.append(self._fresh(frames))
-        del self._run[:-RUN_AHEAD * SAMPLING_FPS]
+        del self._run[:-int(RUN_AHEAD_S * SAMPLING_FPS)]
 
     def _fresh(self, frames: list) -> list:
         """The frames that do not repeat the last one of their name sent (those are dropped)."""

@@ -11,7 +11,6 @@ strength (γ for a read, 1/γ for a write). Each canvas clips its windows to its
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.core.frames import tile
@@ -19,47 +18,12 @@ from engines.core.views import View
 from engines.draw.frames import (READ_COLOUR, WRITE_COLOUR, GlimpseTrace, line_width, opacity, window_box,
                                  window_centres)
 from studio.panels.base import Panel
+from studio.panels.dots import Dots, dot_pen
 from studio.panels.images import MosaicView, caption_label
 
 TILE_PAD = 1            # pixels between canvases, as tile() lays them out by default
-PLAY_MS = 120           # one glimpse per tick while playing
+PLAY_MS = 180           # one glimpse per tick while playing (5.6 a second: each costs the window several ms)
 DOT_PX = (4, 2)         # filter-centre dots, screen pixels: for grids up to 5×5, and denser ones
-
-
-def qcolour(rgb, alpha: float) -> QtGui.QColor:
-    return QtGui.QColor.fromRgbF(rgb[0], rgb[1], rgb[2], alpha)
-
-
-class Dots(QtWidgets.QGraphicsItem):
-    """Round dots of a fixed size in screen pixels at points of the parent's coordinates: one
-    ``drawPoints`` with a round cosmetic pen. (A ``pg.ScatterPlotItem`` per window did the same at
-    several times the cost: its symbol atlas and bounds bookkeeping ran for every window of every
-    frame, ~30 of them in DRAW's panel.)"""
-
-    def __init__(self, parent: QtWidgets.QGraphicsItem):
-        super().__init__(parent)
-        self._points = QtGui.QPolygonF()
-        self._pen = QtGui.QPen()
-        self._bounds = QtCore.QRectF()
-
-    def setData(self, xs: np.ndarray, ys: np.ndarray, size: float, colour: QtGui.QColor) -> None:
-        self.prepareGeometryChange()
-        self._points = QtGui.QPolygonF([QtCore.QPointF(x, y) for x, y in zip(np.asarray(xs).tolist(), np.asarray(ys).tolist())])
-        self._pen = QtGui.QPen(colour, size, QtCore.Qt.PenStyle.SolidLine, QtCore.Qt.PenCapStyle.RoundCap)
-        self._pen.setCosmetic(True)
-        self._bounds = self._points.boundingRect().adjusted(-1, -1, 1, 1)   # the parent clips the dots' overhang
-        self.update()
-
-    def getData(self) -> tuple[np.ndarray, np.ndarray]:
-        """The dots' (x, y) centres."""
-        return (np.array([p.x() for p in self._points]), np.array([p.y() for p in self._points]))
-
-    def boundingRect(self) -> QtCore.QRectF:
-        return self._bounds
-
-    def paint(self, painter: QtGui.QPainter, *_) -> None:
-        painter.setPen(self._pen)
-        painter.drawPoints(self._points)
 
 
 class WindowItems:
@@ -74,10 +38,11 @@ class WindowItems:
     def show(self, params: np.ndarray, n: int) -> None:
         x0, y0, x1, y1 = window_box(params, n)
         alpha = opacity(params[4], self.write)
+        alpha_32nds = round(alpha * 32)
         self.rect.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
-        self.rect.setPen(pg.mkPen(qcolour(self.colour, alpha), width=line_width(params[3]), cosmetic=True))
+        self.rect.setPen(dot_pen(tuple(self.colour), alpha_32nds, round(2 * line_width(params[3]))))
         xs, ys = window_centres(params, n)
-        self.dots.setData(xs, ys, DOT_PX[n > 5], qcolour(self.colour, alpha))
+        self.dots.setData(xs, ys, dot_pen(tuple(self.colour), alpha_32nds, 2 * DOT_PX[n > 5], round_cap=True))
         self.set_visible(True)
 
     def set_visible(self, visible: bool) -> None:

@@ -291,7 +291,11 @@ class CurvesPanel(QtWidgets.QWidget):
         self._last_redraw_end = 0.0
         self._redraw_timer = QtCore.QTimer(self)
         self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.timeout.connect(self.redraw)
+        self._redraw_timer.timeout.connect(self._redraw_made)
+        self._waiting: dict[str, list] = {}     # rows of metrics whose plots are not made yet
+        self._plot_timer = QtCore.QTimer(self)  # makes one of those plots per turn of the event loop
+        self._plot_timer.setInterval(0)
+        self._plot_timer.timeout.connect(self._make_next_plot)
 
         self.smoothing_slider.valueChanged.connect(self._on_smoothing_changed)
         self.x_axis_combo.currentIndexChanged.connect(self._on_axes_changed)
@@ -300,7 +304,9 @@ class CurvesPanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------------------ data in
     def add_rows(self, rows: list[tuple[int, float, dict[str, float]]]) -> None:
-        """Append (step, wall time, {metric: value}) rows; a metric seen for the first time gets a plot."""
+        """Append (step, wall time, {metric: value}) rows. A metric seen for the first time gets a
+        plot in a turn of the event loop of its own (a plot costs ~30 ms to make: DRAW's fifteen
+        metrics at once kept the window from painting for half a second); its rows wait till then."""
         if not rows:
             return
         grouped: dict[str, tuple[list, list, list]] = {}
@@ -313,10 +319,29 @@ class CurvesPanel(QtWidgets.QWidget):
                 columns[1].append(wall)
                 columns[2].append(value)
         self._note_first_wall(rows[0][1])
-        for name, (steps, walls, values) in grouped.items():
-            self._get_series(name).extend(steps, walls, np.asarray(values, dtype=np.float64))
-        self._stale.update(grouped)
+        for name, columns in grouped.items():
+            if name in self._series:
+                self._series[name].extend(columns[0], columns[1], np.asarray(columns[2], dtype=np.float64))
+                self._stale.add(name)
+            else:
+                self._waiting.setdefault(name, []).append(columns)
+                self._plot_timer.start()
         self._request_redraw()
+
+    def _make_next_plot(self) -> None:
+        if not self._waiting:
+            self._plot_timer.stop()
+            return
+        name = next(iter(self._waiting))
+        for steps, walls, values in self._waiting.pop(name):
+            self._get_series(name).extend(steps, walls, np.asarray(values, dtype=np.float64))
+        self._stale.add(name)
+        self._request_redraw()
+
+    def _make_waiting_plots(self) -> None:
+        """Every plot still to be made, now (before reading or drawing the curves)."""
+        while self._waiting:
+            self._make_next_plot()
 
     def set_series(self, name: str, steps, walls, values) -> None:
         """Replace the whole series ``name`` (e.g. when replaying a recorded run)."""
@@ -332,6 +357,7 @@ class CurvesPanel(QtWidgets.QWidget):
         """Forget every series and marker and remove their plots."""
         self.plots.clear()
         self._series.clear()
+        self._waiting.clear()
         self._markers.clear()
         self._marker_lines.clear()
         self._stale.clear()
@@ -341,18 +367,21 @@ class CurvesPanel(QtWidgets.QWidget):
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(steps, wall times, values) of ``name``: views of the raw buffers, trimmed to length."""
+        self._make_waiting_plots()
         s = self._series[name]
         return s.steps[:s.n], s.walls[:s.n], s.values[:s.n]
 
     def names(self) -> list[str]:
-        return list(self._series)
+        return [*self._series, *self._waiting]
 
     def plotted(self, name: str) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(x, y) given to the main curve of ``name`` (smoothed when smoothing is on), before log
         mapping and downsampling."""
+        self._make_waiting_plots()
         return self._series[name].curve.getOriginalDataset()
 
     def plot_item(self, name: str) -> pg.PlotItem:
+        self._make_waiting_plots()
         return self._series[name].plot
 
     def _note_first_wall(self, wall: float) -> None:
@@ -447,12 +476,19 @@ class CurvesPanel(QtWidgets.QWidget):
         holdoff = min(MAX_HOLDOFF_S, max(MIN_REDRAW_INTERVAL_S, REDRAW_HOLDOFF * self._redraw_cost))
         wait = holdoff - (time.perf_counter() - self._last_redraw_end)
         if wait <= 0:
-            self.redraw()
+            self._redraw_made()
         else:
             self._redraw_timer.start(max(1, int(wait * 1000)))
 
     def redraw(self) -> None:
-        """Push every stale series to its curves now (nothing happens while the panel is hidden)."""
+        """Push every stale series to its curves now, making the plots still to be made first
+        (nothing happens while the panel is hidden)."""
+        self._make_waiting_plots()
+        self._redraw_made()
+
+    def _redraw_made(self) -> None:
+        """Push the stale series of the plots made so far (a live redraw: the others' plots are
+        made one per turn of the event loop, each redrawn when it is)."""
         self._redraw_timer.stop()
         if not self._stale or not self.isVisible():
             return
@@ -526,6 +562,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self._request_redraw()
 
     def _on_axes_changed(self) -> None:
+        self._make_waiting_plots()             # the user asked: every plot changes now
         log_y = self.log_check.isChecked()
         self._x_box = None
         for line, step in self._marker_lines:

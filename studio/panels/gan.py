@@ -15,6 +15,7 @@ from engines.core.views import View
 from engines.gan.frames import (FAKE_COLOUR, HEAT_COLOURS, HEAT_STOPS, LINE_COLOUR, REAL_COLOUR, GANSamples,
                                 PointField, PyramidLevels)
 from studio.panels.base import Panel
+from studio.panels.dots import Dots, dot_pen
 from studio.panels.images import StillPanel, caption_label
 
 PLAYER_BUTTONS = (("step_discriminator", "Step D only", "One discriminator update and nothing else, between two steps"),
@@ -22,6 +23,7 @@ PLAYER_BUTTONS = (("step_discriminator", "Step D only", "One discriminator updat
 BRUSH_POINTS = 24      # points a click adds in draw mode
 BRUSH_SPREAD = 0.02    # their standard deviation, as a fraction of the plane's width
 MIN_DRAWN = 10         # what the engine's set_points accepts
+POINT_PX = 4           # real and generated points: dots this many screen pixels wide
 
 
 def _rgb(colour) -> tuple[int, int, int]:
@@ -119,11 +121,13 @@ class PointFieldPanel(PlayerActions, Panel):
         self.view_box.setAspectLocked(True)
         self.view_box.disableAutoRange()
         self.heat_item = pg.ImageItem()
+        self.heat: np.ndarray | None = None        # D's output shown, as the frame gave it
         cmap = pg.ColorMap(HEAT_STOPS, (HEAT_COLOURS * 255).astype(np.ubyte))
-        self.heat_item.setLookupTable(cmap.getLookupTable(0.0, 1.0, 256))
+        self._heat_colours = cmap.getLookupTable(0.0, 1.0, 256, alpha=True)     # (256, 4) RGBA
         self.lines_item = pg.PlotCurveItem(pen=pg.mkPen(_rgb(LINE_COLOUR), width=1), connect="finite")
-        self.real_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*_rgb(REAL_COLOUR), 200))
-        self.fake_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*_rgb(FAKE_COLOUR), 200))
+        self.real_item, self.fake_item = Dots(), Dots()
+        self._real_pen = dot_pen(tuple(REAL_COLOUR), round(32 * 200 / 255), 2 * POINT_PX, round_cap=True)
+        self._fake_pen = dot_pen(tuple(FAKE_COLOUR), round(32 * 200 / 255), 2 * POINT_PX, round_cap=True)
         self.drawn_item = pg.ScatterPlotItem(size=6, symbol="x", pen=pg.mkPen("#0277bd"), brush=None)
         for item in (self.heat_item, self.lines_item, self.real_item, self.fake_item, self.drawn_item):
             self.plot.addItem(item)
@@ -144,14 +148,17 @@ class PointFieldPanel(PlayerActions, Panel):
     # ------------------------------------------------------------------------------ frames
     def show_frame(self, frame: PointField) -> None:
         x0, x1, y0, y1 = map(float, frame.extent)
-        self.heat_item.setImage(np.asarray(frame.heat, dtype=np.float32), autoLevels=False, levels=(0, 1))
+        self.heat = np.asarray(frame.heat, dtype=np.float32)
+        shades = np.clip(self.heat * 255 + 0.5, 0, 255).astype(np.uint8)
+        self.heat_item.setImage(self._heat_colours[shades], autoLevels=False, levels=None)   # RGBA: drawn unscaled in colour
         self.heat_item.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
         lines = np.asarray(frame.lines, dtype=np.float64)
         gaps = np.full((len(lines), 1, 2), np.nan)
         path = np.concatenate([lines, gaps], 1).reshape(-1, 2)
         self.lines_item.setData(path[:, 0], path[:, 1], connect="finite")
-        self.real_item.setData(pos=np.asarray(frame.real, dtype=np.float64))
-        self.fake_item.setData(pos=np.asarray(frame.fake, dtype=np.float64))
+        real, fake = np.asarray(frame.real, dtype=np.float64), np.asarray(frame.fake, dtype=np.float64)
+        self.real_item.setData(real[:, 0], real[:, 1], self._real_pen)
+        self.fake_item.setData(fake[:, 0], fake[:, 1], self._fake_pen)
         extent = (x0, x1, y0, y1)
         if extent != self._extent:
             self._extent = extent

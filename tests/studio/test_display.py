@@ -66,7 +66,8 @@ def test_a_pause_draws_a_run_of_sampling_pictures_that_move_from_the_same_weight
     assert {f.name for f in first.frames} >= {"chains", "filters", "reconstructions"} and not first.run
     share(session, step=4)
     session.make_frame()
-    assert len(session.take().run) == 1                  # the first state: one sampling picture
+    first_run = len(session.take().run)                  # the first state: a pause's worth of pictures
+    assert 1 <= first_run <= d.SAMPLING_FPS / d.STATE_FPS + 1
     clock.now += 1.0
     share(session, step=5)
     assert session.due_in() == 0.0 and session.make_frame()    # drawn from a state: training waits
@@ -75,7 +76,8 @@ def test_a_pause_draws_a_run_of_sampling_pictures_that_move_from_the_same_weight
     assert message.spacing == pytest.approx(1 / d.SAMPLING_FPS) and message.state_wall > 0
     states = [next(f for f in picture if f.name == "chains") for picture in message.run]
     assert all(isinstance(s, ChainState) and s.step == 5 for s in states)
-    assert [int(s.gibbs_steps.max()) for s in states] == list(range(3, d.SAMPLING_FPS + 3))   # a sweep each
+    sweeps = 2 + first_run                                       # the first picture, the first run, then one each
+    assert [int(s.gibbs_steps.max()) for s in states] == list(range(sweeps, sweeps + d.SAMPLING_FPS))
     assert states[0].probs.dtype == np.uint8                    # pixels cross the pipe as uint8
     assert not np.array_equal(states[0].probs, states[-1].probs)
     assert session.take() is None                                # each picture is handed over once

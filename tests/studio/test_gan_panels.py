@@ -73,10 +73,12 @@ def test_point_field_panel_draws_heat_points_and_grid_lines(qtbot):
     panel = panel_for(qtbot, PointFieldPanel, "gan2d", "field")
     frame = decode(*encode(field_frame()))
     panel.show_frame(frame)
-    np.testing.assert_allclose(panel.heat_item.image, frame.heat)
+    np.testing.assert_allclose(panel.heat, frame.heat)
+    assert panel.heat_item.image.shape == frame.heat.shape + (4,)        # coloured once, drawn as RGBA
     rect = panel.heat_item.mapRectToParent(panel.heat_item.boundingRect())
     assert (rect.left(), rect.top(), rect.width(), rect.height()) == pytest.approx((-3, -3, 6, 6))
-    assert len(panel.real_item.data) == 30 and len(panel.fake_item.data) == 20
+    assert len(panel.real_item.getData()[0]) == 30 and len(panel.fake_item.getData()[0]) == 20
+    np.testing.assert_allclose(panel.real_item.getData()[0], frame.real[:, 0])
     x, y = panel.lines_item.getData()
     assert len(x) == 2 * 6 and np.isnan(x[5]) and y[0] == -0.5 and y[6] == 0.5   # two lines, a gap between
     (x0, x1), _ = panel.view_box.viewRange()
