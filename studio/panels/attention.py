@@ -162,8 +162,9 @@ class GlimpsePlayer(QtWidgets.QWidget):
             self.timer.stop()
 
     def advance(self) -> None:
-        """One glimpse on, back to 1 after T."""
-        self.slider.setValue(self.t % max(1, self._steps) + 1)
+        """One glimpse on, back to 1 after T (nothing while the player is not on screen)."""
+        if self.isVisible():
+            self.slider.setValue(self.t % max(1, self._steps) + 1)
 
     def _on_value(self, t: int) -> None:
         self._label()

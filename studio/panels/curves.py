@@ -24,12 +24,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from studio.panels.images import without_si_prefixes
+
 PALETTE = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292")
 RAW_ALPHA = 70              # opacity (of 255) of the raw curve drawn behind a smoothed one
 MIN_REDRAW_INTERVAL_S = 1.0   # live curves are redrawn at most once a second (a redraw of the RBM's
                               # eight plots costs ~6 ms: twice a second took 1.3 % of a core from training)
-REDRAW_HOLDOFF = 4.0        # after a costly redraw, wait this many times its cost before the next
-MAX_HOLDOFF_S = 2.0
+REDRAW_HOLDOFF = 50.0       # after a redraw, wait this many times its cost before the next: the curves
+MAX_HOLDOFF_S = 5.0         # take at most 2 % of the window's time (alignDRAW's 16 plots: ~25 ms a redraw)
 X_AXES = ("step", "wall time")
 X_HEADROOM = 0.2            # a growing headroom box reaches this fraction of the x extent past the data
 Y_HEADROOM = 0.1            # and this fraction of the y extent above and below it
@@ -301,6 +303,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self.x_axis_combo.currentIndexChanged.connect(self._on_axes_changed)
         self.log_check.toggled.connect(self._on_axes_changed)
         self.plots.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.scroll.verticalScrollBar().valueChanged.connect(self._request_redraw)   # stale plots come into view
 
     # ------------------------------------------------------------------------------ data in
     def add_rows(self, rows: list[tuple[int, float, dict[str, float]]]) -> None:
@@ -395,7 +398,7 @@ class CurvesPanel(QtWidgets.QWidget):
         s = self._series.get(name)
         if s is None:
             row, col = divmod(len(self._series), self._columns)
-            plot = self.plots.addPlot(row=row, col=col)
+            plot = without_si_prefixes(self.plots.addPlot(row=row, col=col))
             plot.setMenuEnabled(enableMenu=False, enableViewBoxMenu=True)
             plot.setLabel("bottom", X_LABELS[self.x_axis_combo.currentText()])
             plot.setLogMode(False, self.log_check.isChecked())
@@ -484,23 +487,31 @@ class CurvesPanel(QtWidgets.QWidget):
         """Push every stale series to its curves now, making the plots still to be made first
         (nothing happens while the panel is hidden)."""
         self._make_waiting_plots()
-        self._redraw_made()
+        self._redraw_made(scrolled_away_too=True)
 
-    def _redraw_made(self) -> None:
+    def _redraw_made(self, scrolled_away_too: bool = False) -> None:
         """Push the stale series of the plots made so far (a live redraw: the others' plots are
-        made one per turn of the event loop, each redrawn when it is)."""
+        made one per turn of the event loop, each redrawn when it is), of those in view unless
+        ``scrolled_away_too`` (the others wait until they are scrolled into view: alignDRAW's
+        sixteen plots redrawn once a second took a tenth of a core, four of them in view)."""
         self._redraw_timer.stop()
         if not self._stale or not self.isVisible():
             return
         started = time.perf_counter()
         weight = self.smoothing
-        drawn = [self._series[name] for name in self._stale]
+        drawn = [self._series[name] for name in self._stale
+                 if scrolled_away_too or self._in_view(self._series[name].plot)]
         for s in drawn:
             self._draw(s, weight)
-        self._stale.clear()
+        self._stale.difference_update(s.name for s in drawn)
         self._fit_headroom(drawn)
         self._last_redraw_end = time.perf_counter()
         self._redraw_cost = self._last_redraw_end - started
+
+    def _in_view(self, plot: pg.PlotItem) -> bool:
+        """Whether any of ``plot`` shows in the scroll area's viewport."""
+        shown = self.scroll.viewport().rect().translated(0, self.scroll.verticalScrollBar().value())
+        return self.plots.mapFromScene(plot.sceneBoundingRect()).boundingRect().intersects(shown)
 
     def _draw(self, s: _Series, weight: float) -> None:
         if s.n == 0:

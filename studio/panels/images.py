@@ -21,6 +21,15 @@ ZOOM_SIZE = 128             # the hovered tile is shown about this many pixels t
 WHOLE_PIXEL_SHARE = 0.75    # a whole-pixel scale is used when it keeps at least this share of the fill
 
 
+def without_si_prefixes(plot: pg.PlotItem) -> pg.PlotItem:
+    """Turn off the automatic SI prefix of all four axes of ``plot``, shown or hidden: with it on,
+    each axis rewrites its label (as HTML) at every change of the view's range, which was most of
+    what redrawing sixteen linked curves cost."""
+    for side in ("left", "bottom", "top", "right"):
+        plot.getAxis(side).enableAutoSIPrefix(False)
+    return plot
+
+
 def best_columns(n: int, tile_h: int, tile_w: int, width: float, height: float, pad: int = TILE_PAD) -> int:
     """The number of columns that lets ``n`` tiles of ``tile_h`` x ``tile_w`` fill a ``width`` x
     ``height`` view at the largest scale (ties: the fewer rows)."""
@@ -87,7 +96,7 @@ class MosaicView(pg.GraphicsLayoutWidget):
         self.anchor_top = anchor_top
         self.setBackground("k")
         self.ci.layout.setContentsMargins(0, 0, 0, 0)
-        self.plot = self.addPlot()
+        self.plot = without_si_prefixes(self.addPlot())
         self.plot.hideButtons()
         self.plot.setMenuEnabled(enableMenu=False, enableViewBoxMenu=True)  # keeps "View All" after a zoom
         self.plot.hideAxis("bottom")
