@@ -213,7 +213,7 @@ def run_gui(argv, env, cwd) -> tuple[int, str]:
         deadline, shown = time.monotonic() + GUI_START_S, None
         while app.poll() is None and time.monotonic() < deadline:
             errors.seek(0)
-            if "first frames shown" in errors.read():
+            if "first picture painted" in errors.read():
                 shown = time.monotonic()
                 break
             time.sleep(0.2)
