@@ -2,6 +2,7 @@
 the studio (``python -m engines train``), in one run.
 
     python benchmarks/live_overhead.py [--model rbm] [--seconds 24] [--rounds 4] [--set k=v ...]
+                                       [--display-share 0.16]
 
 Three sides of the same engine (same config and seed; the engine's ``steady_overrides`` first, so
 that runs of different ages train alike, then ``--set``) take turns, the others paused (a turn
@@ -56,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=4.0, help="seconds of training before measuring")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--display-share", type=float, default=None, metavar="SHARE",
+                   help="the live side's GENSTUDIO_DISPLAY_SHARE (default: the studio's, or the environment's)")
     return p.parse_args(argv)
 
 
@@ -326,6 +329,7 @@ def main(argv=None) -> int:
 
     from engines.core.config import parse_assignments
     from engines.registry import DEFAULT_MODEL, engine_class
+    from studio.display import DISPLAY_SHARE_ENV, display_share
     from studio.protocol import RunSpec
     from studio.theme import apply_theme
 
@@ -333,6 +337,8 @@ def main(argv=None) -> int:
         if "propagateSizeHints" not in message:
             print(message, file=sys.stderr)
     QtCore.qInstallMessageHandler(quiet_offscreen)
+    if args.display_share is not None:
+        os.environ[DISPLAY_SHARE_ENV] = str(args.display_share)    # the studio's processes inherit it
     args.model = args.model or DEFAULT_MODEL
     args.overrides = [f"{k}={v}" for k, v in engine_class(args.model).steady_overrides.items()] + args.overrides
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
@@ -340,7 +346,7 @@ def main(argv=None) -> int:
     spec = RunSpec(model=args.model, data=args.data, seed=args.seed, overrides=parse_assignments(args.overrides))
     print(f"{args.model} on {args.data or 'its default data'}, {args.rounds} rounds of "
           f"{args.seconds / args.rounds:g} s per side after {args.warmup:g} s of warm-up, "
-          f"{os.cpu_count()} CPU cores; overrides {spec.overrides or 'none'}")
+          f"{os.cpu_count()} CPU cores; overrides {spec.overrides or 'none'}; display share {display_share():g}")
     sides: list = []
     try:
         build_first_use(args)
@@ -369,6 +375,7 @@ def main(argv=None) -> int:
         "ui_p95_ms": round(percentile(intervals, 95), 2),
         "ui_p99_ms": round(percentile(intervals, 99), 2),
         "ui_max_ms": round(max(intervals), 2),
+        "display_share": display_share(),
         "cores": os.cpu_count(),
     }
     print(f"ratio_vs_cli {result['ratio_vs_cli']:.3f}, ratio {result['ratio']:.3f}; display process "

@@ -29,6 +29,7 @@ from figures import Experiment, Figures, Read, main
 
 LIVE_MODELS = ("rbm", "dbm", "chairs", "vae", "conv-vae", "draw", "aligndraw", "gan", "dcgan", "lapgan", "gan2d")
 LIVE_ARGS = ["--seconds", "16", "--rounds", "4", "--warmup", "3"]
+SHARES = ("0.04", "0.16")           # the display share's trade-off, beside the default's (the live-vae row)
 BUILD_CODE = ("import json, time; from engines.data import load_dataset; t = time.process_time(); "
               "load_dataset({spec!r}); print(json.dumps({{'cpu_s': time.process_time() - t}}))")
 
@@ -40,6 +41,8 @@ EXPERIMENTS = {e.name: e for e in (
     *fidelity.EXPERIMENTS.values(),
     *(Experiment(f"live-{m}", (("live", (sys.executable, "benchmarks/live_overhead.py", "--model", m, *LIVE_ARGS)),),
                  2.5) for m in LIVE_MODELS),
+    *(Experiment(f"share-{share}", (("live", (sys.executable, "benchmarks/live_overhead.py", "--model", "vae",
+                                                  "--display-share", share, *LIVE_ARGS)),), 2.5) for share in SHARES),
     Experiment("picture-cost", (("cost", (sys.executable, "benchmarks/picture_cost.py")),), 2),
     Experiment("first-picture", (("first", (sys.executable, "benchmarks/first_picture.py", "--runs", "5")),), 1),
 )}
@@ -78,6 +81,11 @@ FIGURES = (
              "rbm_mb": Read("rbm-store", "store", "bytes", 1 / 2**20)}),
     *(Figures(live_template(m), live_row(m)) for m in LIVE_MODELS),
     *(cost_row(m) for m in LIVE_MODELS),
+    *(Figures(f"| {share} | {{{key}_ratio}} | {{{key}_fps}} | {{{key}_display}} % |",
+              {f"{key}_ratio": Read(f"share-{share}", "live", "ratio_vs_cli"),
+               f"{key}_fps": Read(f"share-{share}", "live", "main_pictures_per_s"),
+               f"{key}_display": Read(f"share-{share}", "live", "display_cpu_share", 100)})
+      for share, key in ((share, "share_" + share.replace(".", "_")) for share in SHARES)),
     Figures("from `python main.py` to the main panel's first picture takes {first_picture_s} s (the window shows "
             "after {window_s} s)", {"first_picture_s": Read("first-picture", "first", "first_picture_s"),
                                    "window_s": Read("first-picture", "first", "window_s")}),
