@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from engines.core.commands import CallMethod, SetField
+from engines.core.config import to_dict
 from engines.core.engine import Engine
 from engines.core.store import RunStore, StoreError, StoreWriteError, load_checkpoint
 
@@ -258,8 +259,17 @@ class Runner:
         except (StoreError, KeyError, RuntimeError, ValueError) as exc:
             return f"{message}; paused (could not go back to the last checkpoint: {exc})"
         self._record_event("rewound", f"diverged at step {diverged_at}; rewound to step {self.engine.step}")
+        self._record_config()
         return (f"training diverged at step {diverged_at}; paused and rewound to step {self.engine.step} "
                 f"(its last checkpoint): lower a learning rate, then resume")
+
+    def _record_config(self) -> None:
+        """The config in force (after a rewind: the checkpoint's) as the run's, if it can still be written."""
+        if self.store is not None:
+            try:
+                self.store.set_meta(config=to_dict(self.engine.config))
+            except StoreWriteError:
+                pass
 
     def _record_event(self, kind: str, text: str) -> None:
         """An event in the run store, if it can still be written."""
@@ -350,6 +360,8 @@ class Runner:
             self.latest.put_event(step, kind, text)
             if self.store:
                 self.store.add_event(step, kind, text)
+                if kind == "set":
+                    self.store.set_meta(config=to_dict(self.engine.config))   # the config in force
 
     def _record_action_scalars(self, step: int, result) -> None:
         """An action that returns scalars (one discriminator step's losses) has them recorded at

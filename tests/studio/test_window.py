@@ -191,15 +191,22 @@ def test_a_first_use_says_in_the_status_bar_what_it_builds(qtbot, tmp_path, monk
     window.close()
 
 
-def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame(qtbot):
+def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame_and_resume_keeps_its_live_edit(qtbot):
     window = start_window(qtbot)
     qtbot.addWidget(window)
+    lr = window.setup.editor.editors["lr"].widget
+    lr.setText("0.0456")
+    lr.editingFinished.emit()
     qtbot.waitUntil(lambda: window.last_status.get("step", 0) > 250, timeout=30_000)
     run_dir = window.run_dir
     window.action_stop.trigger()
     assert window.state == "viewing" and window.timeline.isVisible() and window.viewer.steps
     assert window.viewer.recorded.path == run_dir and "recorded · stopped" in window.state_label.text()
     assert "recording" not in window.run_label.text()
+    assert window.setup.editor.values()["lr"] == 0.0456          # the recorded run's config in force
+    window.action_resume.trigger()
+    qtbot.waitUntil(lambda: window.state == "running", timeout=START_TIMEOUT_MS)
+    assert window.setup.editor.values()["lr"] == 0.0456          # the resumed run trains with it
     window.close()
 
 
