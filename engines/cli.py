@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, DeviceError, StoreError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:             # a folder it may not read or write (training's own are recorded)
+        print(f"error: {exc.strerror or exc}: {exc.filename}" if exc.filename else f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:          # Ctrl+C outside a training loop (loading, evaluating)
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -115,6 +118,8 @@ def check_train_options(args) -> None:
     for option in ("frame_every", "checkpoint_every"):
         if getattr(args, option) < 0:
             raise UsageError(f"--{option.replace('_', '-')} must be >= 0 (0: never), got {getattr(args, option)}")
+    if args.run_dir is not None and not args.run_dir.strip():
+        raise UsageError("--run-dir must name a folder, got ''")
     check_seed(args.seed)
 
 
