@@ -17,7 +17,6 @@ import shutil
 import sqlite3
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +50,13 @@ SUPERSEDED = "superseded INTEGER NOT NULL DEFAULT 0"
 
 class StoreError(RuntimeError):
     """A run directory that cannot be created, opened or read; the message says which and why."""
+
+
+# the fields of a run's description that readers rely on: (types allowed, in words)
+DESCRIBED_TYPES = {"model": (str, "a model's name"), "data": ((str, type(None)), "a dataset's name"),
+                   "seed": (int, "a whole number"), "config": (dict, "a mapping of settings"),
+                   "status": (str, "a word"), "device": (str, "a device's name"),
+                   "steps": (int, "a whole number")}
 
 
 class CheckpointError(StoreError):
@@ -309,7 +315,19 @@ class RunStore:
                 raise StoreError(f"cannot read run {self.path}: {exc}") from None
 
     def meta(self) -> dict:
-        return {k: json.loads(v) for k, v in self._query("SELECT key, value FROM meta")}
+        """The run's description. A value that is not JSON, or a described field of the wrong type
+        (a damaged or crafted store: ``seed`` "abc", ``data`` 7), raises StoreError."""
+        out = {}
+        for key, value in self._query("SELECT key, value FROM meta"):
+            try:
+                out[key] = json.loads(value)
+            except (TypeError, ValueError):
+                raise StoreError(f"run {self.path} is damaged: its description's '{key}' is not readable") from None
+            expected = DESCRIBED_TYPES.get(key)
+            if expected and not (isinstance(out[key], expected[0]) and not isinstance(out[key], bool)):
+                raise StoreError(f"run {self.path} is damaged: its description's '{key}' should be "
+                                 f"{expected[1]}, not {out[key]!r}"[:300])
+        return out
 
     def scalar_names(self) -> list[str]:
         """Scalar names in the order they were first logged (as a live view shows them)."""
@@ -368,7 +386,12 @@ class RunStore:
             if not rows:
                 raise StoreError(f"run {self.path}: a stored frame refers to frame {frame_id}, which is missing")
             kind, meta, blob = rows[0]
-            meta = json.loads(meta)
+            try:
+                meta = json.loads(meta)
+            except (TypeError, ValueError):
+                raise StoreError(f"cannot read a frame of run {self.path}: its description is not readable") from None
+            if not isinstance(meta, dict) or not isinstance(meta.get("__base", 0), int):
+                raise StoreError(f"cannot read a frame of run {self.path}: its description is damaged")
             chain.append((frame_id, kind, meta, blob))
             if "__base" not in meta or len(chain) > KEYFRAME_EVERY:
                 break
@@ -450,7 +473,7 @@ def load_checkpoint(path, map_location="cpu") -> dict:
             raise CheckpointError(f"checkpoint {path.name} refused: loading it would call {found.group(1)}, "
                                   "and a checkpoint may hold plain data only") from None
         raise CheckpointError(f"checkpoint {path.name} is corrupt or not a checkpoint (unreadable pickle)") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes the loader raise (a text file: IndexError)
         raise CheckpointError(f"checkpoint {path.name} is corrupt or not a checkpoint "
                               f"({type(exc).__name__})") from None
     if not isinstance(state, dict):

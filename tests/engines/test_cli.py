@@ -170,6 +170,34 @@ def test_eval_of_missing_corrupt_or_hostile_runs(tmp_path, trained):
     assert not (tmp_path / "pwned").exists()
     torch.save({"step": 1}, checkpoint)
     one_line_error(cli("eval", run), "does not fit")
+    checkpoint.write_text("step: 1000\nlr: 0.1\n")
+    one_line_error(cli("eval", run), "corrupt")
+
+
+@pytest.mark.parametrize("key, value", [("config", "{not json"), ("seed", '"abc"'), ("data", "7")])
+def test_eval_resume_and_export_of_a_run_with_a_damaged_description(tmp_path, trained, key, value):
+    import shutil
+    import sqlite3
+
+    run = tmp_path / "copy"
+    shutil.copytree(trained[0], run)
+    with sqlite3.connect(run / "run.sqlite") as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+    one_line_error(cli("eval", run), "is damaged", f"'{key}'")
+    one_line_error(cli("train", "--resume", run, "--steps", 5), "is damaged", f"'{key}'")
+
+
+def test_export_of_a_frame_whose_description_is_damaged(tmp_path, trained):
+    import shutil
+    import sqlite3
+
+    run = tmp_path / "copy"
+    shutil.copytree(trained[0], run)
+    with sqlite3.connect(run / "run.sqlite") as db:
+        db.execute("UPDATE frames SET meta = '{not json' WHERE name = 'filters'")
+    out = subprocess.run([sys.executable, "-m", "studio", "export", str(run), "--panel", "filters", "--format", "png",
+                          "--out", str(tmp_path / "f.png")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    one_line_error(out, "cannot read a frame")
 
 
 def test_a_first_use_says_what_it_builds_before_training_starts(tmp_path):
