@@ -169,7 +169,7 @@ def cmd_train(args) -> int:
     if world_size > 1:
         summary["world_size"] = world_size
     print(json.dumps(summary))
-    if summary["status"] in ("failed", "diverged"):
+    if summary["status"] in ("failed", "diverged") or summary.get("message"):   # stopped by a full disk too
         print(f"error: {summary['message']}", file=sys.stderr)
         return 1
     return 0

@@ -9,6 +9,8 @@ checkpoint from someone else cannot run code.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import json
 import os
 import pickle
@@ -73,6 +75,8 @@ def _writing(path: Path):
     try:
         yield
     except (OSError, sqlite3.Error) as exc:
+        if getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc):
+            raise StoreWriteError(f"the disk is full: cannot write to the run in {path}") from None
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise StoreWriteError(f"cannot write to the run in {path}: {reason}") from None
 
@@ -193,6 +197,8 @@ class RunStore:
         except sqlite3.Error as exc:
             if lock is not None:
                 lock.close()
+            if shutil.disk_usage(path).free == 0:   # SQLite cannot make its shared-memory file
+                raise StoreError(f"the disk is full: cannot open the run in {path}") from None
             raise StoreError(f"cannot read run {path}: {exc}") from None
         return cls(path, conn, writable, lock)
 
@@ -255,14 +261,19 @@ class RunStore:
         self._last_flush = time.monotonic()
 
     def save_checkpoint(self, step: int, state: dict, keep_last: int = 3) -> Path:
-        """Write ``state`` atomically (temp file, then rename) and record it; keep the newest few."""
+        """Write ``state`` atomically (temp file, then rename) and record it; keep the newest few.
+        The state is serialised in memory first and written by Python, so that a full disk is an
+        OSError (a StoreWriteError here, the partial file removed), not torch's RuntimeError."""
         import torch  # here, not at the top: readers of a run (export, replay) never need torch
 
         final = self.path / "checkpoints" / f"step-{step:09d}.pt"
         tmp = final.with_suffix(".pt.tmp")
+        serialised = io.BytesIO()
+        torch.save(state, serialised)
         try:
             with _writing(self.path):
-                torch.save(state, tmp)
+                with open(tmp, "wb") as out:
+                    out.write(serialised.getbuffer())
                 os.replace(tmp, final)
         finally:
             with contextlib.suppress(OSError):

@@ -14,7 +14,7 @@ import torch
 from engines.cli import main as cli_main
 from engines.core.store import RunStore, load_checkpoint, writer_alive
 from engines.registry import engine_class
-from tests.engines.training import assert_same
+from tests.engines.training import assert_same, fill_the_disk_when
 
 ROOT = Path(__file__).parents[2]
 
@@ -99,6 +99,25 @@ def test_a_checkpoint_whose_live_config_is_out_of_range_is_refused(tmp_path, cap
     with pytest.raises(CheckpointError, match="does not fit"):
         restore_engine(store, "cpu")
     store.close()
+
+
+def test_a_full_disk_ends_training_in_one_line_and_a_stopped_run_that_resumes(tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    full = {"now": False}
+    fill_the_disk_when(monkeypatch, lambda: full["now"])
+    assert cli_main(["train", "toy", "--steps", "100", "--checkpoint-every", "50", "--run-dir", str(run)]) == 0
+    full["now"] = True
+    assert cli_main(["train", "--resume", str(run), "--steps", "30"]) == 1
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors[-1] == (f"error: the disk is full: cannot write to the run in {run}; "
+                          "its last checkpoint is step-000000100.pt")
+    assert "Traceback" not in "\n".join(errors)
+    store = RunStore.open(run)
+    assert store.meta()["status"] == "stopped" and store.latest_checkpoint().name == "step-000000100.pt"
+    store.close()
+    full["now"] = False                                   # space freed: the run goes on from step 100
+    assert cli_main(["train", "--resume", str(run), "--steps", "30"]) == 0
+    assert final_state(run)["step"] == 130
 
 
 def test_a_killed_trainer_leaves_a_crashed_run_that_resumes_from_its_last_checkpoint(tmp_path):
