@@ -172,13 +172,14 @@ class Runner:
     summary dict. Call it in a background thread for a live display."""
 
     def __init__(self, engine: Engine, store: RunStore | None = None, control: Control | None = None,
-                 settings: RunnerSettings | None = None, on_step=None):
+                 settings: RunnerSettings | None = None, on_step=None, on_change=None):
         self.engine = engine
         self.store = store
         self.control = control or Control()
         self.settings = settings or RunnerSettings()
         self.latest = LatestSlot()
-        self.on_step = on_step
+        self.on_step = on_step            # on_step(step, values) after each step
+        self.on_change = on_change        # on_change() after a command changed the engine between steps
         self._rate = deque(maxlen=50)
         self._last_checkpoint_time = time.monotonic()
         self._records = 0
@@ -355,6 +356,8 @@ class Runner:
                 self.store.add_event(step, kind, text)
                 if kind == "set":
                     self.store.set_meta(config=to_dict(self.engine.config))   # the config in force
+            if self.on_change:
+                self.on_change()
 
     def _record_action_scalars(self, step: int, result) -> None:
         """An action that returns scalars (one discriminator step's losses) has them recorded at

@@ -210,6 +210,25 @@ def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame_and_resume_ke
     window.close()
 
 
+def test_an_action_while_paused_redraws_the_panel_it_changes(qtbot):
+    """gan2d's Step D only while paused: the status said the update happened, the plane did not show it."""
+    window = start_window(qtbot, RunSpec(model="gan2d", data="ring", overrides={"hidden": (16,), "heat_resolution": 16}),
+                          frames=("field",))
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.last_status.get("step", 0) > 50, timeout=30_000)
+    window.action_pause.trigger()
+    qtbot.waitUntil(lambda: window.state == "paused" and window.last_status.get("paused"), timeout=10_000)
+    qtbot.wait(1000)                                    # the status of the paused run has come
+    paused_at = window.last_status["step"]
+    qtbot.waitUntil(lambda: window.last_frames["field"].step == paused_at, timeout=10_000)
+    before = window.last_frames["field"]                # the paused state is on screen
+    window.panels["field"].call("step_discriminator")
+    qtbot.waitUntil(lambda: ("action", "step_discriminator()") in store_events(window.run_dir), timeout=10_000)
+    qtbot.waitUntil(lambda: not np.array_equal(window.last_frames["field"].heat, before.heat), timeout=10_000)
+    assert window.last_frames["field"].step == paused_at == window.last_status["step"]   # the action alone
+    window.close()
+
+
 def test_opening_a_run_while_one_trains_asks_first(qtbot, recorded_run, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
