@@ -310,7 +310,8 @@ def cmd_list(args) -> int:
 class Progress:
     """A one-line progress bar on stderr: steps, steps/s, latest scalars; at most 10 redraws a second."""
 
-    def __init__(self, total: int, start: int, stream=sys.stderr, enabled: bool = True):
+    def __init__(self, total: int, start: int, stream=None, enabled: bool = True):
+        stream = stream or sys.stderr          # the stream of the moment (a caller may have replaced it)
         self.total, self.start, self.stream, self.enabled = total, start, stream, enabled
         self.t0 = self.last = time.perf_counter()
         self.latest: dict[str, float] = {}
@@ -343,7 +344,8 @@ class BuildReport:
     stderr: a bar redrawn in place on a terminal, a line every 5 s otherwise, and a last line
     when it is built. Under torchrun only rank 0 speaks."""
 
-    def __init__(self, stream=sys.stderr):
+    def __init__(self, stream=None):
+        stream = stream or sys.stderr
         self.stream, self.tty = stream, stream.isatty()
         self.enabled = os.environ.get("RANK", "0") == "0"     # torchrun's rank (engines.core.distributed)
         self.last = 0.0

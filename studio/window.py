@@ -519,6 +519,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _shutdown_worker(self) -> None:
         worker, self.worker = self.worker, None
         if worker is not None:
+            worker.blockSignals(True)       # what it still sends while stopping is for a window that moved on
             QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
             try:
                 worker.stop()

@@ -210,6 +210,18 @@ def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame_and_resume_ke
     window.close()
 
 
+def test_quitting_while_the_run_starts_is_quiet(qtbot):
+    """Ctrl+Q while 'starting…': what the run sends while it stops (its Ready) is for a window that
+    has moved on (it raised AttributeError from _worker_ready)."""
+    window = MainWindow()
+    window.show()
+    window.start_run(SPEC)
+    assert window.state == "starting"
+    assert window.worker._conn.poll(START_TIMEOUT_MS / 1000)       # Ready is in the pipe, not yet read
+    window.close()                                                 # a slot's exception fails the test
+    assert window.worker is None and window.run_label.text() == "starting toy…"
+
+
 def test_an_action_while_paused_redraws_the_panel_it_changes(qtbot):
     """gan2d's Step D only while paused: the status said the update happened, the plane did not show it."""
     window = start_window(qtbot, RunSpec(model="gan2d", data="ring", overrides={"hidden": (16,), "heat_resolution": 16}),
