@@ -520,6 +520,9 @@ class MainWindow(QtWidgets.QMainWindow):
         worker, self.worker = self.worker, None
         if worker is not None:
             worker.blockSignals(True)       # what it still sends while stopping is for a window that moved on
+            self.state_label.setText("stopping…")
+            self.statusBar().showMessage("Stopping: saving the run's last pictures and a checkpoint…")
+            self.statusBar().repaint()      # painted now: the wait below runs no event loop
             QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
             try:
                 worker.stop()

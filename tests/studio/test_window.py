@@ -218,7 +218,11 @@ def test_quitting_while_the_run_starts_is_quiet(qtbot):
     window.start_run(SPEC)
     assert window.state == "starting"
     assert window.worker._conn.poll(START_TIMEOUT_MS / 1000)       # Ready is in the pipe, not yet read
+    worker, seen = window.worker, []
+    stop = worker.stop
+    worker.stop = lambda: (seen.append((window.state_label.text(), window.statusBar().currentMessage())), stop())
     window.close()                                                 # a slot's exception fails the test
+    assert seen[0][0] == "stopping…" and seen[0][1].startswith("Stopping: saving the run")   # shown while it waits
     assert window.worker is None and window.run_label.text() == "starting toy…"
 
 
