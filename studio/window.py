@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from engines.core.config import FieldInfo
 from engines.core.views import View
 from studio.controls import RunSetup
+from studio.keys import ShortcutsWin
 from studio.layout import DockLayout, settings
 from studio.panels.images import Caption
 from studio.protocol import Pause, Resume, RunSpec, Step
@@ -40,18 +41,6 @@ def version() -> str:
         return metadata.version("genstudio")
     except metadata.PackageNotFoundError:
         return "development"
-
-
-SHORTCUTS = (
-    ("Space", "pause / resume training"),
-    ("S or Ctrl+Right", "one training step (pauses first)"),
-    ("F5", "start a run with the settings on the left"),
-    ("Ctrl+R", "reset: stop this run (it is kept) and start a new one"),
-    ("Shift+F5", "stop the run (it is kept, with a checkpoint)"),
-    ("Ctrl+O", "open a recorded run"),
-    ("Ctrl+E", "export an animation of this run"),
-    ("Ctrl+Q", "quit"),
-)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -108,6 +97,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.curves = self.layout_.curves
 
         self._make_actions()
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)     # Esc in a field gives the window the keys
+        QtWidgets.QApplication.instance().installEventFilter(ShortcutsWin(self))
         self._make_menus_and_toolbars()
         self._make_status_bar()
         self.timeline = Timeline(self)
@@ -723,9 +714,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().showMessage(f"Saved {self.docks[name].windowTitle()} to {path}", STATUS_MESSAGE_MS)
         return True
 
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(keys, what they do) of every action with a shortcut: F1's list, made from the actions themselves."""
+        return [(" or ".join(k.toString(QtGui.QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()),
+                 action.statusTip()) for action in self.actions() if action.shortcuts()]
+
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for keys, what in SHORTCUTS)
-        self._message("Keyboard shortcuts", f"<table>{rows}</table>")
+        rows = "".join(f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for keys, what in self.shortcut_rows())
+        self._message("Keyboard shortcuts", f"<table>{rows}<tr><td><b>Esc</b>&nbsp;&nbsp;</td>"
+                                            f"<td>Leave a field (the shortcuts above work in one too, "
+                                            f"except the keys that type)</td></tr></table>")
 
     def show_about(self) -> None:
         self._message("About genstudio",

@@ -38,6 +38,7 @@ class Panel(QtWidgets.QWidget):
 
     def __init__(self, view: View, fields: dict[str, FieldInfo] | None = None, parent=None):
         super().__init__(parent)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)    # a click on a panel takes focus from a field
         self.view = view
         self.title = view.title
         self.live = False

@@ -103,6 +103,34 @@ def test_live_edit_is_checked_applied_and_confirmed(live_window, qtbot):
     assert [text for _, text in window.curves.markers()] == ["lr=0.0123"]      # marked on the curves
 
 
+def test_shortcuts_work_whatever_has_focus_and_esc_leaves_a_field(live_window, qtbot):
+    from PySide6 import QtCore, QtWidgets
+
+    window = live_window
+    window.activateWindow()
+    lr = window.setup.editor.editors["lr"].widget
+    lr.setFocus()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.focusWidget() is lr, timeout=5000)
+    with qtbot.waitSignal(window.action_export.triggered, timeout=5000):   # a line edit reads Ctrl+E as End
+        qtbot.keyClick(lr, QtCore.Qt.Key.Key_E, QtCore.Qt.KeyboardModifier.ControlModifier)
+    for dialog in window.findChildren(QtWidgets.QDialog):
+        dialog.close()
+    lr.setFocus()
+    qtbot.keyClick(lr, QtCore.Qt.Key.Key_Space)          # a key that types stays the field's
+    assert window.state == "running"
+    qtbot.keyClick(lr, QtCore.Qt.Key.Key_Escape)         # Esc leaves the field ...
+    assert QtWidgets.QApplication.focusWidget() is not lr
+    qtbot.keyClick(QtWidgets.QApplication.focusWidget() or window, QtCore.Qt.Key.Key_Space)   # ... and Space pauses
+    assert window.state == "paused"
+    window.action_pause.trigger()
+    lr.setFocus()
+    panel = window.panels["mean"]
+    qtbot.mouseClick(panel, QtCore.Qt.MouseButton.LeftButton)                # a click on a panel takes focus
+    assert QtWidgets.QApplication.focusWidget() is panel
+    assert ("F1", "List the shortcuts") in window.shortcut_rows()
+    assert any(keys == "Ctrl+Shift+R" for keys, _ in window.shortcut_rows())
+
+
 def test_panel_controls_calls_and_actions_are_wired_the_same_for_every_panel(live_window, qtbot):
     window = live_window
     bars = window.panels["bars"]
