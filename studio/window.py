@@ -206,10 +206,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state_label, self.step_label, self.rate_label, self.fps_label, self.device_label = (
             Caption(width_of=sample) for sample in ("recorded · stopped (following)", "step 10,000,000",
                                                     "10,000 steps/s", "30.0 pictures/s", "cuda:0"))
-        self.run_label = QtWidgets.QLabel()
+        self.run_label = Caption(elide=QtCore.Qt.TextElideMode.ElideMiddle)    # a run's path: both ends matter
         for label in (self.state_label, self.step_label, self.rate_label, self.fps_label, self.device_label):
             bar.addPermanentWidget(label)
-        bar.addWidget(self.run_label)
+        bar.addWidget(self.run_label, 1)
 
     def _refresh_view_menu(self) -> None:
         self.view_menu.clear()

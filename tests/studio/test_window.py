@@ -519,6 +519,28 @@ def test_a_model_with_only_a_main_view_gives_it_the_width_the_setup_does_not_nee
     assert abs(window.layout_.setup_dock.width() - SETUP_WIDTH) < 40
 
 
+def test_in_a_small_window_tabs_keep_legible_titles_and_the_run_path_keeps_both_ends(qtbot):
+    from PySide6 import QtCore, QtWidgets
+
+    from engines.vae.engine import VAEEngineBase
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(800, 600)
+    window.show()
+    window.layout_.use("vae", list(VAEEngineBase.views), [])
+    qtbot.wait(50)
+    assert window.docks["latent_scatter"].windowTitle() == "Latent scatter"
+    tabs = {bar.tabText(i): bar.tabToolTip(i) for bar in window.findChildren(QtWidgets.QTabBar)
+            for i in range(bar.count())}
+    assert tabs["Traversals"] == "Traversals (most active dimensions, −3…3 around the probe)"
+    assert all(bar.elideMode() == QtCore.Qt.TextElideMode.ElideNone for bar in window.findChildren(QtWidgets.QTabBar))
+    window.run_label.setText("recording to /home/someone/genstudio/runs/vae-20261207-031500")
+    window.run_label.resize(150, window.run_label.height())
+    shown = window.run_label.fontMetrics().elidedText(window.run_label.text(), window.run_label.elide, 146)
+    assert shown.startswith("rec") and shown.endswith("031500")
+
+
 def test_a_run_of_sampling_pictures_plays_at_its_pace_and_each_painted_picture_counts(qtbot):
     """The display copy's run of Gibbs-chain pictures is played ``spacing`` apart; each picture the
     main panel paints counts in the status bar's pictures a second; a picture drawn for what the
