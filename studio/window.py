@@ -312,6 +312,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._shown_up_to = -1                    # live rows at or before this step are shown already
         self.run_dir = None
         self.run_label.setText(f"starting {spec.model}…")
+        self.setup.show_starting(spec.model, spec.data, spec.seed)     # not the first model of the list
         self.worker = TrainingWorker(spec, self, children)
         self.worker.ready.connect(self._worker_ready)
         self.worker.framesArrived.connect(self._live_frames)
@@ -375,7 +376,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _status_changed(self, status: dict) -> None:
         self.last_status = status
         self.step_label.setText(f"step {status['step']:,}")
-        self.rate_label.setText("paused" if status["paused"] else f"{status['steps_per_s']:,.0f} steps/s")
+        self.rate_label.setText(f"{0 if status['paused'] else status['steps_per_s']:,.0f} steps/s")   # "paused" is the state label's
         self.fps_label.setText(f"{self.pictures_per_s():.1f} pictures/s")
         if status.get("message") and status["message"] != self._last_message:
             self.statusBar().showMessage(status["message"], STATUS_MESSAGE_MS)   # e.g. a refused edit

@@ -96,6 +96,8 @@ def test_live_edit_is_checked_applied_and_confirmed(live_window, qtbot):
     lr.setText("-1")
     lr.editingFinished.emit()
     assert lr.text() == "0.1" and "lr must be > 0" in window.statusBar().currentMessage()
+    assert lr.property("invalid") and "lr must be > 0" in lr.toolTip()      # outlined in red, saying why ...
+    qtbot.waitUntil(lambda: not lr.property("invalid"), timeout=5_000)     # ... until it has been seen
     lr.setText("0.0123")
     lr.editingFinished.emit()
     qtbot.waitUntil(lambda: ("set", "lr=0.0123") in store_events(window.run_dir), timeout=10_000)
@@ -245,6 +247,7 @@ def test_quitting_while_the_run_starts_is_quiet(qtbot):
     window.show()
     window.start_run(SPEC)
     assert window.state == "starting"
+    assert window.setup.model == "toy"                             # not the list's first, "aligndraw"
     assert window.worker._conn.poll(START_TIMEOUT_MS / 1000)       # Ready is in the pipe, not yet read
     worker, seen = window.worker, []
     stop = worker.stop
