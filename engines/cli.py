@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, DeviceError, StoreError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:             # a folder it may not read or write (training's own are recorded)
+        print(f"error: {exc.strerror or exc}: {exc.filename}" if exc.filename else f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:          # Ctrl+C outside a training loop (loading, evaluating)
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -115,6 +118,8 @@ def check_train_options(args) -> None:
     for option in ("frame_every", "checkpoint_every"):
         if getattr(args, option) < 0:
             raise UsageError(f"--{option.replace('_', '-')} must be >= 0 (0: never), got {getattr(args, option)}")
+    if args.run_dir is not None and not args.run_dir.strip():
+        raise UsageError("--run-dir must name a folder, got ''")
     check_seed(args.seed)
 
 
@@ -164,7 +169,7 @@ def cmd_train(args) -> int:
     if world_size > 1:
         summary["world_size"] = world_size
     print(json.dumps(summary))
-    if summary["status"] in ("failed", "diverged"):
+    if summary["status"] in ("failed", "diverged") or summary.get("message"):   # stopped by a full disk too
         print(f"error: {summary['message']}", file=sys.stderr)
         return 1
     return 0
@@ -305,7 +310,8 @@ def cmd_list(args) -> int:
 class Progress:
     """A one-line progress bar on stderr: steps, steps/s, latest scalars; at most 10 redraws a second."""
 
-    def __init__(self, total: int, start: int, stream=sys.stderr, enabled: bool = True):
+    def __init__(self, total: int, start: int, stream=None, enabled: bool = True):
+        stream = stream or sys.stderr          # the stream of the moment (a caller may have replaced it)
         self.total, self.start, self.stream, self.enabled = total, start, stream, enabled
         self.t0 = self.last = time.perf_counter()
         self.latest: dict[str, float] = {}
@@ -338,7 +344,8 @@ class BuildReport:
     stderr: a bar redrawn in place on a terminal, a line every 5 s otherwise, and a last line
     when it is built. Under torchrun only rank 0 speaks."""
 
-    def __init__(self, stream=sys.stderr):
+    def __init__(self, stream=None):
+        stream = stream or sys.stderr
         self.stream, self.tty = stream, stream.isatty()
         self.enabled = os.environ.get("RANK", "0") == "0"     # torchrun's rank (engines.core.distributed)
         self.last = 0.0

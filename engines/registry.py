@@ -76,7 +76,8 @@ def build_engine(model: str, data: str | None = None, device: str = "auto", seed
     check_seed(seed)
     dev = resolve_device(device)
     flush_denormals()
-    dataset = cls.load_data(data or cls.default_data, config)
+    spec = cls.default_data if data is None else data       # '' names no dataset: refused, not the default
+    dataset = cls.load_data(spec, config)
     rank, world_size = shard
     if world_size > 1:
         if cls.distributed != "gradients":
@@ -84,7 +85,7 @@ def build_engine(model: str, data: str | None = None, device: str = "auto", seed
         dataset = dataclasses.replace(dataset, train=dataset.train[rank::world_size],
                                       train_labels=None if dataset.train_labels is None
                                       else dataset.train_labels[rank::world_size])
-    check_batch(config, dataset, data or cls.default_data)
+    check_batch(config, dataset, spec)
     seed_everything(seed)
     engine = cls(config, dataset, dev, seed)
     if rank:

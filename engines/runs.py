@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engines.core.config import ConfigError, from_dict
+from engines.core.config import ConfigError, from_dict, to_dict
 from engines.core.store import CheckpointError, RunStore, StoreError, load_checkpoint
 from engines.registry import build_engine, describe, engine_class
 
@@ -54,7 +54,7 @@ def resume_run(run_dir, device: str = "auto", shard: tuple[int, int] = (0, 1)) -
         set_aside = store.supersede_after(engine.step) if last > engine.step else 0
         note = f"; {set_aside} records of steps {engine.step + 1} to {last} set aside" if set_aside else ""
         store.add_event(engine.step, "resumed", f"resumed from the checkpoint at step {engine.step}{note}")
-        store.set_meta(status="running", resumed=time.time())
+        store.set_meta(status="running", resumed=time.time(), config=to_dict(engine.config))
     except (StoreError, ConfigError, ValueError):
         store.close()
         raise

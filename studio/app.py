@@ -44,9 +44,12 @@ def check_args(args: argparse.Namespace) -> str | None:
         from engines.core.store import is_run_dir
 
         path = Path(args.open).expanduser()
-        if not path.is_dir():
-            return f"no run directory at {path}"
-        return None if is_run_dir(path) else f"{path} is not a run directory (no run.sqlite in it)"
+        try:
+            if not path.is_dir():
+                return f"no run directory at {path}"
+            return None if is_run_dir(path) else f"{path} is not a run directory (no run.sqlite in it)"
+        except OSError as exc:                      # a parent that cannot be searched
+            return f"{path} cannot be read ({exc.strerror})"
     try:
         check_seed(args.seed)
     except ConfigError as exc:
@@ -55,7 +58,7 @@ def check_args(args: argparse.Namespace) -> str | None:
         return f"unknown model '{args.model}' (known: {', '.join(sorted(models()))})"
     if args.device not in DEVICE_CHOICES and not args.device.startswith("cuda:"):
         return f"unknown device '{args.device}' (choose from {', '.join(DEVICE_CHOICES)})"
-    if args.data and dataset_problem(args.data):
+    if args.data is not None and dataset_problem(args.data):
         return dataset_problem(args.data)
     try:
         parse_assignments(args.overrides)

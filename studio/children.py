@@ -70,13 +70,23 @@ class StateFeed:
         self.engine = engine
         self.conn = conn
         self.wanted = False
+        self.changed = False      # a command changed the state since it was last sent
+        self.stale = False        # a step's state was not sent (the display was busy)
         self._shared: list | None = None
         self._drawn = threading.Event()
 
+    def change(self) -> None:
+        """A command changed the engine between steps (the Runner's ``on_change``): offer it now,
+        or when the display next asks (see :func:`serve_messages`), even while paused."""
+        self.changed = True
+        self.offer()
+
     def offer(self, *_) -> None:
         if not self.wanted or self.conn is None:
+            self.stale = True
             return
         self.wanted = False
+        changed, self.changed, self.stale = self.changed, False, False
         tensors: list = []
         skeleton = split_state(self.engine.picture_state(), tensors)
         sent = None
@@ -87,7 +97,7 @@ class StateFeed:
                 shared.copy_(tensor)
         self._drawn.clear()
         try:
-            self.conn.send(State(skeleton, sent))
+            self.conn.send(State(skeleton, sent, changed))
         except OSError:        # the display process is gone: training goes on without it
             self.conn = None
             return
@@ -127,7 +137,8 @@ class TrainingSession:
         self.feed = StateFeed(self.engine, display_conn) if display_conn is not None else None
         self.control = Control(paused=spec.paused)
         self.runner = Runner(self.engine, self.store, self.control, RunnerSettings(interactive=True),
-                             on_step=self.feed.offer if self.feed else None)
+                             on_step=self.feed.offer if self.feed else None,
+                             on_change=self.feed.change if self.feed else None)
         # Live scalars go through the Runner's slot (the live pictures come from the display process).
         self.runner.latest.consumer = spec.live
         self.summary: dict | None = None
@@ -233,6 +244,8 @@ def serve_messages(session: TrainingSession, gui_conn, display_conn, sending: th
                     session.feed.release()
                 else:                               # Want()
                     session.feed.wanted = True
+                    if session.control.paused and (session.feed.changed or session.feed.stale):
+                        session.control.submit(lambda _engine: session.feed.offer())   # no step will
                 continue
             try:
                 message = gui_conn.recv()

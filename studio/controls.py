@@ -173,6 +173,14 @@ class RunSetup(QtWidgets.QWidget):
         if fresh:
             self._model_picked(self.model, keep_values=True)
 
+    def show_starting(self, model: str, data: str | None, seed: int) -> None:
+        """The run being started, before it says what it is (the form then fills in)."""
+        with QtCore.QSignalBlocker(self.model_combo):
+            self.model_combo.setCurrentText(model)
+        if data:
+            self.data_combo.setCurrentText(data)
+        self.seed_spin.setValue(int(seed))
+
     def set_run(self, model: str, data: str, device: str, seed: int, config: dict | None = None) -> None:
         """Show the settings of a run (started from the command line, or opened from disk)."""
         with QtCore.QSignalBlocker(self.model_combo):

@@ -128,6 +128,7 @@ class DisplaySession:
         self.wanted: set[str] | None = None
         self._first = True        # one picture before any state arrives: the run may start paused
         self._skeleton = None
+        self._changed = False     # the state coming was changed by a command: every panel is drawn
         self._state_arrived = 0.0
         self._state_wall = 0.0    # time.time() of the state drawn last (the GUI says how old it is)
         self._shared: list = []
@@ -169,6 +170,7 @@ class DisplaySession:
         if state.shared is not None:
             self._shared = state.shared
         self._skeleton = state.skeleton
+        self._changed = state.changed
         self._state_arrived = self.clock()
         self._state_wall = time.time()
 
@@ -234,8 +236,9 @@ class DisplaySession:
         self.engine.load_picture_state(join_state(skeleton, self._shared))
         budget.learn("load", self.clock() - started)
         self._put(self._timed(sorted(self.regular), budget))
-        for name in self._slow_due(self.clock()):
-            if slow.affords(slow.estimate(name)):
+        slow_due = self._slow_due(math.inf if self._changed else self.clock())
+        for name in slow_due:
+            if self._changed or slow.affords(slow.estimate(name)):   # a changed state: every panel now
                 t0 = self.clock()
                 self._put(self._timed([name], slow))
                 self._drawn_at[name] = self.clock()

@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtWidgets
 from engines.core.config import ConfigError, FieldInfo, coerce
 
 INT_LIMIT = 2**31 - 1
+REFUSED_MARK_MS = 2500      # how long a refused edit leaves its field outlined in red
 
 
 def _text(value) -> str:
@@ -41,6 +42,10 @@ class FieldEditor(QtWidgets.QWidget):
         tip += "\n(can change while training)" if info.live else "\n(applies at the next start)"
         self.base_tip = tip.strip()
         self.widget.setToolTip(self.base_tip)
+        self._unmark = QtCore.QTimer(self)     # a refusal's red outline goes once it has been seen:
+        self._unmark.setSingleShot(True)       # the field shows the value in force again
+        self._unmark.setInterval(REFUSED_MARK_MS)
+        self._unmark.timeout.connect(lambda: self.mark(""))
         self.set_value(info.default)
 
     def _make_widget(self, info: FieldInfo) -> QtWidgets.QWidget:
@@ -85,6 +90,7 @@ class FieldEditor(QtWidgets.QWidget):
         except ConfigError as exc:
             self.set_value(self.value)       # the value in force, not what was typed
             self.mark(str(exc))
+            self._unmark.start()
             self.refused.emit(str(exc))
             return
         if value == self.value:

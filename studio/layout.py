@@ -6,6 +6,8 @@ right, the ``side`` views stacked in a column beside them, the curves along the 
 """
 from __future__ import annotations
 
+import re
+
 from PySide6 import QtCore, QtWidgets
 
 from engines.core.config import FieldInfo
@@ -36,6 +38,10 @@ def view_for_frame(frame) -> View:
     return View(frame.name, frame.name.replace("_", " ").capitalize(), (kind_id(type(frame)),))
 
 
+def short_title(title: str) -> str:
+    """A view's title up to its first ' · ', ' (' or ': ' ("Filters (hidden units)" -> "Filters")."""
+    return re.split(r" · | \(|: ", title, maxsplit=1)[0]
+
 class DockLayout(QtCore.QObject):
     """Owns the panel docks of one window: ``use(model, views, fields)`` shows a run's panels."""
 
@@ -54,6 +60,7 @@ class DockLayout(QtCore.QObject):
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self.frame_views: dict[str, str] = {}          # frame name -> view name
         self.fields: dict[str, FieldInfo] = {}
+        self.full_titles: dict[str, str] = {}           # a dock's short title -> its view's whole title
         self.curves = CurvesPanel()
         self._add_dock(CURVES, "Curves", self.curves)
         window.setTabPosition(QtCore.Qt.DockWidgetArea.AllDockWidgetAreas, QtWidgets.QTabWidget.TabPosition.North)
@@ -61,10 +68,25 @@ class DockLayout(QtCore.QObject):
 
     # ------------------------------------------------------------------------------ building
     def dock(self, name: str, title: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
-        dock = QtWidgets.QDockWidget(title, self.window)
+        """A dock titled with the short form of ``title`` (its tab stays legible in a narrow
+        window); the whole title is the tab's tooltip and the panel's caption."""
+        dock = QtWidgets.QDockWidget(short_title(title), self.window)
         dock.setObjectName(f"dock-{name}")
         dock.setWidget(widget)
+        self.full_titles[short_title(title)] = title
+        dock.dockLocationChanged.connect(self.title_tabs)
         return dock
+
+    def title_tabs(self) -> None:
+        """Each dock tab whole (short titles, scroll arrows when they do not fit, not "D…"), its view's
+        whole title as its tooltip (Qt makes the tab bars as docks are tabbed)."""
+        for bar in self.window.findChildren(QtWidgets.QTabBar):
+            bar.setElideMode(QtCore.Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
+            for i in range(bar.count()):
+                full = self.full_titles.get(bar.tabText(i))
+                if full is not None:
+                    bar.setTabToolTip(i, full)
 
     def _add_dock(self, name: str, title: str, widget) -> QtWidgets.QDockWidget:
         dock = self.dock(name, title, widget)
@@ -158,6 +180,7 @@ class DockLayout(QtCore.QObject):
             dock.show()
         for dock in [self.setup_dock, *main[:1], *heads]:
             dock.raise_()            # the first view of each tab group is the one shown
+        QtCore.QTimer.singleShot(0, self.title_tabs)     # once Qt has made the tab bars
 
     def _side_heads(self) -> list[QtWidgets.QDockWidget]:
         return [self.docks[n] for n, v in self.views.items() if v.area == "side"][:self.side_stacks]

@@ -140,9 +140,11 @@ class Drawn:
 class State:
     """The training state: its structure with tensors replaced by slots into ``shared`` (sent only
     the first time, or when the tensors' shapes change; otherwise the shared tensors were updated in
-    place)."""
+    place). ``changed``: a command changed it between steps (an action while paused): every panel
+    shown is drawn from it, not only those due."""
     skeleton: object
     shared: list | None
+    changed: bool = False
 
 
 # ----------------------------------------------------------------------------------- run folders

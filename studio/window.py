@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from engines.core.config import FieldInfo
 from engines.core.views import View
 from studio.controls import RunSetup
+from studio.keys import ShortcutsWin
 from studio.layout import DockLayout, settings
 from studio.panels.images import Caption
 from studio.protocol import Pause, Resume, RunSpec, Step
@@ -40,18 +41,6 @@ def version() -> str:
         return metadata.version("genstudio")
     except metadata.PackageNotFoundError:
         return "development"
-
-
-SHORTCUTS = (
-    ("Space", "pause / resume training"),
-    ("S or Ctrl+Right", "one training step (pauses first)"),
-    ("F5", "start a run with the settings on the left"),
-    ("Ctrl+R", "reset: stop this run (it is kept) and start a new one"),
-    ("Shift+F5", "stop the run (it is kept, with a checkpoint)"),
-    ("Ctrl+O", "open a recorded run"),
-    ("Ctrl+E", "export an animation of this run"),
-    ("Ctrl+Q", "quit"),
-)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -108,6 +97,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.curves = self.layout_.curves
 
         self._make_actions()
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)     # Esc in a field gives the window the keys
+        QtWidgets.QApplication.instance().installEventFilter(ShortcutsWin(self))
         self._make_menus_and_toolbars()
         self._make_status_bar()
         self.timeline = Timeline(self)
@@ -215,10 +206,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state_label, self.step_label, self.rate_label, self.fps_label, self.device_label = (
             Caption(width_of=sample) for sample in ("recorded · stopped (following)", "step 10,000,000",
                                                     "10,000 steps/s", "30.0 pictures/s", "cuda:0"))
-        self.run_label = QtWidgets.QLabel()
+        self.run_label = Caption(elide=QtCore.Qt.TextElideMode.ElideMiddle)    # a run's path: both ends matter
         for label in (self.state_label, self.step_label, self.rate_label, self.fps_label, self.device_label):
             bar.addPermanentWidget(label)
-        bar.addWidget(self.run_label)
+        bar.addWidget(self.run_label, 1)
 
     def _refresh_view_menu(self) -> None:
         self.view_menu.clear()
@@ -321,6 +312,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._shown_up_to = -1                    # live rows at or before this step are shown already
         self.run_dir = None
         self.run_label.setText(f"starting {spec.model}…")
+        self.setup.show_starting(spec.model, spec.data, spec.seed)     # not the first model of the list
         self.worker = TrainingWorker(spec, self, children)
         self.worker.ready.connect(self._worker_ready)
         self.worker.framesArrived.connect(self._live_frames)
@@ -384,7 +376,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _status_changed(self, status: dict) -> None:
         self.last_status = status
         self.step_label.setText(f"step {status['step']:,}")
-        self.rate_label.setText("paused" if status["paused"] else f"{status['steps_per_s']:,.0f} steps/s")
+        self.rate_label.setText(f"{0 if status['paused'] else status['steps_per_s']:,.0f} steps/s")   # "paused" is the state label's
         self.fps_label.setText(f"{self.pictures_per_s():.1f} pictures/s")
         if status.get("message") and status["message"] != self._last_message:
             self.statusBar().showMessage(status["message"], STATUS_MESSAGE_MS)   # e.g. a refused edit
@@ -519,6 +511,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _shutdown_worker(self) -> None:
         worker, self.worker = self.worker, None
         if worker is not None:
+            worker.blockSignals(True)       # what it still sends while stopping is for a window that moved on
+            self.state_label.setText("stopping…")
+            self.statusBar().showMessage("Stopping: saving the run's last pictures and a checkpoint…")
+            self.statusBar().repaint()      # painted now: the wait below runs no event loop
             QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
             try:
                 worker.stop()
@@ -719,9 +715,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().showMessage(f"Saved {self.docks[name].windowTitle()} to {path}", STATUS_MESSAGE_MS)
         return True
 
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(keys, what they do) of every action with a shortcut: F1's list, made from the actions themselves."""
+        return [(" or ".join(k.toString(QtGui.QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()),
+                 action.statusTip()) for action in self.actions() if action.shortcuts()]
+
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for keys, what in SHORTCUTS)
-        self._message("Keyboard shortcuts", f"<table>{rows}</table>")
+        rows = "".join(f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for keys, what in self.shortcut_rows())
+        self._message("Keyboard shortcuts", f"<table>{rows}<tr><td><b>Esc</b>&nbsp;&nbsp;</td>"
+                                            f"<td>Leave a field (the shortcuts above work in one too, "
+                                            f"except the keys that type)</td></tr></table>")
 
     def show_about(self) -> None:
         self._message("About genstudio",

@@ -164,8 +164,7 @@ def coerce(info: FieldInfo, value):
     try:
         if kind is tuple:
             parts = value.replace(" ", "").strip("()[]").split(",") if isinstance(value, str) else list(value)
-            parts = [p for p in parts if p != ""]
-            if not parts:
+            if not parts or "" in parts:          # "8,,8" or "": an empty item is a mistake, not skipped
                 raise ValueError
             value = tuple(_scalar(int, p) for p in parts)
         else:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from engines.core.commands import CallMethod, SetField
-from engines.core.config import coerce, field_info
+from engines.core.config import coerce, field_info, fields_of
 from engines.core.frames import Frame
 from engines.core.views import View
 from engines.data.base import ImageDataset
@@ -140,14 +140,29 @@ class Engine(ABC):
             return getattr(self, command.method)(*command.args)
         raise ValueError(f"unknown command {command!r}")
 
+    def live_config(self) -> dict:
+        """The live-editable config fields as they are now (the edits made during the run)."""
+        return {info.name: getattr(self.config, info.name) for info in fields_of(type(self.config)) if info.live}
+
     def base_state(self) -> dict:
-        """The part of the state every engine has: step count and random generators (the engine's
-        own, and torch's global one that layers such as dropout draw from), so a resumed run
-        continues exactly as an uninterrupted one."""
-        return {"step": self.step, "generator": self.generator.get_state(),
+        """The part of the state every engine has: step count, the live config fields in force and
+        random generators (the engine's own, and torch's global one that layers such as dropout
+        draw from), so a resumed run continues exactly as an uninterrupted one, live edits
+        included."""
+        return {"step": self.step, "live_config": self.live_config(), "generator": self.generator.get_state(),
                 "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state()}
 
     def load_base_state(self, state: dict) -> None:
+        """Also the live config fields the state was saved with, each checked as a user's edit is
+        (a value out of range raises ConfigError); fields this config does not have as live ones
+        (a checkpoint of another version) are left as they are."""
+        live = state.get("live_config", {})
+        if not isinstance(live, dict):
+            raise ValueError(f"live_config must be a mapping, got {type(live).__name__}")
+        editable = set(self.live_config())
+        for name, value in live.items():
+            if name in editable and value != getattr(self.config, name):
+                self.set_live(name, value)
         self.step = int(state["step"])
         self.generator.set_state(state["generator"])
         self.rng.bit_generator.state = state["rng"]

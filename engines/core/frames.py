@@ -29,6 +29,8 @@ import dataclasses
 import importlib
 import io
 import json
+import math
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +38,7 @@ import numpy as np
 from engines.core.views import kind_id
 
 FRAME_KINDS: dict[str, type["Frame"]] = {}
+MAX_STORED_ARRAY_BYTES = 1 << 28      # 256 MiB: a recorded picture is far smaller; a claim past it is refused
 
 # Runs recorded before kinds were named by module kept bare class names.
 LEGACY_KINDS = {"ImageGrid": "engines.core.frames:ImageGrid",
@@ -199,11 +202,12 @@ def decode(kind: str, meta: dict | str, blob: bytes, base: dict[str, np.ndarray]
     cls = kind_class(kind)
     if isinstance(meta, str):
         meta = json.loads(meta)
+    if not isinstance(meta, dict):
+        raise ValueError(f"stored frame of kind {kind} has a description that is not a mapping")
     meta = dict(meta)
     delta = set(meta.pop("__delta", []))
     meta.pop("__base", None)
-    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
+    arrays = _stored_arrays(blob)
     modes = {f.name: _store_mode(f) for f in dataclasses.fields(cls)}
     for name, value in arrays.items():
         mode = modes.get(name)
@@ -214,12 +218,44 @@ def decode(kind: str, meta: dict | str, blob: bytes, base: dict[str, np.ndarray]
         if mode == "u8":
             arrays[name] = value
         elif mode == "bits" and f"{name}__shape" in meta:
-            shape = tuple(meta.pop(f"{name}__shape"))
-            arrays[name] = np.unpackbits(value, count=int(np.prod(shape))).reshape(shape)
+            shape = _shape(meta.pop(f"{name}__shape"))
+            if math.prod(shape) > value.size * 8:
+                raise ValueError(f"stored frame's {name} claims shape {shape}, more than its {value.size * 8} bits")
+            arrays[name] = np.unpackbits(value, count=math.prod(shape)).reshape(shape)
     try:
         return cls(**meta, **arrays)
     except TypeError as exc:
         raise ValueError(f"stored frame does not fit kind {kind}: {exc}") from None
+
+
+def _shape(value) -> tuple[int, ...]:
+    """A stored shape: a list of at most 8 whole numbers >= 0."""
+    if (not isinstance(value, list) or len(value) > 8
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value)):
+        raise ValueError(f"stored frame has a shape that is not a list of sizes: {value!r}")
+    return tuple(value)
+
+
+def _stored_arrays(blob: bytes) -> dict[str, np.ndarray]:
+    """The arrays of an encoded frame (``.npz`` bytes), without pickle. Each array's header is read
+    first: one whose data would pass :data:`MAX_STORED_ARRAY_BYTES`, or more than the archive says
+    it holds (a crafted shape), raises ValueError before anything is allocated."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(member)
+                size = math.prod(shape) * dtype.itemsize
+                if size > min(MAX_STORED_ARRAY_BYTES, info.file_size):
+                    raise ValueError(f"stored array {info.filename} claims shape {shape} ({size:,} bytes), "
+                                     f"more than it holds")
+        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        raise ValueError(f"stored frame data are damaged ({type(exc).__name__})") from None
 
 
 # ----------------------------------------------------------------------------------- kinds

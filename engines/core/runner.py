@@ -6,6 +6,7 @@ end pulls from at its own rate, and records scalars, frames and checkpoints in a
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -14,6 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from engines.core.commands import CallMethod, SetField
+from engines.core.config import to_dict
 from engines.core.engine import Engine
 from engines.core.store import RunStore, StoreError, StoreWriteError, load_checkpoint
 
@@ -170,13 +172,14 @@ class Runner:
     summary dict. Call it in a background thread for a live display."""
 
     def __init__(self, engine: Engine, store: RunStore | None = None, control: Control | None = None,
-                 settings: RunnerSettings | None = None, on_step=None):
+                 settings: RunnerSettings | None = None, on_step=None, on_change=None):
         self.engine = engine
         self.store = store
         self.control = control or Control()
         self.settings = settings or RunnerSettings()
         self.latest = LatestSlot()
-        self.on_step = on_step
+        self.on_step = on_step            # on_step(step, values) after each step
+        self.on_change = on_change        # on_change() after a command changed the engine between steps
         self._rate = deque(maxlen=50)
         self._last_checkpoint_time = time.monotonic()
         self._records = 0
@@ -223,13 +226,13 @@ class Runner:
             status = "failed"
             message = f"{type(exc).__name__}: {exc}"
             self._record_event("traceback", traceback.format_exc())
+        status, message = self._finish(status, message)
         seconds = time.perf_counter() - t0
         summary = {"status": status, "model": engine.name, "steps": engine.step,
                    "steps_this_run": engine.step - start_step, "seconds": round(seconds, 3),
                    "steps_per_s": round((engine.step - start_step) / seconds, 2) if seconds > 0 else 0.0,
                    "device": str(engine.device), **({"message": message} if message else {}),
                    "last": self.last_scalars}
-        self._finish(status, message)
         self.latest.status.state = status
         if message:
             self.latest.status.message = message
@@ -253,8 +256,9 @@ class Runner:
             checkpoint = self.store.latest_checkpoint() if self.store else None
             if checkpoint is None:
                 return f"{message}; paused (no checkpoint to go back to)"
-            diverged_at = self.engine.step
+            diverged_at, edits = self.engine.step, self.engine.live_config()
             self.engine.load_state_dict(load_checkpoint(checkpoint, map_location=self.engine.device))
+            self.engine.config = dataclasses.replace(self.engine.config, **edits)   # the user's edits stay
         except (StoreError, KeyError, RuntimeError, ValueError) as exc:
             return f"{message}; paused (could not go back to the last checkpoint: {exc})"
         self._record_event("rewound", f"diverged at step {diverged_at}; rewound to step {self.engine.step}")
@@ -350,6 +354,10 @@ class Runner:
             self.latest.put_event(step, kind, text)
             if self.store:
                 self.store.add_event(step, kind, text)
+                if kind == "set":
+                    self.store.set_meta(config=to_dict(self.engine.config))   # the config in force
+            if self.on_change:
+                self.on_change()
 
     def _record_action_scalars(self, step: int, result) -> None:
         """An action that returns scalars (one discriminator step's losses) has them recorded at
@@ -369,19 +377,26 @@ class Runner:
         if self._records % THIN_CHECK_EVERY == 0:
             self.store.thin(self.settings.max_store_bytes)
 
-    def _finish(self, status: str, message: str) -> None:
+    def _finish(self, status: str, message: str) -> tuple[str, str]:
         """Record the end: the last frames and a checkpoint (unless training broke), the message and
-        the status, each as far as the disk still allows."""
+        the status, each as far as the disk still allows. Returns (status, message): a run whose
+        last checkpoint could not be written is ``stopped`` at its last good one, and says so."""
         store = self.store
         if store is None:
-            return
+            return status, message
         try:
             if status not in ("diverged", "failed"):
                 if self._last_record_step != self.engine.step:      # the last step's frames, once
                     self._record_frames()
                 self._checkpoint()
         except StoreWriteError as exc:
-            message = f"{message}; {exc}" if message else str(exc)
+            if str(exc) not in message:
+                message = f"{message}; {exc}" if message else str(exc)
+            if status == "finished":
+                status = "stopped"
+            kept = store.latest_checkpoint()
+            if kept is not None:
+                message += f"; its last checkpoint is {kept.name}"
         if message:
             self._record_event("error" if status in ("failed", "diverged") else "info", message)
         try:
@@ -389,3 +404,4 @@ class Runner:
             store.flush()
         except StoreWriteError:
             pass
+        return status, message

@@ -1,14 +1,16 @@
 """The run store: one run = one directory holding ``run.sqlite`` (WAL mode) and ``checkpoints/``.
 
-The database keeps the run's description (model, dataset, seed, config), every scalar, frames
-(compressed arrays) at the Runner's cadence, events (live config changes, errors) and checkpoint
-records. WAL lets another process (the studio) read a run while a headless job still writes it.
+The database keeps the run's description (model, dataset, seed, the config in force: the starting
+one with the live edits applied so far), every scalar, frames (compressed arrays) at the Runner's
+cadence, events (live config changes, errors) and checkpoint records. WAL lets another process (the studio) read a run while a headless job still writes it.
 Checkpoints are written to a temp file and renamed, and loaded with ``weights_only=True`` so a
 checkpoint from someone else cannot run code.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import json
 import os
 import pickle
@@ -17,7 +19,6 @@ import shutil
 import sqlite3
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,13 @@ class StoreError(RuntimeError):
     """A run directory that cannot be created, opened or read; the message says which and why."""
 
 
+# the fields of a run's description that readers rely on: (types allowed, in words)
+DESCRIBED_TYPES = {"model": (str, "a model's name"), "data": ((str, type(None)), "a dataset's name"),
+                   "seed": (int, "a whole number"), "config": (dict, "a mapping of settings"),
+                   "status": (str, "a word"), "device": (str, "a device's name"),
+                   "steps": (int, "a whole number")}
+
+
 class CheckpointError(StoreError):
     """A checkpoint that is missing, corrupt, or would run code when loaded."""
 
@@ -67,6 +75,8 @@ def _writing(path: Path):
     try:
         yield
     except (OSError, sqlite3.Error) as exc:
+        if getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc):
+            raise StoreWriteError(f"the disk is full: cannot write to the run in {path}") from None
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise StoreWriteError(f"cannot write to the run in {path}: {reason}") from None
 
@@ -187,6 +197,8 @@ class RunStore:
         except sqlite3.Error as exc:
             if lock is not None:
                 lock.close()
+            if shutil.disk_usage(path).free == 0:   # SQLite cannot make its shared-memory file
+                raise StoreError(f"the disk is full: cannot open the run in {path}") from None
             raise StoreError(f"cannot read run {path}: {exc}") from None
         return cls(path, conn, writable, lock)
 
@@ -249,14 +261,19 @@ class RunStore:
         self._last_flush = time.monotonic()
 
     def save_checkpoint(self, step: int, state: dict, keep_last: int = 3) -> Path:
-        """Write ``state`` atomically (temp file, then rename) and record it; keep the newest few."""
+        """Write ``state`` atomically (temp file, then rename) and record it; keep the newest few.
+        The state is serialised in memory first and written by Python, so that a full disk is an
+        OSError (a StoreWriteError here, the partial file removed), not torch's RuntimeError."""
         import torch  # here, not at the top: readers of a run (export, replay) never need torch
 
         final = self.path / "checkpoints" / f"step-{step:09d}.pt"
         tmp = final.with_suffix(".pt.tmp")
+        serialised = io.BytesIO()
+        torch.save(state, serialised)
         try:
             with _writing(self.path):
-                torch.save(state, tmp)
+                with open(tmp, "wb") as out:
+                    out.write(serialised.getbuffer())
                 os.replace(tmp, final)
         finally:
             with contextlib.suppress(OSError):
@@ -309,7 +326,19 @@ class RunStore:
                 raise StoreError(f"cannot read run {self.path}: {exc}") from None
 
     def meta(self) -> dict:
-        return {k: json.loads(v) for k, v in self._query("SELECT key, value FROM meta")}
+        """The run's description. A value that is not JSON, or a described field of the wrong type
+        (a damaged or crafted store: ``seed`` "abc", ``data`` 7), raises StoreError."""
+        out = {}
+        for key, value in self._query("SELECT key, value FROM meta"):
+            try:
+                out[key] = json.loads(value)
+            except (TypeError, ValueError):
+                raise StoreError(f"run {self.path} is damaged: its description's '{key}' is not readable") from None
+            expected = DESCRIBED_TYPES.get(key)
+            if expected and not (isinstance(out[key], expected[0]) and not isinstance(out[key], bool)):
+                raise StoreError(f"run {self.path} is damaged: its description's '{key}' should be "
+                                 f"{expected[1]}, not {out[key]!r}"[:300])
+        return out
 
     def scalar_names(self) -> list[str]:
         """Scalar names in the order they were first logged (as a live view shows them)."""
@@ -368,7 +397,12 @@ class RunStore:
             if not rows:
                 raise StoreError(f"run {self.path}: a stored frame refers to frame {frame_id}, which is missing")
             kind, meta, blob = rows[0]
-            meta = json.loads(meta)
+            try:
+                meta = json.loads(meta)
+            except (TypeError, ValueError):
+                raise StoreError(f"cannot read a frame of run {self.path}: its description is not readable") from None
+            if not isinstance(meta, dict) or not isinstance(meta.get("__base", 0), int):
+                raise StoreError(f"cannot read a frame of run {self.path}: its description is damaged")
             chain.append((frame_id, kind, meta, blob))
             if "__base" not in meta or len(chain) > KEYFRAME_EVERY:
                 break
@@ -450,7 +484,7 @@ def load_checkpoint(path, map_location="cpu") -> dict:
             raise CheckpointError(f"checkpoint {path.name} refused: loading it would call {found.group(1)}, "
                                   "and a checkpoint may hold plain data only") from None
         raise CheckpointError(f"checkpoint {path.name} is corrupt or not a checkpoint (unreadable pickle)") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes the loader raise (a text file: IndexError)
         raise CheckpointError(f"checkpoint {path.name} is corrupt or not a checkpoint "
                               f"({type(exc).__name__})") from None
     if not isinstance(state, dict):

@@ -58,8 +58,13 @@ def dataset_problem(spec: str) -> str | None:
     name = spec.partition(":")[0]
     if name not in {key.partition(":")[0] for key in DATASETS}:
         return f"unknown dataset '{spec}' (known: {', '.join(DATASETS)})"
-    if name == "folder" and not Path(spec.removeprefix("folder:")).expanduser().is_dir():
-        return f"image folder {spec.removeprefix('folder:')} does not exist"
+    if name == "folder":
+        folder = spec.removeprefix("folder:")
+        try:
+            if not Path(folder).expanduser().is_dir():
+                return f"image folder {folder} does not exist"
+        except OSError as exc:                      # a parent that cannot be searched
+            return f"image folder {folder} cannot be read ({exc.strerror})"
     return None
 
 

@@ -270,7 +270,7 @@ class VAEEngineBase(NetworkEngine):
         makers = {
             "latent_grid": ((*plane_key, cfg.grid_size, cfg.grid_span, cfg.grid_centre,
                              *(self.probe.tolist() if cfg.grid_centre == "probe" else ())), self._latent_grid),
-            "latent_scatter": (probe_key, self._latent_scatter),
+            "latent_scatter": ((*probe_key, self._drawing_version), self._latent_scatter),
             "draw": ((self._drawing_version,), self._draw),
             "traversals": (probe_key, self._traversals),
             "morph": ((cfg.morph_from, cfg.morph_to), self._morph),
@@ -306,16 +306,23 @@ class VAEEngineBase(NetworkEngine):
         return self.plane_latent(post, torch.from_numpy(self.probe).to(self.device)[None])
 
     def _latent_scatter(self) -> LatentScatter:
+        """The test means and the drawing's mean ``μ`` in plane coordinates ``(μ − a)·bᵀ``."""
         post = self.test_posterior()
         image = self.images(self.model.mean_image(self._probe_latent(post)))[0]
+        drawn = (self._drawing_posterior()[0][0] - post["anchor"]) @ post["axes"].t()
         return LatentScatter("latent_scatter", self.step, post["coords"].cpu().numpy().astype(np.float32),
-                             self.test_labels.copy(), self.probe.copy(), image, post["plane"])
+                             self.test_labels.copy(), self.probe.copy(), image, post["plane"],
+                             drawn.cpu().numpy().astype(np.float32))
 
-    def _draw(self) -> Drawing:
+    def _drawing_posterior(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``q(z | drawing)``: (μ, log σ²) of the drawing resized to the model's images, each (1, L)."""
         c, h, w = self.shape
         pixels = torch.from_numpy(self.drawing).to(self.device)[None, None]
         x = resize_images(pixels, (h, w)).expand(1, c, h, w).reshape(1, -1)
-        mu, logvar = self.model.encode(x)
+        return self.model.encode(x)
+
+    def _draw(self) -> Drawing:
+        mu, logvar = self._drawing_posterior()
         recon = self.images(self.model.mean_image(mu))[0]
         return Drawing("draw", self.step, self.drawing.copy(), recon, mu[0].cpu().numpy().astype(np.float32),
                        (0.5 * logvar[0]).exp().cpu().numpy().astype(np.float32))

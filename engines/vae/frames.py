@@ -19,6 +19,7 @@ UNLABELLED = np.array((0.8, 0.8, 0.8), dtype=np.float32)
 MEAN_COLOUR = np.array((0.30, 0.60, 1.00), dtype=np.float32)
 SPREAD_COLOUR = np.array((1.00, 0.65, 0.15), dtype=np.float32)
 INACTIVE = np.array((0.45, 0.45, 0.45), dtype=np.float32)
+DRAWN_COLOUR = np.array((1.00, 0.30, 0.80), dtype=np.float32)    # the user's drawing in the scatter
 
 
 def label_colours(labels: np.ndarray) -> np.ndarray:
@@ -89,24 +90,28 @@ class LatentGrid(ImageGrid):
 
 @dataclass(frozen=True)
 class LatentScatter(Frame):
-    """Test posterior means on the latent plane, with their digit labels (-1: none), and the probe
-    point a user drags with the image it decodes to."""
+    """Test posterior means on the latent plane, with their digit labels (-1: none), the probe
+    point a user drags with the image it decodes to, and the posterior mean of the user's drawing
+    (``drawn``; NaN when there is none)."""
     points: np.ndarray                 # (N, 2) float32 plane coordinates
     labels: np.ndarray                 # (N,) int64
     probe: np.ndarray                  # (2,) float32
     probe_image: np.ndarray = image_field()
     plane: str = ""
+    drawn: np.ndarray = field(default_factory=lambda: np.full(2, np.nan, np.float32))
 
     SIZE = 192        # side of the still picture's scatter, pixels
 
     def bounds(self) -> tuple[float, float, float, float]:
-        """(x0, x1, y0, y1) holding the central 99% of the points and the probe, with a margin."""
+        """(x0, x1, y0, y1) holding the central 99% of the points, the probe and the drawing, with a margin."""
         pts = np.vstack([self.points.reshape(-1, 2), self.probe.reshape(1, 2)]).astype(np.float64)
         pts = pts[np.isfinite(pts).all(1)]
         if len(pts) == 0:
             return -1.0, 1.0, -1.0, 1.0
-        lo = np.minimum(np.percentile(pts, 0.5, axis=0), self.probe)
-        hi = np.maximum(np.percentile(pts, 99.5, axis=0), self.probe)
+        marks = np.vstack([self.probe.reshape(1, 2), self.drawn.reshape(1, 2)]).astype(np.float64)
+        marks = marks[np.isfinite(marks).all(1)]
+        lo = np.minimum(np.percentile(pts, 0.5, axis=0), marks.min(0))
+        hi = np.maximum(np.percentile(pts, 99.5, axis=0), marks.max(0))
         margin = np.maximum(0.08 * (hi - lo), 0.05)
         return lo[0] - margin[0], hi[0] + margin[0], lo[1] - margin[1], hi[1] + margin[1]
 
@@ -135,6 +140,10 @@ class LatentScatter(Frame):
         arm = 5
         canvas[max(0, pr - arm):pr + arm + 1, np.clip(pc, 0, s - 1)] = 1.0
         canvas[np.clip(pr, 0, s - 1), max(0, pc - arm):pc + arm + 1] = 1.0
+        if np.isfinite(self.drawn).all():                  # the drawing: a hollow square
+            dr, dc = np.clip(np.rint(self.pixel(self.drawn.reshape(1, 2))[0]).astype(np.int64), arm, s - 1 - arm)
+            canvas[dr - arm:dr + arm + 1, [dc - arm, dc + arm]] = DRAWN_COLOUR
+            canvas[[dr - arm, dr + arm], dc - arm:dc + arm + 1] = DRAWN_COLOUR
         factor = max(1, (s // 2) // max(self.probe_image.shape[:2]))
         return side_by_side([canvas, upscale(self.probe_image, factor)], fill=fill)
 

@@ -27,6 +27,7 @@ from PySide6 import QtCore, QtWidgets
 from engines.core.config import FieldInfo
 from engines.core.views import View
 from studio.field_editors import FieldEditor
+from studio.flow_layout import FlowLayout
 
 
 class Panel(QtWidgets.QWidget):
@@ -38,6 +39,7 @@ class Panel(QtWidgets.QWidget):
 
     def __init__(self, view: View, fields: dict[str, FieldInfo] | None = None, parent=None):
         super().__init__(parent)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)    # a click on a panel takes focus from a field
         self.view = view
         self.title = view.title
         self.live = False
@@ -51,20 +53,15 @@ class Panel(QtWidgets.QWidget):
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(2, 2, 2, 2)
         outer.setSpacing(2)
-        strip = QtWidgets.QWidget()
-        self.controls = QtWidgets.QHBoxLayout(strip)
-        self.controls.setContentsMargins(0, 0, 0, 0)
-        self.controls.addStretch(1)
+        # the controls wrap onto more rows in a narrow panel (none hides behind a scroll bar)
+        self.control_strip = QtWidgets.QWidget()
+        self.controls = FlowLayout(self.control_strip)
+        policy = QtWidgets.QSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.control_strip.setSizePolicy(policy)
         for name in view.controls:
             if name in fields:
                 self._add_control(fields[name])
-        # a narrow panel scrolls its controls sideways instead of growing the window
-        self.control_strip = QtWidgets.QScrollArea()
-        self.control_strip.setWidget(strip)
-        self.control_strip.setWidgetResizable(True)
-        self.control_strip.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        self.control_strip.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.control_strip.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
         outer.addWidget(self.control_strip)
         self._fit_strip()
         self.body = QtWidgets.QVBoxLayout()
@@ -78,8 +75,12 @@ class Panel(QtWidgets.QWidget):
         label.setToolTip(editor.base_tip)
         editor.valueEdited.connect(lambda value, name=info.name: self.configEdited.emit(name, value))
         self.control_editors[info.name] = editor
-        self.controls.addWidget(label)
-        self.controls.addWidget(editor)
+        pair = QtWidgets.QWidget()             # a label wraps with its editor
+        row = QtWidgets.QHBoxLayout(pair)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(label)
+        row.addWidget(editor)
+        self.controls.addWidget(pair)
         editor.set_editable(False)
 
     def add_control_widget(self, widget: QtWidgets.QWidget) -> None:
@@ -87,24 +88,9 @@ class Panel(QtWidgets.QWidget):
         self.controls.insertWidget(0, widget)
         self._fit_strip()
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self._fit_strip()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit_strip()
-
     def _fit_strip(self) -> None:
-        """The control strip as tall as what it holds (subclasses may add widgets to it), plus a
-        scroll bar when the panel is narrower than the controls; hidden when it holds none."""
-        has_controls = self.controls.count() > 1              # more than the stretch
-        self.control_strip.setVisible(has_controls)
-        if has_controls:
-            strip = self.control_strip.widget()
-            scrollbar = self.control_strip.horizontalScrollBar().sizeHint().height()
-            needs_scroll = self.isVisible() and strip.minimumSizeHint().width() > self.width()
-            self.control_strip.setFixedHeight(strip.sizeHint().height() + (scrollbar if needs_scroll else 0))
+        """The control strip is shown when it holds something (subclasses may add widgets to it)."""
+        self.control_strip.setVisible(self.controls.count() > 0)
 
     # ------------------------------------------------------------------------------ interface
     def show_frame(self, frame) -> None:

@@ -51,10 +51,11 @@ class ChainsPanel(Panel):
         self.history_item = self.history_view.image_item
 
         grid_box = self._boxed(self.caption, self.grid_view)
-        history_box = self._boxed(self.history_caption, self.history_view)
+        self.history_box = self._boxed(self.history_caption, self.history_view)
+        self.history_box.hide()         # the chains have the space until the history has a row
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         splitter.addWidget(grid_box)
-        splitter.addWidget(history_box)
+        splitter.addWidget(self.history_box)
         splitter.setChildrenCollapsible(False)
 
         self.body.addWidget(splitter, 1)
@@ -125,6 +126,9 @@ class ChainsPanel(Panel):
 
     def _draw_history(self, history: ChainHistory) -> None:
         rows, chains, image_h = history.rows.shape[:3]
+        if rows == 0:
+            return
+        self.history_box.show()
         self.history_view.show_tiles(history.strip(), chains, reflow=False)
         if self._history_steps is None or not np.array_equal(self._history_steps, history.row_steps):
             self._history_steps = np.array(history.row_steps)

@@ -93,6 +93,22 @@ class PyramidPanel(StillPanel):
             self.axis.setTicks([[((width + 1) * c + width / 2, text) for c, text in enumerate(labels)]])
 
 
+class Square(QtWidgets.QWidget):
+    """Holds one widget as the largest square that fits, centred: an aspect-locked plane then spans
+    what its data span on both axes (in a wide panel it showed −8…8 for points within ±2.7)."""
+
+    def __init__(self, child: QtWidgets.QWidget, parent=None):
+        super().__init__(parent)
+        self.child = child
+        child.setParent(self)
+        self.setMinimumSize(child.minimumSize())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        side = min(self.width(), self.height())
+        self.child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2, side, side)
+
+
 class PointFieldPanel(PlayerActions, Panel):
     """``gan2d``'s plane: D's output as a heat map (green: "real", purple: "fake"), G's image of the
     noise grid as lines, real points (green) and generated ones (purple). In draw mode a click adds
@@ -134,7 +150,7 @@ class PointFieldPanel(PlayerActions, Panel):
         self.body.addWidget(self.caption)
         if "set_points" in view.actions:
             self.body.addLayout(draw_row)
-        self.body.addWidget(self.plot_widget, 1)
+        self.body.addWidget(Square(self.plot_widget), 1)
         self.setMinimumSize(260, 260)
 
         self.pending = np.zeros((0, 2), dtype=np.float64)

@@ -122,7 +122,7 @@ class MosaicView(pg.GraphicsLayoutWidget):
         self.zoom.hide()
         self.view.sigResized.connect(self._resized)
         self.scene().sigMouseMoved.connect(self._hover)
-        self.setMinimumSize(120, 120)
+        self.setMinimumSize(64, 48)        # small: a short panel shrinks its pictures, whole, rather than cutting them
 
     def show_mosaic(self, mosaic: np.ndarray) -> None:
         """Draw ``mosaic`` ((H, W) grey or (H, W, 3) colour pixels, uint8 or in [0, 1]); re-range on
@@ -219,11 +219,14 @@ class Caption(QtWidgets.QWidget):
     """One line of text that changes often (every frame, every status update) without costing a
     relayout: ``setText`` only repaints this widget. (A QLabel's ``setText`` asks its parent's
     layout to recompute, up to the main window and a repaint of it, several times a second.) Text
-    wider than the widget is elided, the whole of it in the tooltip. ``width_of`` fixes the width
-    to fit that sample text (for the status bar); otherwise the caption takes the width it is given."""
+    wider than the widget is elided (at its end, or where ``elide`` says: a path in the middle),
+    the whole of it in the tooltip. ``width_of`` fixes the width to fit that sample text (for the
+    status bar); otherwise the caption takes the width it is given."""
 
-    def __init__(self, text: str = "", scale: float = 1.0, width_of: str | None = None, parent=None):
+    def __init__(self, text: str = "", scale: float = 1.0, width_of: str | None = None, parent=None,
+                 elide: QtCore.Qt.TextElideMode = QtCore.Qt.TextElideMode.ElideRight):
         super().__init__(parent)
+        self.elide = elide
         if scale != 1.0:
             font = self.font()
             font.setPointSizeF(font.pointSizeF() * scale)
@@ -252,7 +255,7 @@ class Caption(QtWidgets.QWidget):
     def paintEvent(self, _event) -> None:  # noqa: N802
         painter = QtGui.QPainter(self)
         painter.setPen(self.palette().color(QtGui.QPalette.ColorRole.WindowText))
-        shown = self.fontMetrics().elidedText(self._text, QtCore.Qt.TextElideMode.ElideRight, self.width() - 4)
+        shown = self.fontMetrics().elidedText(self._text, self.elide, self.width() - 4)
         tip = self._text if shown != self._text else ""
         if tip != self.toolTip():
             self.setToolTip(tip)

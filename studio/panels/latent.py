@@ -16,13 +16,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.core.frames import as_unit
 from engines.core.views import View
-from engines.vae.frames import LABEL_COLOURS, UNLABELLED, Drawing, LatentGrid, LatentScatter, LatentStats
+from engines.vae.frames import DRAWN_COLOUR, LABEL_COLOURS, UNLABELLED, Drawing, LatentGrid, LatentScatter, LatentStats
 from studio.panels.base import Panel
 from studio.panels.images import MosaicView, StillPanel, caption_label
 
 DRAW_INTERVAL_MS = 33        # the drawing is sent at most ~30 times a second
 PROBE_HOLD_S = 0.5           # after a drag, frames still carrying the old probe do not move the marker back
 BRUSH_RADIUS = 1.2           # pixels of the 28x28 canvas
+CLICK_SLOP_PX = 3            # a right press that moves less than this is a click (clear), not an erasing drag
 ACTIVE_BRUSH = (77, 153, 255)
 INACTIVE_BRUSH = (115, 115, 115)
 
@@ -123,8 +124,11 @@ class LatentScatterPanel(Panel):
         self.plot.hideButtons()
         self.points = pg.ScatterPlotItem(size=5, pen=None)
         self.marker = pg.ScatterPlotItem(size=18, symbol="+", pen=pg.mkPen("w", width=2), brush=pg.mkBrush("w"))
+        drawn_colour = tuple(int(255 * c) for c in DRAWN_COLOUR)
+        self.drawn_marker = pg.ScatterPlotItem(size=14, symbol="s", pen=pg.mkPen(drawn_colour, width=2), brush=None)
         self.plot.addItem(self.points)
         self.plot.addItem(self.marker, ignoreBounds=True)
+        self.plot.addItem(self.drawn_marker, ignoreBounds=True)
         self.decoding = MosaicView()
         self.decoding.setMinimumSize(90, 90)
         self.decoding_caption = caption_label("probe decoding")
@@ -157,7 +161,10 @@ class LatentScatterPanel(Panel):
         if time.monotonic() - self._moved_at > PROBE_HOLD_S:
             self._place_marker(*frame.probe.tolist())
         self.decoding.show_mosaic(frame.probe_image)
-        self.caption.setText(f"{self.title} · {frame.plane} · step {frame.step}")
+        drawn = np.isfinite(frame.drawn).all()
+        self.drawn_marker.setData(pos=[tuple(frame.drawn.tolist())] if drawn else [])
+        self.caption.setText(f"{self.title} · {frame.plane} · step {frame.step}"
+                             + (" · □ your drawing" if drawn else ""))
         self.decoding_caption.setText(f"probe ({frame.probe[0]:.2f}, {frame.probe[1]:.2f})")
 
     def _place_marker(self, x: float, y: float) -> None:
@@ -173,7 +180,8 @@ class LatentScatterPanel(Panel):
 # ----------------------------------------------------------------------------------- drawing
 class DrawCanvas(QtWidgets.QWidget):
     """A small grey image (28x28 by default) drawn with the mouse: left button paints a soft round
-    brush along the stroke, right button erases. ``changed`` is emitted after each change."""
+    brush along the stroke, a right-button drag erases, a right click clears. ``changed`` is
+    emitted after each change."""
     changed = QtCore.Signal()
 
     def __init__(self, size: int = 28, parent=None):
@@ -181,6 +189,7 @@ class DrawCanvas(QtWidgets.QWidget):
         self.pixels = np.zeros((size, size), dtype=np.float32)
         self.enabled_for_drawing = True
         self._last: tuple[float, float] | None = None
+        self._right_press: QtCore.QPointF | None = None    # a right press not yet dragged (a click so far)
         self.setMinimumSize(112, 112)
         self.setCursor(QtCore.Qt.CursorShape.CrossCursor)
 
@@ -243,14 +252,27 @@ class DrawCanvas(QtWidgets.QWidget):
         if not self.enabled_for_drawing or erase is None:
             return
         self._last = None
+        if erase:
+            self._right_press = event.position()        # erasing starts once it drags
+            return
         self._stroke(event.position(), erase)
 
     def mouseMoveEvent(self, event):
         erase = self._erasing(event.buttons())
-        if self.enabled_for_drawing and erase is not None:
-            self._stroke(event.position(), erase)
+        if not self.enabled_for_drawing or erase is None:
+            return
+        if erase and self._right_press is not None:
+            if (event.position() - self._right_press).manhattanLength() < CLICK_SLOP_PX:
+                return
+            self._stroke(self._right_press, True)
+            self._right_press = None
+        self._stroke(event.position(), erase)
 
     def mouseReleaseEvent(self, event):
+        if (self.enabled_for_drawing and self._right_press is not None
+                and event.button() == QtCore.Qt.MouseButton.RightButton):
+            self.clear()                                  # a right click, not a drag
+        self._right_press = None
         self._last = None
 
 
@@ -262,11 +284,11 @@ class DrawPanel(Panel):
     def __init__(self, view: View, fields=None, parent=None):
         super().__init__(view, fields, parent)
         self.canvas = DrawCanvas()
-        self.canvas.setToolTip("Left button draws, right button erases")
+        self.canvas.setToolTip("Left button draws, right-button drag erases, right click clears")
         self.clear_button = QtWidgets.QPushButton("Clear")
         self.clear_button.setToolTip("Clear the canvas and draw a new digit")
         self.add_control_widget(self.clear_button)
-        self.caption = caption_label(f"{self.title} · draw a digit (right button erases)")
+        self.caption = caption_label(f"{self.title} · draw a digit (right-drag erases, right click clears)")
         self.recon = MosaicView()
         self.recon.setMinimumSize(90, 90)
         self.bars = BarPlot("μ ± σ")

@@ -14,8 +14,9 @@ ROOT = Path(__file__).parents[2]
 
 
 def cli(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}     # engines importable from any working folder
     return subprocess.run([sys.executable, "-m", "engines", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+                          cwd=cwd, env=env, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +101,40 @@ def test_bad_model_dataset_key_and_value(tmp_path):
     one_line_error(cli("train", "toy", "--set", "lr=-1", "--run-dir", tmp_path / "c2"), "lr must be > 0")
     one_line_error(cli("train", "toy", "--set", "bars", "--run-dir", tmp_path / "d"), "key=value")
     one_line_error(cli("train", "toy", "--device", "tpu", "--run-dir", tmp_path / "e"), "unknown device")
-    for path in "abcde":
+    one_line_error(cli("train", "toy", "--data", "", "--run-dir", tmp_path / "f"), "unknown dataset ''")
+    one_line_error(cli("train", "dbm", "--set", "layers=8,,8", "--run-dir", tmp_path / "g"),
+                   "layers must be comma-separated whole numbers", "'8,,8'")
+    one_line_error(cli("train", "toy", "--run-dir", "", cwd=tmp_path), "--run-dir must name a folder")
+    for path in ("a", "b", "c", "c2", "d", "e", "f", "g", "runs"):
         assert not (tmp_path / path).exists()
+
+
+def denied_below(monkeypatch, folder: Path) -> None:
+    """Every path under ``folder`` fails as under a parent that may not be searched (the tests
+    may run as root, whom permissions do not stop)."""
+    for name in ("exists", "is_dir", "is_file"):
+        real = getattr(Path, name)
+
+        def check(self, *args, real=real, **kwargs):
+            if str(self).startswith(str(folder)):
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, *args, **kwargs)
+        monkeypatch.setattr(Path, name, check)
+
+
+def test_a_folder_under_a_parent_it_may_not_search_is_one_line(tmp_path, monkeypatch, capsys):
+    from engines.cli import main as cli_main
+    from studio.app import check_args, parse_args
+
+    denied_below(monkeypatch, tmp_path / "locked")
+    assert cli_main(["train", "toy", "--data", f"folder:{tmp_path / 'locked' / 'images'}",
+                     "--run-dir", str(tmp_path / "run")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [f"error: Permission denied: {tmp_path / 'locked' / 'images'}"]
+    assert check_args(parse_args(["--data", f"folder:{tmp_path / 'locked' / 'images'}"])) == \
+        f"image folder {tmp_path / 'locked' / 'images'} cannot be read (Permission denied)"
+    assert check_args(parse_args(["--open", str(tmp_path / "locked" / "run")])) == \
+        f"{tmp_path / 'locked' / 'run'} cannot be read (Permission denied)"
 
 
 def test_bad_image_folders(tmp_path):
@@ -137,6 +170,34 @@ def test_eval_of_missing_corrupt_or_hostile_runs(tmp_path, trained):
     assert not (tmp_path / "pwned").exists()
     torch.save({"step": 1}, checkpoint)
     one_line_error(cli("eval", run), "does not fit")
+    checkpoint.write_text("step: 1000\nlr: 0.1\n")
+    one_line_error(cli("eval", run), "corrupt")
+
+
+@pytest.mark.parametrize("key, value", [("config", "{not json"), ("seed", '"abc"'), ("data", "7")])
+def test_eval_resume_and_export_of_a_run_with_a_damaged_description(tmp_path, trained, key, value):
+    import shutil
+    import sqlite3
+
+    run = tmp_path / "copy"
+    shutil.copytree(trained[0], run)
+    with sqlite3.connect(run / "run.sqlite") as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+    one_line_error(cli("eval", run), "is damaged", f"'{key}'")
+    one_line_error(cli("train", "--resume", run, "--steps", 5), "is damaged", f"'{key}'")
+
+
+def test_export_of_a_frame_whose_description_is_damaged(tmp_path, trained):
+    import shutil
+    import sqlite3
+
+    run = tmp_path / "copy"
+    shutil.copytree(trained[0], run)
+    with sqlite3.connect(run / "run.sqlite") as db:
+        db.execute("UPDATE frames SET meta = '{not json' WHERE name = 'filters'")
+    out = subprocess.run([sys.executable, "-m", "studio", "export", str(run), "--panel", "filters", "--format", "png",
+                          "--out", str(tmp_path / "f.png")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    one_line_error(out, "cannot read a frame")
 
 
 def test_a_first_use_says_what_it_builds_before_training_starts(tmp_path):

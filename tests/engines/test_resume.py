@@ -14,7 +14,7 @@ import torch
 from engines.cli import main as cli_main
 from engines.core.store import RunStore, load_checkpoint, writer_alive
 from engines.registry import engine_class
-from tests.engines.training import assert_same
+from tests.engines.training import assert_same, fill_the_disk_when
 
 ROOT = Path(__file__).parents[2]
 
@@ -50,6 +50,74 @@ def test_a_resumed_run_ends_bitwise_as_an_uninterrupted_one(model, tmp_path, cap
     assert store.meta()["status"] == "finished"
     assert ("resumed", "resumed from the checkpoint at step 17") in [(k, m) for _, k, m in store.events()]
     store.close()
+
+
+def run_with_a_live_edit(run_dir: Path, until: int, name: str, value) -> None:
+    """Continue the run at ``run_dir`` to step ``until``, ``name`` set to ``value`` live before its
+    first step (as the studio sends an edit), and record where it stopped."""
+    from engines.core.runner import Control, Runner, RunnerSettings
+    from engines.runs import resume_run
+
+    store, engine = resume_run(run_dir, "cpu")
+    control = Control()
+    control.set(name, value)
+    Runner(engine, store, control, RunnerSettings(max_steps=until, record_frames_every=10)).run()
+    store.close()
+
+
+@pytest.mark.parametrize("model, name, value", [("rbm", "lr", 0.05), ("vae", "lr", 0.003)])
+def test_a_resumed_run_keeps_its_live_edits_and_ends_bitwise_as_an_uninterrupted_one(model, name, value,
+                                                                                     tmp_path, capsys):
+    torch.set_num_threads(1)
+    args = smoke_args(model)
+    for run in ("whole", "parts"):
+        assert cli_main(["train", model, "--steps", "10", "--run-dir", str(tmp_path / run), *args]) == 0
+    run_with_a_live_edit(tmp_path / "whole", 40, name, value)
+    run_with_a_live_edit(tmp_path / "parts", 17, name, value)
+    assert cli_main(["train", "--resume", str(tmp_path / "parts"), "--steps", "23"]) == 0
+    capsys.readouterr()
+    whole, parts = final_state(tmp_path / "whole"), final_state(tmp_path / "parts")
+    assert parts["step"] == whole["step"] == 40
+    assert parts["live_config"][name] == value
+    assert_same(whole, parts)
+    store = RunStore.open(tmp_path / "parts")
+    assert store.meta()["config"][name] == value        # what the form and the runs table show
+    assert (10, "set", f"{name}={value!r}") in store.events()
+    store.close()
+
+
+def test_a_checkpoint_whose_live_config_is_out_of_range_is_refused(tmp_path, capsys):
+    from engines.core.store import CheckpointError
+    from engines.runs import restore_engine
+
+    assert cli_main(["train", "rbm", "--steps", "5", "--run-dir", str(tmp_path / "run"), *smoke_args("rbm")]) == 0
+    store = RunStore.open(tmp_path / "run", writable=True)
+    checkpoint = store.latest_checkpoint()
+    state = load_checkpoint(checkpoint)
+    state["live_config"]["lr"] = -1.0
+    torch.save(state, checkpoint)
+    with pytest.raises(CheckpointError, match="does not fit"):
+        restore_engine(store, "cpu")
+    store.close()
+
+
+def test_a_full_disk_ends_training_in_one_line_and_a_stopped_run_that_resumes(tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    full = {"now": False}
+    fill_the_disk_when(monkeypatch, lambda: full["now"])
+    assert cli_main(["train", "toy", "--steps", "100", "--checkpoint-every", "50", "--run-dir", str(run)]) == 0
+    full["now"] = True
+    assert cli_main(["train", "--resume", str(run), "--steps", "30"]) == 1
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors[-1] == (f"error: the disk is full: cannot write to the run in {run}; "
+                          "its last checkpoint is step-000000100.pt")
+    assert "Traceback" not in "\n".join(errors)
+    store = RunStore.open(run)
+    assert store.meta()["status"] == "stopped" and store.latest_checkpoint().name == "step-000000100.pt"
+    store.close()
+    full["now"] = False                                   # space freed: the run goes on from step 100
+    assert cli_main(["train", "--resume", str(run), "--steps", "30"]) == 0
+    assert final_state(run)["step"] == 130
 
 
 def test_a_killed_trainer_leaves_a_crashed_run_that_resumes_from_its_last_checkpoint(tmp_path):

@@ -10,6 +10,7 @@ import torch
 from engines.core.runner import Control, Runner, RunnerSettings
 from engines.core.store import RunStore, load_checkpoint
 from engines.registry import describe
+from tests.engines.training import fill_the_disk_when
 
 
 def start(runner):
@@ -204,17 +205,26 @@ def test_a_full_disk_pauses_an_interactive_run_and_stops_a_headless_one(toy, tmp
 def test_a_failed_write_ends_with_a_message_and_the_last_checkpoint(toy, tmp_path, monkeypatch):
     engine = toy()
     store = RunStore.create(tmp_path / "run", describe(engine, "digits"))
-    real_save = torch.save
-
-    def full_disk(state, path):
-        if engine.step >= 40:
-            Path(path).write_bytes(b"partial")
-            raise OSError(28, "No space left on device")
-        real_save(state, path)
-    monkeypatch.setattr(torch, "save", full_disk)
+    fill_the_disk_when(monkeypatch, lambda: engine.step >= 40)
     summary = Runner(engine, store, settings=RunnerSettings(max_steps=100, checkpoint_every=20)).run()
-    assert summary["status"] == "stopped" and "No space left on device" in summary["message"]
+    assert summary["status"] == "stopped" and "the disk is full" in summary["message"]
+    assert summary["message"].count("the disk is full") == 1
     reader = RunStore.open(tmp_path / "run")
     assert reader.meta()["status"] == "stopped"
     assert load_checkpoint(reader.latest_checkpoint())["step"] == 20
+    assert not list((tmp_path / "run" / "checkpoints").glob("*.tmp"))
+
+
+def test_a_run_whose_last_checkpoint_cannot_be_written_is_stopped_at_its_last_good_one(toy, tmp_path,
+                                                                                       monkeypatch):
+    engine = toy()
+    store = RunStore.create(tmp_path / "run", describe(engine, "digits"))
+    fill_the_disk_when(monkeypatch, lambda: engine.step >= 50)
+    summary = Runner(engine, store, settings=RunnerSettings(max_steps=50, checkpoint_every=20)).run()
+    assert summary["status"] == "stopped"
+    assert summary["message"] == (f"the disk is full: cannot write to the run in {tmp_path / 'run'}; "
+                                  "its last checkpoint is step-000000040.pt")
+    reader = RunStore.open(tmp_path / "run")
+    assert reader.meta()["status"] == "stopped"
+    assert load_checkpoint(reader.latest_checkpoint())["step"] == 40
     assert not list((tmp_path / "run" / "checkpoints").glob("*.tmp"))

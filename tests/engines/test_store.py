@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engines.boltzmann.frames import ChainState
-from engines.core.frames import ImageGrid, as_unit
+from engines.core.frames import ImageGrid, as_unit, decode, encode
 from engines.core.store import CheckpointError, RunStore, StoreError, load_checkpoint
 
 
@@ -105,7 +105,8 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
     assert not os.path.exists("/tmp/genstudio-pwned")
 
 
-@pytest.mark.parametrize("content", [b"", b"\x00" * 100, b"PK\x03\x04 truncated zip"])
+@pytest.mark.parametrize("content", [b"", b"\x00" * 100, b"PK\x03\x04 truncated zip", b"hello world",
+                                     b"step: 1000\nlr: 0.1\n"])
 def test_a_corrupt_checkpoint_gives_a_clear_error(tmp_path, content):
     path = tmp_path / "bad.pt"
     path.write_bytes(content)
@@ -170,3 +171,65 @@ def test_a_run_past_its_size_keeps_only_whole_frames_in_its_older_half(tmp_path)
         assert frame.images.shape == (16, 16, 16)
     assert any("thinned 27 frames" in message for _, _, message in store.events())
     store.close()
+
+
+def crafted(tmp_path, sql: str, args=()) -> RunStore:
+    """A recorded run changed behind the store's back by ``sql``, reopened."""
+    store = RunStore.create(tmp_path / "run", {"model": "toy", "data": "digits", "seed": 0, "config": {}})
+    store.add_frames([grid(1)])
+    store.close()
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "run" / "run.sqlite") as db:
+        db.execute(sql, args)
+    return RunStore.open(tmp_path / "run")
+
+
+@pytest.mark.parametrize("key, value, words", [("config", "{not json", "'config' is not readable"),
+                                               ("seed", '"abc"', "'seed' should be a whole number"),
+                                               ("data", "7", "'data' should be a dataset's name"),
+                                               ("model", "[1, 2]", "'model' should be a model's name")])
+def test_a_damaged_description_is_a_store_error(tmp_path, key, value, words):
+    store = crafted(tmp_path, "UPDATE meta SET value = ? WHERE key = ?", (value, key))
+    with pytest.raises(StoreError, match=words):
+        store.meta()
+    store.close()
+
+
+@pytest.mark.parametrize("meta", ["{not json", "[1, 2]", '{"__base": "x"}'])
+def test_a_frame_whose_description_is_damaged_is_a_store_error(tmp_path, meta):
+    store = crafted(tmp_path, "UPDATE frames SET meta = ?", (meta,))
+    with pytest.raises(StoreError, match="cannot read a frame"):
+        list(store.frames("filters"))
+    store.close()
+
+
+def npz_claiming(shape) -> bytes:
+    """An .npz whose one array's header claims ``shape`` (uint8) over 16 bytes of data."""
+    import io
+    import zipfile
+
+    member = io.BytesIO()
+    np.lib.format.write_array_header_2_0(member, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    member.write(bytes(16))
+    blob = io.BytesIO()
+    with zipfile.ZipFile(blob, "w") as archive:
+        archive.writestr("images.npy", member.getvalue())
+    return blob.getvalue()
+
+
+def test_a_frame_claiming_a_huge_shape_is_refused_before_anything_is_allocated(tmp_path):
+    import resource
+
+    store = crafted(tmp_path, "UPDATE frames SET data = ?", (npz_claiming((100000, 100000, 100)),))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(StoreError, match=r"claims shape \(100000, 100000, 100\)"):
+        list(store.frames("filters"))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000     # kB: nothing big touched
+    store.close()
+    chains = ChainState("chains", 1, probs=np.zeros((2, 3, 3), np.float32), samples=np.ones((2, 3, 3), np.uint8),
+                        gibbs_steps=np.zeros(2, np.int64))
+    kind, meta, blob = encode(chains)
+    meta["samples__shape"] = [100000, 100000, 100]          # bit-packed samples claiming 10^12 of them
+    with pytest.raises(ValueError, match="more than its 24 bits"):
+        decode(kind, meta, blob)

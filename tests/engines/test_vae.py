@@ -293,6 +293,12 @@ def test_encode_drawing_shows_its_posterior_and_reconstruction(small_vae):
     np.testing.assert_allclose(draw.mu, mu[0].detach().numpy(), atol=1e-5)
     np.testing.assert_allclose(draw.sigma, (0.5 * logvar[0]).exp().detach().numpy(), atol=1e-5)
     assert draw.recon.shape == (8, 8)
+    scatter = engine.frames({"latent_scatter"})[0]                # the drawing's mean, in the plane
+    post = engine.test_posterior()
+    plane = ((mu[0] - post["anchor"]) @ post["axes"].t()).detach().numpy()
+    np.testing.assert_allclose(scatter.drawn, plane, atol=1e-5)
+    engine.encode_drawing(np.zeros((28, 28), np.float32))
+    assert not np.allclose(engine.frames({"latent_scatter"})[0].drawn, plane)   # a new drawing, a new mark
     for bad in (np.zeros((28, 28, 3)), np.zeros((1000, 3)), [[float("inf")]], "scribble"):
         with pytest.raises(ValueError):
             engine.encode_drawing(bad)

@@ -26,3 +26,18 @@ def assert_same(a, b, path="state"):
             assert_same(x, y, f"{path}[{i}]")
     else:
         assert a == b, path
+
+
+def fill_the_disk_when(monkeypatch, full) -> None:
+    """Writing a checkpoint file fails as on a full disk (part of it written, then ENOSPC) once
+    ``full()`` is true."""
+    import engines.core.store as store_module
+
+    def open_on_a_full_disk(file, mode="r", *args, **kwargs):
+        handle = open(file, mode, *args, **kwargs)
+        if str(file).endswith(".pt.tmp") and full():
+            handle.write(b"partial")
+            handle.close()
+            raise OSError(28, "No space left on device")
+        return handle
+    monkeypatch.setattr(store_module, "open", open_on_a_full_disk, raising=False)

@@ -87,6 +87,28 @@ def test_point_field_panel_draws_heat_points_and_grid_lines(qtbot):
     assert panel.grab().width() > 0
 
 
+def test_a_wide_panel_shows_the_plane_square_spanning_its_data(qtbot):
+    panel = panel_for(qtbot, PointFieldPanel, "gan2d", "field")
+    panel.resize(1000, 360)
+    panel.show_frame(field_frame())
+    qtbot.wait(50)
+    (x0, x1), (y0, y1) = panel.view_box.viewRange()
+    assert -3.5 < x0 < -3 and 3 < x1 < 3.5 and -3.5 < y0 < -3 and 3 < y1 < 3.5      # not -8...8
+    assert abs(panel.plot_widget.width() - panel.plot_widget.height()) <= 1
+
+
+def test_a_narrow_panel_wraps_its_controls_onto_more_rows(qtbot):
+    panel = panel_for(qtbot, PointFieldPanel, "gan2d", "field")
+    panel.resize(900, 500)
+    qtbot.wait(50)
+    one_row = panel.control_strip.height()
+    panel.resize(280, 500)
+    qtbot.wait(50)
+    assert panel.control_strip.height() > one_row                      # wrapped ...
+    for item in (panel.controls.itemAt(i) for i in range(panel.controls.count())):
+        assert item.geometry().right() <= panel.control_strip.width()   # ... and every control in view
+
+
 def test_drawn_points_become_the_training_data(qtbot):
     panel = panel_for(qtbot, PointFieldPanel, "gan2d", "field")
     panel.show_frame(field_frame())

@@ -180,8 +180,12 @@ def test_gibbs_steps_per_frame_is_the_views_control(qtbot):
 
 def test_chain_history_rows_stack_top_to_bottom_with_their_steps(qtbot):
     panel = shown(qtbot, chains_panel(), (400, 700))
+    assert not panel.history_box.isVisible()             # no row yet: the chains have the whole panel
+    panel.show_frame(ChainHistory("chain_history", 1, np.zeros((0, 5, 6, 4), np.float32), np.zeros(0, int), 200))
+    assert not panel.history_box.isVisible()
     rows = RNG.random((3, 5, 6, 4), dtype=np.float32)   # 3 rows of the first 5 chains
     panel.show_frame(ChainHistory("chain_history", 40, rows, np.array([200, 400, 600]), 200))
+    assert panel.history_box.isVisible()
     mosaic = panel.history_item.image
     np.testing.assert_array_equal(mosaic, tile(rows.reshape(15, 6, 4), 5))
     np.testing.assert_array_equal(mosaic[7:13, 5:9], rows[1, 1])     # row 1, chain 1

@@ -140,6 +140,34 @@ def test_drawing_calls_encode_drawing_with_a_28x28_array_throttled(qtbot):
     qtbot.waitUntil(lambda: calls[-1][1][0].max() == 0.0, timeout=1000)
 
 
+def test_a_right_click_clears_the_canvas_and_a_right_drag_erases(qtbot):
+    panel = make(qtbot, DrawPanel, "draw")
+    panel.show_frame(drawing_frame(np.ones((28, 28), np.float32)))     # the pre-filled digit
+    panel.set_live(True)
+    right = QtCore.Qt.MouseButton.RightButton
+    here = canvas_point(panel.canvas, 14, 14)
+    mouse(panel.canvas, QtCore.QEvent.Type.MouseButtonPress, here, right, right)
+    mouse(panel.canvas, QtCore.QEvent.Type.MouseButtonRelease, here, right, NONE)
+    assert panel.canvas.pixels.max() == 0.0                           # cleared
+    panel.canvas.set_pixels(np.ones((28, 28), np.float32))
+    mouse(panel.canvas, QtCore.QEvent.Type.MouseButtonPress, canvas_point(panel.canvas, 14, 4), right, right)
+    for row in np.linspace(5, 24, 20):
+        mouse(panel.canvas, QtCore.QEvent.Type.MouseMove, canvas_point(panel.canvas, 14, row), NONE, right)
+    mouse(panel.canvas, QtCore.QEvent.Type.MouseButtonRelease, canvas_point(panel.canvas, 14, 24), right, NONE)
+    assert panel.canvas.pixels[10, 14] == 0.0 and panel.canvas.pixels[10, 3] == 1.0   # erased along the drag only
+
+
+def test_the_scatter_marks_the_drawings_posterior_mean(qtbot):
+    panel = make(qtbot, LatentScatterPanel, "latent_scatter")
+    frame = scatter_frame()
+    panel.show_frame(frame)
+    assert len(panel.drawn_marker.data) == 0                           # no drawing: no mark
+    drawn = LatentScatter(**{**frame.__dict__, "drawn": np.array([0.5, -1.25], np.float32)})
+    panel.show_frame(drawn)
+    assert tuple(panel.drawn_marker.data["x"]) == (0.5,) and tuple(panel.drawn_marker.data["y"]) == (-1.25,)
+    assert "your drawing" in panel.caption.text()
+
+
 def test_draw_panel_shows_the_posterior_and_reconstruction(qtbot):
     panel = make(qtbot, DrawPanel, "draw")
     digit = np.zeros((28, 28), np.float32)

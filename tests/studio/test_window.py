@@ -96,11 +96,41 @@ def test_live_edit_is_checked_applied_and_confirmed(live_window, qtbot):
     lr.setText("-1")
     lr.editingFinished.emit()
     assert lr.text() == "0.1" and "lr must be > 0" in window.statusBar().currentMessage()
+    assert lr.property("invalid") and "lr must be > 0" in lr.toolTip()      # outlined in red, saying why ...
+    qtbot.waitUntil(lambda: not lr.property("invalid"), timeout=5_000)     # ... until it has been seen
     lr.setText("0.0123")
     lr.editingFinished.emit()
     qtbot.waitUntil(lambda: ("set", "lr=0.0123") in store_events(window.run_dir), timeout=10_000)
     qtbot.waitUntil(lambda: "lr=0.0123 applied at step" in window.statusBar().currentMessage(), timeout=10_000)
     assert [text for _, text in window.curves.markers()] == ["lr=0.0123"]      # marked on the curves
+
+
+def test_shortcuts_work_whatever_has_focus_and_esc_leaves_a_field(live_window, qtbot):
+    from PySide6 import QtCore, QtWidgets
+
+    window = live_window
+    window.activateWindow()
+    lr = window.setup.editor.editors["lr"].widget
+    lr.setFocus()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.focusWidget() is lr, timeout=5000)
+    with qtbot.waitSignal(window.action_export.triggered, timeout=5000):   # a line edit reads Ctrl+E as End
+        qtbot.keyClick(lr, QtCore.Qt.Key.Key_E, QtCore.Qt.KeyboardModifier.ControlModifier)
+    for dialog in window.findChildren(QtWidgets.QDialog):
+        dialog.close()
+    lr.setFocus()
+    qtbot.keyClick(lr, QtCore.Qt.Key.Key_Space)          # a key that types stays the field's
+    assert window.state == "running"
+    qtbot.keyClick(lr, QtCore.Qt.Key.Key_Escape)         # Esc leaves the field ...
+    assert QtWidgets.QApplication.focusWidget() is not lr
+    qtbot.keyClick(QtWidgets.QApplication.focusWidget() or window, QtCore.Qt.Key.Key_Space)   # ... and Space pauses
+    assert window.state == "paused"
+    window.action_pause.trigger()
+    lr.setFocus()
+    panel = window.panels["mean"]
+    qtbot.mouseClick(panel, QtCore.Qt.MouseButton.LeftButton)                # a click on a panel takes focus
+    assert QtWidgets.QApplication.focusWidget() is panel
+    assert ("F1", "List the shortcuts") in window.shortcut_rows()
+    assert any(keys == "Ctrl+Shift+R" for keys, _ in window.shortcut_rows())
 
 
 def test_panel_controls_calls_and_actions_are_wired_the_same_for_every_panel(live_window, qtbot):
@@ -191,15 +221,58 @@ def test_a_first_use_says_in_the_status_bar_what_it_builds(qtbot, tmp_path, monk
     window.close()
 
 
-def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame(qtbot):
+def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame_and_resume_keeps_its_live_edit(qtbot):
     window = start_window(qtbot)
     qtbot.addWidget(window)
+    lr = window.setup.editor.editors["lr"].widget
+    lr.setText("0.0456")
+    lr.editingFinished.emit()
     qtbot.waitUntil(lambda: window.last_status.get("step", 0) > 250, timeout=30_000)
     run_dir = window.run_dir
     window.action_stop.trigger()
     assert window.state == "viewing" and window.timeline.isVisible() and window.viewer.steps
     assert window.viewer.recorded.path == run_dir and "recorded · stopped" in window.state_label.text()
     assert "recording" not in window.run_label.text()
+    assert window.setup.editor.values()["lr"] == 0.0456          # the recorded run's config in force
+    window.action_resume.trigger()
+    qtbot.waitUntil(lambda: window.state == "running", timeout=START_TIMEOUT_MS)
+    assert window.setup.editor.values()["lr"] == 0.0456          # the resumed run trains with it
+    window.close()
+
+
+def test_quitting_while_the_run_starts_is_quiet(qtbot):
+    """Ctrl+Q while 'starting…': what the run sends while it stops (its Ready) is for a window that
+    has moved on (it raised AttributeError from _worker_ready)."""
+    window = MainWindow()
+    window.show()
+    window.start_run(SPEC)
+    assert window.state == "starting"
+    assert window.setup.model == "toy"                             # not the list's first, "aligndraw"
+    assert window.worker._conn.poll(START_TIMEOUT_MS / 1000)       # Ready is in the pipe, not yet read
+    worker, seen = window.worker, []
+    stop = worker.stop
+    worker.stop = lambda: (seen.append((window.state_label.text(), window.statusBar().currentMessage())), stop())
+    window.close()                                                 # a slot's exception fails the test
+    assert seen[0][0] == "stopping…" and seen[0][1].startswith("Stopping: saving the run")   # shown while it waits
+    assert window.worker is None and window.run_label.text() == "starting toy…"
+
+
+def test_an_action_while_paused_redraws_the_panel_it_changes(qtbot):
+    """gan2d's Step D only while paused: the status said the update happened, the plane did not show it."""
+    window = start_window(qtbot, RunSpec(model="gan2d", data="ring", overrides={"hidden": (16,), "heat_resolution": 16}),
+                          frames=("field",))
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.last_status.get("step", 0) > 50, timeout=30_000)
+    window.action_pause.trigger()
+    qtbot.waitUntil(lambda: window.state == "paused" and window.last_status.get("paused"), timeout=10_000)
+    qtbot.wait(1000)                                    # the status of the paused run has come
+    paused_at = window.last_status["step"]
+    qtbot.waitUntil(lambda: window.last_frames["field"].step == paused_at, timeout=10_000)
+    before = window.last_frames["field"]                # the paused state is on screen
+    window.panels["field"].call("step_discriminator")
+    qtbot.waitUntil(lambda: ("action", "step_discriminator()") in store_events(window.run_dir), timeout=10_000)
+    qtbot.waitUntil(lambda: not np.array_equal(window.last_frames["field"].heat, before.heat), timeout=10_000)
+    assert window.last_frames["field"].step == paused_at == window.last_status["step"]   # the action alone
     window.close()
 
 
@@ -447,6 +520,28 @@ def test_a_model_with_only_a_main_view_gives_it_the_width_the_setup_does_not_nee
     window.layout_.use("only-main", [View("canvas", "Canvas", kinds=(ImageGrid,), area="main")], [])
     qtbot.waitUntil(lambda: window.docks["canvas"].width() > 800, timeout=5_000)
     assert abs(window.layout_.setup_dock.width() - SETUP_WIDTH) < 40
+
+
+def test_in_a_small_window_tabs_keep_legible_titles_and_the_run_path_keeps_both_ends(qtbot):
+    from PySide6 import QtCore, QtWidgets
+
+    from engines.vae.engine import VAEEngineBase
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(800, 600)
+    window.show()
+    window.layout_.use("vae", list(VAEEngineBase.views), [])
+    qtbot.wait(50)
+    assert window.docks["latent_scatter"].windowTitle() == "Latent scatter"
+    tabs = {bar.tabText(i): bar.tabToolTip(i) for bar in window.findChildren(QtWidgets.QTabBar)
+            for i in range(bar.count())}
+    assert tabs["Traversals"] == "Traversals (most active dimensions, −3…3 around the probe)"
+    assert all(bar.elideMode() == QtCore.Qt.TextElideMode.ElideNone for bar in window.findChildren(QtWidgets.QTabBar))
+    window.run_label.setText("recording to /home/someone/genstudio/runs/vae-20261207-031500")
+    window.run_label.resize(150, window.run_label.height())
+    shown = window.run_label.fontMetrics().elidedText(window.run_label.text(), window.run_label.elide, 146)
+    assert shown.startswith("rec") and shown.endswith("031500")
 
 
 def test_a_run_of_sampling_pictures_plays_at_its_pace_and_each_painted_picture_counts(qtbot):
