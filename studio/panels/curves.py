@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6 import QtCore, QtWidgets
 
 from studio.panels.images import without_si_prefixes
@@ -332,7 +333,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self._request_redraw()
 
     def _make_next_plot(self) -> None:
-        if not self._waiting:
+        if not self._waiting or not shiboken6.isValid(self.plots.ci):   # none left, or the window closed
             self._plot_timer.stop()
             return
         name = next(iter(self._waiting))
@@ -495,6 +496,8 @@ class CurvesPanel(QtWidgets.QWidget):
         ``scrolled_away_too`` (the others wait until they are scrolled into view: alignDRAW's
         sixteen plots redrawn once a second took a tenth of a core, four of them in view)."""
         self._redraw_timer.stop()
+        if not shiboken6.isValid(self.plots.ci):             # the window closed: its plots are gone
+            return
         if not self._stale or not self.isVisible():
             return
         started = time.perf_counter()

@@ -266,6 +266,16 @@ def test_buffers_grow_by_doubling_not_per_row(qtbot):
     assert len(panel.series("m")[0]) == 5000
 
 
+def test_plots_still_to_be_made_when_the_window_closes_are_dropped_quietly(qtbot):
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.add_rows([(1, 0.0, {"loss": 1.0, "kl": 2.0})])        # their plots come in later turns ...
+    panel.plots.close()                                          # ... but the window closes first
+    qtbot.wait(50)                                               # an exception in a slot fails the test
+    assert not panel._plot_timer.isActive()
+
+
 def test_nan_values_are_kept_in_buffers_and_break_the_curve(qtbot):
     panel = shown(qtbot, CurvesPanel())
     panel.add_rows(rows_of([1, 2, 3, 4], [0, 1, 2, 3], m=[1.0, np.nan, 3.0, 4.0]))
