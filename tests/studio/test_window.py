@@ -227,13 +227,14 @@ def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame_and_resume_ke
     lr = window.setup.editor.editors["lr"].widget
     lr.setText("0.0456")
     lr.editingFinished.emit()
+    qtbot.waitUntil(lambda: ("set", "lr=0.0456") in store_events(window.run_dir), timeout=10_000)
     qtbot.waitUntil(lambda: window.last_status.get("step", 0) > 250, timeout=30_000)
     run_dir = window.run_dir
     window.action_stop.trigger()
     assert window.state == "viewing" and window.timeline.isVisible() and window.viewer.steps
     assert window.viewer.recorded.path == run_dir and "recorded · stopped" in window.state_label.text()
     assert "recording" not in window.run_label.text()
-    assert window.setup.editor.values()["lr"] == 0.0456          # the recorded run's config in force
+    assert window.setup.editor.values()["lr"] == 0.0456, (store_events(run_dir), store_meta(run_dir)[0].get("config"))
     window.action_resume.trigger()
     qtbot.waitUntil(lambda: window.state == "running", timeout=START_TIMEOUT_MS)
     assert window.setup.editor.values()["lr"] == 0.0456          # the resumed run trains with it
