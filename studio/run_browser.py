@@ -17,7 +17,9 @@ from studio.run_index import RunIndex, RunSummary, newest_first
 from studio.stepwise import Stepwise
 
 REFRESH_MS = 3000
-COLUMNS = ("run", "model", "data", "status", "steps", "held-out", "last metrics", "started")
+# what a narrow Runs dock must show first: which run, how it ended, how far, its held-out figure
+COLUMNS = ("run", "status", "steps", "held-out", "model", "data", "last metrics", "started")
+RUN_COLUMN_MAX = 120        # px: a longer run name is elided in the middle (whole in its tooltip)
 STATUS_COLOURS = {"running": "#81c784", "crashed": "#ef5350", "failed": "#ef5350", "diverged": "#ffb74d"}
 FOLDERS_KEY = "runs/folders"
 
@@ -29,21 +31,22 @@ class RunTable(QtGui.QStandardItemModel):
         self.removeRows(0, self.rowCount())
         for run in runs:
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)) if run.created else ""
-            texts = (run.path.name, run.model, run.data, run.status, f"{run.steps:,}", run.held_out_text,
-                     run.metrics_text, started)
-            items = [QtGui.QStandardItem(text) for text in texts]
-            items[0].setData(str(run.path), QtCore.Qt.ItemDataRole.UserRole)
-            items[0].setToolTip(str(run.path))
-            items[4].setData(run.steps, QtCore.Qt.ItemDataRole.UserRole)
-            items[7].setData(run.created, QtCore.Qt.ItemDataRole.UserRole)
+            texts = {"run": run.path.name, "model": run.model, "data": run.data, "status": run.status,
+                     "steps": f"{run.steps:,}", "held-out": run.held_out_text, "last metrics": run.metrics_text,
+                     "started": started}
+            items = {name: QtGui.QStandardItem(texts[name]) for name in COLUMNS}
+            items["run"].setData(str(run.path), QtCore.Qt.ItemDataRole.UserRole)
+            items["run"].setToolTip(str(run.path))
+            items["steps"].setData(run.steps, QtCore.Qt.ItemDataRole.UserRole)
+            items["started"].setData(run.created, QtCore.Qt.ItemDataRole.UserRole)
             if not run.held_out_converged:
-                items[5].setForeground(QtGui.QColor(STATUS_COLOURS["diverged"]))
-                items[5].setToolTip("its estimator did not converge: the figure is no bound (see eval)")
+                items["held-out"].setForeground(QtGui.QColor(STATUS_COLOURS["diverged"]))
+                items["held-out"].setToolTip("its estimator did not converge: the figure is no bound (see eval)")
             if run.status in STATUS_COLOURS:
-                items[3].setForeground(QtGui.QColor(STATUS_COLOURS[run.status]))
-            for item in items:
+                items["status"].setForeground(QtGui.QColor(STATUS_COLOURS[run.status]))
+            for item in items.values():
                 item.setEditable(False)
-            self.appendRow(items)
+            self.appendRow([items[name] for name in COLUMNS])
 
 
 class RunBrowser(QtWidgets.QWidget):
@@ -84,6 +87,7 @@ class RunBrowser(QtWidgets.QWidget):
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)   # a run's name keeps its date
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -141,6 +145,7 @@ class RunBrowser(QtWidgets.QWidget):
                     self.proxy.index(row, 0), QtCore.QItemSelectionModel.SelectionFlag.Select
                     | QtCore.QItemSelectionModel.SelectionFlag.Rows)
         self.table.resizeColumnsToContents()
+        self.table.setColumnWidth(0, min(self.table.columnWidth(0), RUN_COLUMN_MAX))
 
     def add_folder(self, folder: str) -> None:
         folder = str(Path(folder).expanduser())

@@ -86,6 +86,21 @@ def test_the_held_out_column_shows_both_ends_and_an_estimate_that_did_not_conver
     assert shown["rbm-met"].data(QtCore.Qt.ItemDataRole.ToolTipRole) is None
 
 
+def test_a_narrow_browser_shows_each_runs_status_steps_and_held_out_figure(qtbot, runs):
+    from studio.layout import SETUP_WIDTH
+
+    browser = RunBrowser(QtCore.QSettings())
+    qtbot.addWidget(browser)
+    browser.folders = [str(runs)]
+    browser.resize(SETUP_WIDTH, 400)                    # the Runs dock's first-launch width
+    browser.show()
+    qtbot.waitUntil(lambda: browser.proxy.rowCount() == 3, timeout=10_000)
+    header = browser.table.horizontalHeader()
+    held_out = COLUMNS.index("held-out")
+    assert COLUMNS[:3] == ("run", "status", "steps")
+    assert header.sectionPosition(held_out) < browser.table.viewport().width()   # starts in view
+
+
 def test_the_browser_lists_sorts_filters_and_opens(qtbot, runs):
     settings = QtCore.QSettings()
     browser = RunBrowser(settings)
