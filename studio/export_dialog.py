@@ -10,9 +10,11 @@ from PySide6 import QtCore, QtWidgets
 
 from studio.export import (FORMATS, MAX_SCALE, ExportCancelled, ExportError, default_panels, estimate_export,
                            export_run, exportable_panels, step_range)
+from studio.panels.images import Caption
 
 FORMAT_LABELS = {"mp4": "MP4 video (H.264)", "gif": "Animated GIF", "png": "PNG sheet of frames"}
 ESTIMATE_DELAY_MS = 300       # the size is estimated once the form has been still this long
+DIALOG_MIN_WIDTH = 560        # px: room for a run's path and the size estimate's line
 
 
 class EstimateJob(QtCore.QThread):
@@ -134,15 +136,18 @@ class ExportDialog(QtWidgets.QDialog):
         form.addRow("Scale", self.scale_spin)
         form.addRow("Format", self.format_combo)
         form.addRow("Save to", out_row)
-        form.addRow("Size", self.estimate_label)
+        form.addRow(self.estimate_label)             # a row of its own: a wrapped estimate is not clipped
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
         self.export_button = buttons.addButton("Export", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole)
         self.export_button.setDefault(True)
         buttons.accepted.connect(self.start_export)
         buttons.rejected.connect(self.reject)
 
+        self.out_edit.textChanged.connect(self.out_edit.setToolTip)       # the whole path, however narrow
+        self.out_edit.setToolTip(self.out_edit.text())
+        self.setMinimumWidth(DIALOG_MIN_WIDTH)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(QtWidgets.QLabel(f"Run: {self.run_dir}"))
+        layout.addWidget(Caption(f"Run: {self.run_dir}", elide=QtCore.Qt.TextElideMode.ElideMiddle))
         layout.addWidget(panel_group)
         layout.addLayout(form)
         layout.addWidget(self.message)
@@ -178,7 +183,7 @@ class ExportDialog(QtWidgets.QDialog):
 
     def _estimated(self, estimate) -> None:
         self.estimate = estimate
-        text = (f"{estimate.pictures:,} pictures of {estimate.width}x{estimate.height} (scale {estimate.scale}), "
+        text = (f"Size: {estimate.pictures:,} pictures of {estimate.width}x{estimate.height} (scale {estimate.scale}), "
                 f"about {estimate.bytes / 2**20:,.1f} MB")
         if self.format_combo.currentData() == "gif" and estimate.advice:
             text += f" — {estimate.advice}"

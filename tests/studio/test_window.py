@@ -414,6 +414,9 @@ def test_export_dialog_writes_an_animation(qtbot, recorded_run, tmp_path):
     assert (dialog.first_spin.value(), dialog.last_spin.value()) == (30, 120)
     qtbot.waitUntil(lambda: dialog.estimate is not None, timeout=10_000)     # the size, before writing
     assert dialog.estimate.pictures == 4 and "MB" in dialog.estimate_label.text()
+    label = dialog.estimate_label
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()), timeout=2_000)   # not clipped
+    assert dialog.out_edit.toolTip() == dialog.out_edit.text()           # the whole path, however narrow
     dialog.panel_boxes["bars"].setChecked(True)
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("gif"))
     out = tmp_path / "toy.gif"
