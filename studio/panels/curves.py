@@ -445,7 +445,8 @@ class CurvesPanel(QtWidgets.QWidget):
         line = pg.InfiniteLine(pos=self._marker_x(step), angle=90, movable=False,
                                pen=pg.mkPen(MARKER_COLOR, width=1, style=QtCore.Qt.PenStyle.DashLine),
                                label=text if labelled else None,
-                               labelOpts={"position": 0.92, "color": MARKER_COLOR, "anchors": [(0, 1), (0, 1)]})
+                               labelOpts={"position": 0.97, "color": MARKER_COLOR,   # hangs down from the top:
+                                          "anchors": [(0, 0), (0, 0)]})                 # inside the plot
         line.setToolTip(f"{text} (step {step:,})")
         plot.addItem(line, ignoreBounds=True)
         self._marker_lines.append((line, step))

@@ -276,6 +276,18 @@ def test_plots_still_to_be_made_when_the_window_closes_are_dropped_quietly(qtbot
     assert not panel._plot_timer.isActive()
 
 
+def test_a_marker_label_lies_inside_its_plot(qtbot):
+    panel = shown(qtbot, CurvesPanel(), (500, 230))      # a short plot: the label is a large share of it
+    panel.add_rows(rows_of([10, 20, 30], [100.0, 101.0, 102.0], loss=[3.0, 2.0, 1.0]))
+    panel.add_markers([(20, "lr=0.05")])
+    qtbot.waitUntil(lambda: bool(panel._marker_lines), timeout=2_000)
+    qtbot.wait(50)
+    line = panel._marker_lines[0][0]
+    view = line.getViewBox()
+    inside = view.sceneBoundingRect().adjusted(-1, -1, 1, 1)
+    assert inside.contains(line.label.sceneBoundingRect())            # not clipped at the top
+
+
 def test_nan_values_are_kept_in_buffers_and_break_the_curve(qtbot):
     panel = shown(qtbot, CurvesPanel())
     panel.add_rows(rows_of([1, 2, 3, 4], [0, 1, 2, 3], m=[1.0, np.nan, 3.0, 4.0]))
