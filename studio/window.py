@@ -260,7 +260,9 @@ class MainWindow(QtWidgets.QMainWindow):
                                       and self.viewer.recorded.status in RESUMABLE)
         with QtCore.QSignalBlocker(self.action_pause):
             self.action_pause.setChecked(state == "paused")
-        self.action_pause.setText("Resume" if state == "paused" else "Pause")
+        self.action_pause.setText({"paused": "Resume", "viewing": "Play / pause"}.get(state, "Pause"))
+        self.action_pause.setStatusTip("Play or pause the recorded run's timeline" if state == "viewing"
+                                       else "Pause or resume training")
         self.setup.set_running(training)
         for name in self.layout_.views:
             self.panels[name].set_live(training)

@@ -234,6 +234,7 @@ def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame_and_resume_ke
     assert window.state == "viewing" and window.timeline.isVisible() and window.viewer.steps
     assert window.viewer.recorded.path == run_dir and "recorded · stopped" in window.state_label.text()
     assert "recording" not in window.run_label.text()
+    assert window.action_pause.text() == "Play / pause" and not window.action_step.isEnabled()   # the timeline's
     assert window.setup.editor.values()["lr"] == 0.0456, (store_events(run_dir), store_meta(run_dir)[0].get("config"))
     window.action_resume.trigger()
     qtbot.waitUntil(lambda: window.state == "running", timeout=START_TIMEOUT_MS)
