@@ -29,6 +29,7 @@ from studio.protocol import Catalog, Done, Failed, Frames, Pull, Pulled, Ready, 
 
 STATUS_INTERVAL_S = 0.5      # the GUI asks the training process for its status and scalars this often
 STOP_TIMEOUT_S = 30.0        # a stop saves a checkpoint first; after this long the processes are killed
+STARTING_STOP_S = 2.0        # ... and after this long while the run is still starting (nothing to save yet)
 
 
 class MessageReader:
@@ -298,10 +299,13 @@ class TrainingWorker(QObject):
 
     # ------------------------------------------------------------------------------ ending
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """Stop training, wait for the run to be saved and both processes to exit (killed after ``timeout``)."""
+        """Stop training, wait for the run to be saved and both processes to exit (killed after
+        ``timeout``; after ``STARTING_STOP_S`` while the run has not said it is ready: it is still
+        importing torch or building its data, with nothing recorded to save, and a first use's
+        build cannot be interrupted otherwise)."""
         self.send(Stop())
-        deadline = time.monotonic() + timeout
-        while self.is_alive() and time.monotonic() < deadline:
+        started = time.monotonic()
+        while self.is_alive() and time.monotonic() - started < (timeout if self.info else min(timeout, STARTING_STOP_S)):
             # Keep reading: a child blocked writing a large reply into a full pipe would never exit.
             conns = [c for c in (self._conn, self._display_conn) if c is not None and not self._closed]
             if conns and wait(conns, timeout=0.05):

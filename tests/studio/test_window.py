@@ -246,6 +246,7 @@ def test_quitting_while_the_run_starts_is_quiet(qtbot):
     """Ctrl+Q while 'starting…': what the run sends while it stops (its Ready) is for a window that
     has moved on (it raised AttributeError from _worker_ready)."""
     window = MainWindow()
+    qtbot.addWidget(window)
     window.show()
     window.start_run(SPEC)
     assert window.state == "starting"
@@ -257,6 +258,19 @@ def test_quitting_while_the_run_starts_is_quiet(qtbot):
     window.close()                                                 # a slot's exception fails the test
     assert seen[0][0] == "stopping…" and seen[0][1].startswith("Stopping: saving the run")   # shown while it waits
     assert window.worker is None and window.run_label.text() == "starting toy…"
+
+
+def test_quitting_while_a_first_use_builds_its_data_takes_no_more_than_a_few_seconds(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GENSTUDIO_CACHE", str(tmp_path / "empty-cache"))      # MNIST is built at first use
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.start_run(RunSpec(model="rbm", data="mnist"))
+    qtbot.wait(500)
+    assert window.state == "starting"
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 3.0
 
 
 def test_an_action_while_paused_redraws_the_panel_it_changes(qtbot):
