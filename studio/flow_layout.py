@@ -26,6 +26,10 @@ class FlowLayout(QtWidgets.QLayout):
         self._items.insert(index, QtWidgets.QWidgetItem(widget))
         self.invalidate()
 
+    def spacing(self) -> int:
+        """Pixels between items and between rows."""
+        return self._spacing
+
     def count(self) -> int:
         return len(self._items)
 

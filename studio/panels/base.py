@@ -29,6 +29,8 @@ from engines.core.views import View
 from studio.field_editors import FieldEditor
 from studio.flow_layout import FlowLayout
 
+CONTROL_ROWS = 2             # rows of wrapped controls a panel shows at most (more scroll)
+
 
 class Panel(QtWidgets.QWidget):
     """Base of all panels. Subclasses implement :meth:`show_frame`; they add their own widgets to
@@ -53,12 +55,16 @@ class Panel(QtWidgets.QWidget):
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(2, 2, 2, 2)
         outer.setSpacing(2)
-        # the controls wrap onto more rows in a narrow panel (none hides behind a scroll bar)
-        self.control_strip = QtWidgets.QWidget()
-        self.controls = FlowLayout(self.control_strip)
-        policy = QtWidgets.QSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
-        policy.setHeightForWidth(True)
-        self.control_strip.setSizePolicy(policy)
+        # the controls wrap onto more rows in a narrow panel; past CONTROL_ROWS rows they scroll
+        # (vertically), so that the picture keeps the panel's height
+        self.control_strip = QtWidgets.QScrollArea()
+        self.control_strip.setWidgetResizable(True)
+        self.control_strip.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.control_strip.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.control_strip.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        strip = QtWidgets.QWidget()
+        self.controls = FlowLayout(strip)
+        self.control_strip.setWidget(strip)
         for name in view.controls:
             if name in fields:
                 self._add_control(fields[name])
@@ -89,8 +95,23 @@ class Panel(QtWidgets.QWidget):
         self._fit_strip()
 
     def _fit_strip(self) -> None:
-        """The control strip is shown when it holds something (subclasses may add widgets to it)."""
-        self.control_strip.setVisible(self.controls.count() > 0)
+        """The control strip, shown when it holds something (subclasses may add widgets to it), as
+        tall as its wrapped rows, at most ``CONTROL_ROWS`` of them (a scroll bar for the rest)."""
+        has_controls = self.controls.count() > 0
+        self.control_strip.setVisible(has_controls)
+        if has_controls:
+            width = max(1, self.control_strip.viewport().width() if self.isVisible() else self.width())
+            row = max(self.controls.itemAt(i).sizeHint().height() for i in range(self.controls.count()))
+            cap = CONTROL_ROWS * row + (CONTROL_ROWS - 1) * self.controls.spacing()
+            self.control_strip.setFixedHeight(min(self.controls.heightForWidth(width), cap))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fit_strip()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_strip()
 
     # ------------------------------------------------------------------------------ interface
     def show_frame(self, frame) -> None:
