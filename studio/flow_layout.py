@@ -76,9 +76,12 @@ class FlowLayout(QtWidgets.QLayout):
 
     def _place(self, rect: QtCore.QRect, move: bool) -> int:
         """Lay the items out in ``rect`` (moving them when ``move``); returns the height used."""
+        items = self._visible()
+        if not items:
+            return 0
         area = rect.marginsRemoved(self.contentsMargins())
         x, y, row_height = area.x(), area.y(), 0
-        for item in self._visible():
+        for item in items:
             hint = item.sizeHint()
             width = min(hint.width(), max(area.width(), item.minimumSize().width()))
             if x > area.x() and x + width > area.x() + area.width():      # full: a new row
@@ -87,5 +90,4 @@ class FlowLayout(QtWidgets.QLayout):
                 item.setGeometry(QtCore.QRect(QtCore.QPoint(x, y), QtCore.QSize(width, hint.height())))
             x += width + self._spacing
             row_height = max(row_height, hint.height())
-        m = self.contentsMargins()
-        return y + row_height - rect.y() + m.bottom() if self._visible() else 0
+        return y + row_height - rect.y() + self.contentsMargins().bottom()

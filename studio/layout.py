@@ -70,10 +70,11 @@ class DockLayout(QtCore.QObject):
     def dock(self, name: str, title: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
         """A dock titled with the short form of ``title`` (its tab stays legible in a narrow
         window); the whole title is the tab's tooltip and the panel's caption."""
-        dock = QtWidgets.QDockWidget(short_title(title), self.window)
+        short = short_title(title)
+        dock = QtWidgets.QDockWidget(short, self.window)
         dock.setObjectName(f"dock-{name}")
         dock.setWidget(widget)
-        self.full_titles[short_title(title)] = title
+        self.full_titles[short] = title
         dock.dockLocationChanged.connect(self.title_tabs)
         return dock
 

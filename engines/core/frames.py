@@ -240,6 +240,7 @@ def _stored_arrays(blob: bytes) -> dict[str, np.ndarray]:
     """The arrays of an encoded frame (``.npz`` bytes), without pickle. Each array's header is read
     first: one whose data would pass :data:`MAX_STORED_ARRAY_BYTES`, or more than the archive says
     it holds (a crafted shape), raises ValueError before anything is allocated."""
+    arrays = {}
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as archive:
             for info in archive.infolist():
@@ -252,8 +253,9 @@ def _stored_arrays(blob: bytes) -> dict[str, np.ndarray]:
                 if size > min(MAX_STORED_ARRAY_BYTES, info.file_size):
                     raise ValueError(f"stored array {info.filename} claims shape {shape} ({size:,} bytes), "
                                      f"more than it holds")
-        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+                with archive.open(info) as member:
+                    arrays[info.filename.removesuffix(".npy")] = np.lib.format.read_array(member, allow_pickle=False)
+        return arrays
     except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
         raise ValueError(f"stored frame data are damaged ({type(exc).__name__})") from None
 

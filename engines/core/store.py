@@ -2,7 +2,8 @@
 
 The database keeps the run's description (model, dataset, seed, the config in force: the starting
 one with the live edits applied so far), every scalar, frames (compressed arrays) at the Runner's
-cadence, events (live config changes, errors) and checkpoint records. WAL lets another process (the studio) read a run while a headless job still writes it.
+cadence, events (live config changes, errors) and checkpoint records. WAL lets another process
+(the studio) read a run while a headless job still writes it.
 Checkpoints are written to a temp file and renamed, and loaded with ``weights_only=True`` so a
 checkpoint from someone else cannot run code.
 """
