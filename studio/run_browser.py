@@ -19,7 +19,7 @@ from studio.stepwise import Stepwise
 REFRESH_MS = 3000
 # what a narrow Runs dock must show first: which run, how it ended, how far, its held-out figure
 COLUMNS = ("run", "status", "steps", "held-out", "model", "data", "last metrics", "started")
-RUN_COLUMN_MAX = 120        # px: a longer run name is elided in the middle (whole in its tooltip)
+RUN_COLUMN_MAX = 100        # px: a longer run name is elided in the middle (whole in its tooltip)
 STATUS_COLOURS = {"running": "#81c784", "crashed": "#ef5350", "failed": "#ef5350", "diverged": "#ffb74d"}
 FOLDERS_KEY = "runs/folders"
 
@@ -88,6 +88,7 @@ class RunBrowser(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)   # a run's name keeps its date
+        self.table.setWordWrap(False)                                      # one line a run
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
