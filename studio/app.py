@@ -115,15 +115,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def _close_on_signals(window) -> None:
     """Ctrl+C or a SIGTERM closes the window as the Quit menu does (the run is saved and kept).
-    Python runs signal handlers between bytecodes only, so a light timer keeps it looking."""
+
+    Python runs a signal handler between any two bytecodes, also inside a paint event; closing the
+    window there ends a paint under way (a segmentation fault). The handler only notes the request;
+    a light timer, between events, closes the window."""
     from PySide6 import QtCore
 
+    requested = []
     for name in ("SIGINT", "SIGTERM"):
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), lambda *_: window.close())
+            signal.signal(getattr(signal, name), lambda *_: requested.append(True))
+
+    def close_if_requested():
+        if requested:
+            timer.stop()
+            window.close()
     timer = QtCore.QTimer(window)
-    timer.timeout.connect(lambda: None)
-    timer.start(250)
+    timer.timeout.connect(close_if_requested)
+    timer.start(100)
 
 
 def _watch_first_frames(window) -> None:

@@ -525,6 +525,38 @@ def test_ctrl_c_to_the_whole_process_group_saves_the_run(tmp_path):
     assert meta["status"] == "stopped" and meta["steps"] > 0
 
 
+def test_a_sigterm_during_a_paint_closes_the_window_after_the_paint(qtbot):
+    """A signal handler runs between any two bytecodes, also in a paint event: closing the window
+    there ended a paint under way (a segmentation fault on one SIGTERM in four)."""
+    import os
+    import signal
+
+    from PySide6 import QtWidgets
+
+    from studio.app import _close_on_signals
+
+    class SignalledWhilePainting(QtWidgets.QWidget):
+        open_after_signal = None
+
+        def paintEvent(self, event):
+            if self.open_after_signal is None:
+                os.kill(os.getpid(), signal.SIGTERM)
+                self.open_after_signal = self.isVisible()
+
+    before = {name: signal.getsignal(name) for name in (signal.SIGINT, signal.SIGTERM)}
+    widget = SignalledWhilePainting()
+    qtbot.addWidget(widget)
+    try:
+        _close_on_signals(widget)
+        widget.show()
+        qtbot.waitUntil(lambda: widget.open_after_signal is not None)
+        assert widget.open_after_signal
+        qtbot.waitUntil(lambda: not widget.isVisible(), timeout=2000)
+    finally:
+        for name, handler in before.items():
+            signal.signal(name, handler)
+
+
 def test_a_model_with_only_a_main_view_gives_it_the_width_the_setup_does_not_need(qtbot):
     """The main view takes what the setup column leaves: the setup keeps its first-launch width
     (alignDRAW and gan2d have one main view and no side column)."""
