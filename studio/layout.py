@@ -2,7 +2,9 @@
 views' areas, remembered per model between launches, and put back by View → Reset layout.
 
 First-launch arrangement: the run setup on the left, the ``main`` views (largest pictures) to its
-right, the ``side`` views stacked in a column beside them, the curves along the bottom.
+right, the ``side`` views stacked in a column beside them, the curves along the bottom. On a small
+screen (:data:`COMPACT_SCREEN`) the side views are tabs beside the run setup and the curves go under
+them, so the main picture has the window's whole height and most of its width.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ CURVES_SHARE = 0.28          # at most this share of a small screen's height
 SIDE_STACKS = 3              # side views stacked in the column at most; more become tabs
 SIDE_VIEW_HEIGHT = 240       # a stacked side view gets at least this much of the screen's height
 CHROME_HEIGHT = 160          # menus, toolbars, dock titles and the status bar
+COMPACT_SCREEN = (1280, 800)  # a screen narrower or lower than this gets the compact arrangement
+COMPACT_CURVES_SHARE = 0.4   # where the curves take this share of the left column's height
 CURVES = "curves"
 
 
@@ -143,6 +147,8 @@ class DockLayout(QtCore.QObject):
         heads = self._side_heads()
         if heads:
             self.window.tabifyDockWidget(heads[-1], self.docks[view.name])
+        elif self.compact:
+            self.window.tabifyDockWidget(self.setup_dock, self.docks[view.name])
         else:
             self.window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.docks[view.name])
         self.docks[view.name].show()
@@ -154,16 +160,20 @@ class DockLayout(QtCore.QObject):
         """The first-launch arrangement: the run setup on the left, the main views as tabs of the
         big area right of it, the side views in a column beside that, at most ``side_stacks`` of
         them stacked and the others joining those stacks as tabs in turn, the curves along the
-        bottom. (Qt makes a dock split from a tabbed one another tab: the column is built first.)"""
+        bottom. On a small screen (``compact``) the side views are tabs of the left column, beside
+        the run setup, and the curves sit under them: the main view keeps the window's height and
+        most of its width. (Qt makes a dock split from a tabbed one another tab: columns are built
+        before their tabs.)"""
         area, orientation = QtCore.Qt.DockWidgetArea, QtCore.Qt.Orientation
         window = self.window
         window.addDockWidget(area.LeftDockWidgetArea, self.setup_dock)
-        for dock in self.left_docks[1:]:
-            window.tabifyDockWidget(self.setup_dock, dock)
-        window.addDockWidget(area.BottomDockWidgetArea, self.docks[CURVES])
+        if self.compact:
+            window.splitDockWidget(self.setup_dock, self.docks[CURVES], orientation.Vertical)
+        else:
+            window.addDockWidget(area.BottomDockWidgetArea, self.docks[CURVES])
         main = [self.docks[n] for n, v in self.views.items() if v.area == "main"]
         side = [self.docks[n] for n, v in self.views.items() if v.area == "side"]
-        heads = side[:self.side_stacks]
+        heads = self._side_heads()
         first = (main or heads or [None])[0]
         if first is not None:
             window.addDockWidget(area.RightDockWidgetArea, first)
@@ -173,10 +183,13 @@ class DockLayout(QtCore.QObject):
                 window.splitDockWidget(previous, head, orientation.Horizontal if previous is first and main
                                        else orientation.Vertical)
                 previous = head
+        for dock in self.left_docks[1:]:
+            window.tabifyDockWidget(self.setup_dock, dock)
         for dock in main[1:]:
             window.tabifyDockWidget(main[0], dock)
+        groups = heads or [self.setup_dock]
         for i, dock in enumerate(side[len(heads):]):
-            window.tabifyDockWidget(heads[i % len(heads)], dock)
+            window.tabifyDockWidget(groups[i % len(groups)], dock)
         for dock in [*self.left_docks, *self.docks.values()]:
             dock.show()
         for dock in [self.setup_dock, *main[:1], *heads]:
@@ -184,19 +197,33 @@ class DockLayout(QtCore.QObject):
         QtCore.QTimer.singleShot(0, self.title_tabs)     # once Qt has made the tab bars
 
     def _side_heads(self) -> list[QtWidgets.QDockWidget]:
+        """The side views that head a stack of the side column (none in the compact arrangement of
+        a run with a main view: its side views are tabs of the left column)."""
+        main = any(v.area == "main" for v in self.views.values())
+        if self.compact and main:
+            return []
         return [self.docks[n] for n, v in self.views.items() if v.area == "side"][:self.side_stacks]
 
     def default_sizes(self) -> None:
         main = [self.docks[n] for n, v in self.views.items() if v.area == "main"][:1]
-        side = [self.docks[n] for n, v in self.views.items() if v.area == "side"][:1]
+        side = self._side_heads()[:1]
         docks = [self.setup_dock, *main, *side]
         side_width = SIDE_WIDTH * len(side)
-        main_width = max(MAIN_WIDTH, self.window.width() - SETUP_WIDTH - side_width)   # the main view takes the rest
+        main_width = self.window.width() - SETUP_WIDTH - side_width   # the main view takes the rest
+        if not self.compact:
+            main_width = max(MAIN_WIDTH, main_width)
         widths = [SETUP_WIDTH] + [main_width] * len(main) + [SIDE_WIDTH] * len(side)
         self.window.resizeDocks(docks, widths, QtCore.Qt.Orientation.Horizontal)
-        screen_height = self.window.screen().availableGeometry().height()
-        height = min(CURVES_HEIGHT, int(CURVES_SHARE * screen_height))
-        self.window.resizeDocks([self.docks[CURVES]], [height], QtCore.Qt.Orientation.Vertical)
+        if self.compact:
+            curves = int(COMPACT_CURVES_SHARE * self.window.height())
+            self.window.resizeDocks([self.setup_dock, self.docks[CURVES]], [self.window.height() - curves, curves],
+                                    QtCore.Qt.Orientation.Vertical)
+        else:      # the curves and the dock above them at once (Qt moves one alone halfway at a time)
+            screen_height = self.window.screen().availableGeometry().height()
+            height = min(CURVES_HEIGHT, int(CURVES_SHARE * screen_height))
+            above = [*main, *side][:1]
+            self.window.resizeDocks([*above, self.docks[CURVES]], [self.window.height() - height] * len(above) + [height],
+                                    QtCore.Qt.Orientation.Vertical)
 
     def reset(self) -> None:
         """Put every dock back where a first launch puts it."""
@@ -205,6 +232,12 @@ class DockLayout(QtCore.QObject):
             self.window.removeDockWidget(dock)
         self._arrange()
         QtCore.QTimer.singleShot(0, self.default_sizes)
+
+    @property
+    def compact(self) -> bool:
+        """Whether the screen is small enough for the compact arrangement."""
+        screen = self.window.screen().availableGeometry()
+        return screen.width() < COMPACT_SCREEN[0] or screen.height() < COMPACT_SCREEN[1]
 
     @property
     def side_stacks(self) -> int:

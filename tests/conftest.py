@@ -18,7 +18,12 @@ for variable in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "GENSTUDI
     os.environ.pop(variable, None)
 os.makedirs(os.environ["HOME"])
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before anything imports Qt
+# Qt offscreen (before anything imports Qt), on a 1600x1000 screen (offscreen's own is 800x800,
+# which gets the small-screen arrangement; tests of that arrangement ask for it).
+SCREEN = os.path.join(FRESH, "screen.json")
+with open(SCREEN, "w") as screen:
+    screen.write('{"screens": [{"name": "test", "x": 0, "y": 0, "width": 1600, "height": 1000, "dpr": 1}]}')
+os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={SCREEN}")
 os.environ["GENSTUDIO_ENGINES"] = "toy=tests.toy.engine:ToyEngine"
 
 import pytest  # noqa: E402

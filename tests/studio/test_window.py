@@ -573,6 +573,22 @@ def test_a_model_with_only_a_main_view_gives_it_the_width_the_setup_does_not_nee
     assert abs(window.layout_.setup_dock.width() - SETUP_WIDTH) < 40
 
 
+def test_the_curves_keep_their_first_launch_height_under_a_main_view_that_asks_for_little(qtbot):
+    """gan2d's plane asks for little height; the curves took 570 of 920 px and left the plane 170 px
+    square (Qt moves a lone dock's separator only halfway: the curves and the view above them are
+    sized together)."""
+    from engines.gan.gan2d import GAN2DEngine
+    from studio.layout import CURVES_HEIGHT
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    window.layout_.use("gan2d-first-launch", list(GAN2DEngine.views), [])
+    qtbot.waitUntil(lambda: window.docks["field"].height() > 550, timeout=5_000)
+    assert window.docks["curves"].height() <= CURVES_HEIGHT
+
+
 def test_in_a_small_window_tabs_keep_legible_titles_and_the_run_path_keeps_both_ends(qtbot):
     from PySide6 import QtCore, QtWidgets
 
@@ -593,6 +609,28 @@ def test_in_a_small_window_tabs_keep_legible_titles_and_the_run_path_keeps_both_
     window.run_label.resize(150, window.run_label.height())
     shown = window.run_label.fontMetrics().elidedText(window.run_label.text(), window.run_label.elide, 146)
     assert shown.startswith("rec") and shown.endswith("031500")
+
+
+def test_on_a_small_screen_the_main_view_keeps_the_height_and_the_side_views_join_the_setup(qtbot, monkeypatch):
+    """At 800x600 the VAE's latent grid had 180 px of height (curves along the bottom, a side column
+    beside it): the compact arrangement gives it the height and most of the width."""
+    from PySide6 import QtCore
+
+    from engines.vae.engine import VAEEngineBase
+    from studio import layout
+
+    monkeypatch.setattr(layout, "COMPACT_SCREEN", (10_000, 10_000))   # any screen is small
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(800, 600)
+    window.show()
+    window.layout_.use("vae-on-a-small-screen", list(VAEEngineBase.views), [])   # no layout saved
+    grid = window.docks["latent_grid"]
+    qtbot.waitUntil(lambda: grid.width() > 450, timeout=5_000)
+    setup = window.layout_.setup_dock
+    assert {window.docks[n] for n in ("draw", "traversals", "samples")} <= set(window.tabifiedDockWidgets(setup))
+    assert window.dockWidgetArea(window.docks["curves"]) == QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
+    assert grid.height() > 400
 
 
 def test_a_run_of_sampling_pictures_plays_at_its_pace_and_each_painted_picture_counts(qtbot):
