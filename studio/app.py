@@ -101,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("studio")
     apply_theme(app)
     window = MainWindow()
+    _close_on_signals(window)
     window.show()
     _debug("window shown")
-    _close_on_signals(window)
     if args.open:
         QtCore.QTimer.singleShot(0, lambda: window.open_run(args.open))
     else:

@@ -70,6 +70,11 @@ class Engine(ABC):
         """Costlier training diagnostics, asked for every few steps by the Runner (default none)."""
         return {}
 
+    def prepare_training(self) -> None:
+        """Build what training will need that a first use builds once per machine (the digit
+        classifier of a sample check), before the first step: while the run is still starting, not
+        mid-run, where it held up training and a quit (default nothing)."""
+
     @abstractmethod
     def evaluate(self) -> dict:
         """Held-out metrics on the fixed test split: numbers, and for an estimate that can fail to

@@ -186,6 +186,7 @@ class Runner:
         self._last_record_step = -1
         self._last_record_time = time.monotonic()
         self.last_scalars: dict[str, float] = {}
+        engine.prepare_training()
 
     def run(self) -> dict:
         """Train until ``max_steps`` or a stop. Divergence (NaN or infinite scalars), a nearly full

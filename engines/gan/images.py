@@ -164,6 +164,11 @@ class ImageGANEngine(GANEngine):
             self._classifier = digit_classifier(self.device)
         return self._classifier
 
+    def prepare_training(self) -> None:
+        """The classifier of the sample checks, built on a first use before the first step."""
+        if self.config.watch_every and is_digits(self.data):
+            self.classifier()
+
     def _classifier_input(self, images: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] at the classifier's 28×28."""
         if images.shape[-1] != 28:

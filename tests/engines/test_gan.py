@@ -365,6 +365,17 @@ def test_digit_metrics_in_evaluate_and_monitor(classifier):
     assert engine.monitor() == {}          # not again until watch_every more steps
 
 
+def test_the_sample_checks_classifier_is_ready_before_the_first_step(classifier):
+    """A first use builds the classifier while the run starts, not at step 100 mid-run (where it
+    held training up for half a minute, and a quit with it)."""
+    from engines.core.runner import Runner
+
+    checked, unchecked = smoke("gan", data="mnist", watch_every=5), smoke("gan", data="mnist", watch_every=0)
+    Runner(checked, None), Runner(unchecked, None)
+    assert checked._classifier is not None and checked.step == 0
+    assert unchecked._classifier is None
+
+
 def test_a_gan_that_blows_up_at_a_sample_check_ends_diverged(classifier):
     """NaN weights reach the sample check's Fréchet distance in the same step: the run ends
     ``diverged`` with what became NaN, not ``failed`` on the check."""
