@@ -166,6 +166,8 @@ class DockLayout(QtCore.QObject):
         before their tabs.)"""
         area, orientation = QtCore.Qt.DockWidgetArea, QtCore.Qt.Orientation
         window = self.window
+        for dock in [*self.left_docks, self.docks[CURVES]]:     # placed afresh, not moved: Qt deleted
+            window.removeDockWidget(dock)                       # what a move left while animating it
         window.addDockWidget(area.LeftDockWidgetArea, self.setup_dock)
         if self.compact:
             window.splitDockWidget(self.setup_dock, self.docks[CURVES], orientation.Vertical)
