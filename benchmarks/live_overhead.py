@@ -272,7 +272,7 @@ def build_first_use(args) -> None:
 
 def interleaved(spec, args, sides: list) -> dict:
     """``rounds`` turns of (cli, headless, live), each about ``seconds / rounds`` long."""
-    from studio.protocol import Pause, Resume
+    from engines.live.protocol import Pause, Resume
 
     headless, window = start_studio_sides(spec, sides)
     turns = {"headless": (lambda p: headless.send(Pause() if p else Resume()), StepClock(headless)),
@@ -329,8 +329,8 @@ def main(argv=None) -> int:
 
     from engines.core.config import parse_assignments
     from engines.registry import DEFAULT_MODEL, engine_class
-    from studio.display import DISPLAY_SHARE_ENV, display_share
-    from studio.protocol import RunSpec
+    from engines.live.display import DISPLAY_SHARE_ENV, display_share
+    from engines.live.protocol import RunSpec
     from studio.theme import apply_theme
 
     def quiet_offscreen(mode, context, message):   # the offscreen platform's notice on every dock move

@@ -48,9 +48,9 @@ def measure(model: str, repeats: int, app) -> dict:
 
     from engines.core.frames import in_pixels
     from engines.registry import build_engine, engine_class
-    from studio.children import join_state, split_state
+    from engines.live.training import join_state, split_state
     from studio.panels import create_panel
-    from studio.protocol import Frames
+    from engines.live.protocol import Frames
 
     cls = engine_class(model)
     overrides = dict(cls.steady_overrides)

@@ -270,7 +270,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_export_tb(args) -> int:
-    from engines.tensorboard_export import TensorBoardMissing, export_tensorboard
+    from engines.records.tensorboard import TensorBoardMissing, export_tensorboard
 
     try:
         counts = export_tensorboard(args.run_dir, args.out_dir)

@@ -11,7 +11,7 @@ from engines.cli import EXIT_BAD_INPUT, OneLineParser
 
 
 def _parser() -> argparse.ArgumentParser:
-    from studio.export import FORMATS
+    from engines.records.export import FORMATS
 
     p = OneLineParser(prog="python -m studio", description="genstudio's studio, headless commands.")
     sub = p.add_subparsers(dest="command")
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_export(args) -> int:
-    from studio.export import ExportError, export_run
+    from engines.records.export import ExportError, export_run
 
     panels = [name for value in args.panels for name in value.split(",")]
 

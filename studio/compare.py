@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtWidgets
 from studio.panels import create_panel
 from studio.panels.curves import PALETTE, PLOT_MIN_HEIGHT
 from studio.recorded_view import Timeline
-from studio.replay import RecordedRun
+from engines.records.replay import RecordedRun
 
 COMPARE_SIZE = (1300, 900)
 PANEL_HEIGHT = 260           # each row of pictures

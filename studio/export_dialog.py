@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from studio.export import (FORMATS, MAX_SCALE, ExportCancelled, ExportError, default_panels, estimate_export,
+from engines.records.export import (FORMATS, MAX_SCALE, ExportCancelled, ExportError, default_panels, estimate_export,
                            export_run, exportable_panels, step_range)
 from studio.panels.images import Caption
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from studio.replay import RecordedRun
+from engines.records.replay import RecordedRun
 from studio.stepwise import Stepwise
 
 FOLLOW_INTERVAL_MS = 1000   # how often a recorded run that is still training is read again

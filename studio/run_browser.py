@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from studio.protocol import runs_root
-from studio.run_index import RunIndex, RunSummary, newest_first
+from engines.live.protocol import runs_root
+from engines.records.run_index import RunIndex, RunSummary, newest_first
 from studio.stepwise import Stepwise
 
 REFRESH_MS = 3000

@@ -21,7 +21,7 @@ from studio.controls import RunSetup
 from studio.keys import ShortcutsWin
 from studio.layout import DockLayout, settings
 from studio.panels.images import Caption
-from studio.protocol import Pause, Resume, RunSpec, Step
+from engines.live.protocol import Pause, Resume, RunSpec, Step
 from studio.recorded_view import RecordedRunView, Timeline
 from studio.run_browser import RunBrowser
 from studio.worker import TrainingWorker
@@ -559,7 +559,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """View a recorded run (finished, or still written by a headless job: then it is followed).
         A run training in this window is stopped first (it is kept), after asking when ``confirm``."""
         from engines.core.store import StoreError
-        from studio.replay import RecordedRun
+        from engines.records.replay import RecordedRun
 
         try:
             recorded = RecordedRun(path)
@@ -657,7 +657,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _show_recorded_curves(self, path) -> None:
         from engines.core.store import StoreError
-        from studio.replay import RecordedRun
+        from engines.records.replay import RecordedRun
 
         try:
             recorded = RecordedRun(path)
@@ -681,7 +681,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------------------ export, help
     def open_export_dialog(self):
         """File → Export for the current run (live, finished or opened); returns the dialog."""
-        from studio.export import ExportError
+        from engines.records.export import ExportError
         from studio.export_dialog import ExportDialog
 
         if self.run_dir is None:

@@ -1,5 +1,5 @@
 """The GUI side of a training run: starts the training and display processes
-(:mod:`studio.children`) and talks to them with the messages of :mod:`studio.protocol`.
+(:mod:`engines.live.training`) and talks to them with the messages of :mod:`engines.live.protocol`.
 
 Everything here runs in the GUI thread, so any slot of its signals may touch widgets. A socket
 notifier per pipe wakes it when bytes have arrived (nothing arrives, nothing runs), and a
@@ -23,9 +23,9 @@ from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from engines.core.commands import CallMethod, SetField
 from engines.data.artefacts import Building
-from studio.children import training_process
-from studio.display import display_process
-from studio.protocol import Catalog, Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
+from engines.live.training import training_process
+from engines.live.display import display_process
+from engines.live.protocol import Catalog, Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
 
 STATUS_INTERVAL_S = 0.5      # the GUI asks the training process for its status and scalars this often
 STOP_TIMEOUT_S = 30.0        # a stop saves a checkpoint first; after this long the processes are killed

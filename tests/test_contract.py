@@ -101,14 +101,14 @@ def assert_same_frames(a: dict, b: dict) -> None:
 
 
 def test_its_picture_state_shared_and_loaded_in_place_draws_what_its_whole_state_draws(trained):
-    """The display copy's path (studio.children.StateFeed → studio.display): ``picture_state()``
+    """The display copy's path (engines.live.training.StateFeed → engines.live.display): ``picture_state()``
     copied into shared tensors and loaded as they are into a copy draws every frame exactly as a
     copy that loaded the whole state; the copy keeps nothing of the shared tensors (the next state
     is copied into them while it draws)."""
     import torch
 
     from engines.core.engine import _copied
-    from studio.children import join_state, split_state
+    from engines.live.training import join_state, split_state
 
     engine, _ = trained
     whole, shared_copy = smoke(engine.name), smoke(engine.name)
@@ -128,7 +128,7 @@ def test_its_picture_state_shared_and_loaded_in_place_draws_what_its_whole_state
 def test_watching_never_changes_training(model):
     """A run whose state is shared with a display copy after every step (which then draws every
     view) trains bit for bit as a run nobody watches."""
-    from studio.children import StateFeed, join_state
+    from engines.live.training import StateFeed, join_state
 
     class Conn:        # the display copy's end, in this process: it draws as soon as the state comes
         def send(self, message):

@@ -112,7 +112,7 @@ class LiveStatus:
 class LatestSlot:
     """Where the loop leaves the live status, and the scalars and events since the last pull (kept
     only when ``consumer`` is set: someone pulls them). Live pictures are not made here: the studio's
-    display copy draws them from the training state (``studio.children``)."""
+    display copy draws them from the training state (``engines.live.training``)."""
 
     def __init__(self, max_rows: int = 200_000):
         self._lock = threading.Lock()

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 AREAS = ("main", "side")
-# How a view's picture moves live (the display copy's schedule, studio/children.py, reads it):
+# How a view's picture moves live (the display copy's schedule, engines/live/display.py, reads it):
 MOTIONS = {
     # a new picture needs new weights: drawn from each training state the display copy is sent
     # (a main view at every one, a side view about once a second)

@@ -6,7 +6,7 @@ a picture drawn *beside* training cost it about two and a half times the picture
 (measured with the RBM on 2 cores). So a picture of the training state is drawn *in a pause*: the
 training thread copies :meth:`~engines.core.engine.Engine.picture_state` into shared memory between
 two steps and waits while this copy loads it (in place) and draws, then goes on when told
-:class:`~studio.protocol.Drawn` (:class:`studio.children.StateFeed`). Training loses the pause, and
+:class:`~engines.live.protocol.Drawn` (:class:`engines.live.training.StateFeed`). Training loses the pause, and
 no more. The copy draws with one thread, on the core the waiting training thread leaves free.
 
 What is drawn in a pause follows each view's declared motion (:data:`engines.core.views.MOTIONS`):
@@ -14,7 +14,7 @@ What is drawn in a pause follows each view's declared motion (:data:`engines.cor
 - ``state`` views of the main area: every pause (a new picture needs new weights);
 - ``sampling`` views: a *run* of pictures from the same weights, each a call of ``frames()`` that
   moves the picture on (the Gibbs chains a sweep further), as many as ``SAMPLING_FPS`` fill until
-  the next pause; the GUI plays the run out evenly (:class:`~studio.protocol.Frames`), so the
+  the next pause; the GUI plays the run out evenly (:class:`~engines.live.protocol.Frames`), so the
   chains move at ``SAMPLING_FPS`` while the weights under them are refreshed less often
   (``SAMPLING_STATE_FPS`` when no main state view needs them more often: fewer pauses, fewer
   messages, fewer loads);
@@ -28,7 +28,7 @@ each pause spends what it took. The training state is asked for when the main bu
 the next pause's regular part (loading it, the main state views) and at most ``STATE_FPS`` times a
 second; at least every ``STATE_MAX_AGE_S`` whatever the budget. What the user does (a drag, a
 stroke, a click) needs no training state: it is drawn beside training at once, at up to
-``DISPLAY_FPS``, at a low priority. The messages are in :mod:`studio.protocol`; the GUI side is
+``DISPLAY_FPS``, at a low priority. The messages are in :mod:`engines.live.protocol`; the GUI side is
 :mod:`studio.worker`.
 """
 from __future__ import annotations
@@ -39,8 +39,8 @@ import os
 import time
 from multiprocessing.connection import wait
 
-from studio.children import join_state, leave_signals_to_the_gui
-from studio.protocol import Drawn, Frames, Pull, RunSpec, State, Stop, Want, Wanted
+from engines.live.training import join_state, leave_signals_to_the_gui
+from engines.live.protocol import Drawn, Frames, Pull, RunSpec, State, Stop, Want, Wanted
 
 DISPLAY_FPS = 30             # pictures a second at most of what the user does (drag, draw, click)
 STATE_FPS = 6                # training states a second at most (a main state view's pictures)

@@ -5,10 +5,10 @@ Gibbs sweeps of 64 chains, ~11 ms) cost a third of the training speed at 30 pict
 any second Python thread beside the training thread (painting in a QThread design, or a thread
 making the pictures) slowed it through the GIL. So the training process runs only the Runner (plus
 a thread that answers messages), and a *display copy* of the engine lives in its own process
-(:mod:`studio.display`): when it wants a picture of the training state it asks, the training thread
+(:mod:`engines.live.display`): when it wants a picture of the training state it asks, the training thread
 copies ``engine.picture_state()`` into shared memory between two steps (a fraction of a
 millisecond: the weights, not the optimiser's moments) and waits while the copy draws from it, at
-most ``STATE_HOLD_S``. The messages are in :mod:`studio.protocol`; the GUI side is
+most ``STATE_HOLD_S``. The messages are in :mod:`engines.live.protocol`; the GUI side is
 :mod:`studio.worker`.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from engines.core.commands import CallMethod, SetField
-from studio.protocol import (Catalog, Done, Drawn, Failed, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step,
+from engines.live.protocol import (Catalog, Done, Drawn, Failed, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step,
                              Stop, new_run_dir, runs_root)
 
 STATE_HOLD_S = 1.0           # training waits at most this long for the display copy to draw its state

@@ -139,7 +139,7 @@ def test_a_killed_trainer_leaves_a_crashed_run_that_resumes_from_its_last_checkp
     finally:
         if trainer.poll() is None:
             trainer.kill()
-    from studio.replay import RecordedRun
+    from engines.records.replay import RecordedRun
 
     recorded = RecordedRun(run)
     assert recorded.status == "crashed" and not recorded.running

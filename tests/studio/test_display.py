@@ -1,4 +1,4 @@
-"""The display copy's schedule (studio/display.py), on a clock the tests move: what a pause of
+"""The display copy's schedule (engines/live/display.py), on a clock the tests move: what a pause of
 training draws for each motion of view, the budget it pays from, when it asks for the training state,
 and what the GUI is handed."""
 import numpy as np
@@ -7,10 +7,10 @@ import pytest
 from engines.boltzmann.frames import ChainState
 from engines.core.commands import CallMethod
 from engines.registry import engine_class
-from studio import display as d
-from studio.children import split_state
-from studio.display import DisplaySession, PictureBudget
-from studio.protocol import RunSpec, State, Wanted
+from engines.live import display as d
+from engines.live.training import split_state
+from engines.live.display import DisplaySession, PictureBudget
+from engines.live.protocol import RunSpec, State, Wanted
 
 
 class Clock:

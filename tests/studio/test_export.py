@@ -14,7 +14,7 @@ from PIL import Image
 from engines.boltzmann.frames import ChainHistory, ChainState
 from engines.core.frames import ImageGrid
 from studio import __main__ as cli
-from studio.export import (GAP, ExportCancelled, ExportError, export_run, exportable_panels,
+from engines.records.export import (GAP, ExportCancelled, ExportError, export_run, exportable_panels,
                            render_frame, step_range)
 
 RECORDED_STEPS = [10, 20, 30, 40, 50, 60]
@@ -185,7 +185,7 @@ def test_scale_is_automatic_by_default_and_bounded(run_dir, tmp_path):
 
 
 def test_a_png_sheet_too_large_to_build_is_refused(run_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr("studio.export.MAX_SHEET_PIXELS", 10_000)
+    monkeypatch.setattr("engines.records.export.MAX_SHEET_PIXELS", 10_000)
     with pytest.raises(ExportError, match="a PNG sheet of 6 frames would be .* pixels; choose a narrower"):
         export_run(run_dir, ["chains"], tmp_path / "sheet.png")
     assert _files(tmp_path) == []
@@ -344,7 +344,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(run_dir, tmp_path, capsys, argv, m
 
 
 def test_python_m_studio_export_runs_without_qt_or_torch_at_import(run_dir, tmp_path):
-    probe = ("import sys, studio.export, studio.__main__; "
+    probe = ("import sys, engines.records.export, studio.__main__; "
              "print(sorted({'torch', 'PySide6'} & set(sys.modules)))")
     imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert imported.stdout.strip() == "[]"

@@ -8,8 +8,8 @@ from engines.core.store import RunStore
 from engines.registry import build_engine, describe
 from studio.compare import CompareWindow, differing_settings
 from studio.run_browser import COLUMNS, RunBrowser
-from studio import run_index
-from studio.run_index import RunIndex, scan
+from engines.records import run_index
+from engines.records.run_index import RunIndex, scan
 from studio.window import MainWindow
 
 
