@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engines.core.config import ConfigError, check_seed, fields_of, to_dict, with_overrides
+from engines.core.plugins import plugin_models
 
 if TYPE_CHECKING:  # torch loads only when an engine is built: the studio shows its window first
     from engines.core.engine import Engine
@@ -31,28 +32,12 @@ BUILTIN_MODELS = {
     "lapgan": "engines.gan.lapgan:LAPGANEngine", "gan2d": "engines.gan.gan2d:GAN2DEngine",
 }
 DEFAULT_MODEL = "rbm"          # what `python main.py` trains when no model is named
-PLUGINS_ENV = "GENSTUDIO_ENGINES"
-
-
-def plugin_models() -> dict[str, str]:
-    """Engines named in ``$GENSTUDIO_ENGINES`` (``name=module:Class`` separated by commas)."""
-    out = {}
-    for item in filter(None, (s.strip() for s in os.environ.get(PLUGINS_ENV, "").split(","))):
-        name, _, target = item.partition("=")
-        if name and ":" in target:
-            out[name.strip()] = target.strip()
-    return out
 
 
 def models() -> dict[str, str]:
     """Every registered engine, ``name -> "module:Class"``: built-in ones, then plug-ins (read
     each time, so a test or a launcher may set the variable after import)."""
     return {**BUILTIN_MODELS, **plugin_models()}
-
-
-def engine_packages() -> set[str]:
-    """Top-level packages that hold registered engines (where their frame kinds may live)."""
-    return {"engines"} | {target.split(":")[0].split(".")[0] for target in plugin_models().values()}
 
 
 def engine_class(model: str) -> type["Engine"]:

@@ -1,6 +1,7 @@
 """The packages' boundaries, enforced: Qt only in ``studio/``; torch never in the GUI process (nor in
 ``engines/live`` and ``engines/records`` when imported); nothing in ``studio/`` outside ``panels/``
-naming a model family. Each rule is checked on the code as it is, and shown to catch a breach."""
+naming a model family; ``engines/core`` importing nothing built on it. Each rule is checked on the
+code as it is, and shown to catch a breach."""
 import ast
 import os
 import subprocess
@@ -59,6 +60,20 @@ def test_studio_names_no_model_family_outside_its_panels():
                 for b in family_imports(path, source, families)]
     assert breaches == []
     assert family_imports(Path("studio/window.py"), "from engines.vae.frames import LatentGrid\n", families)
+
+
+def core_imports(path: Path, source: str) -> list[str]:
+    """A module of ``engines/core`` that imports the registry, a family, or the live or recorded
+    runs: the core sits under all of them (an import back up made a circle)."""
+    above = ("engines.registry", "engines.runs", "engines.cli", "engines.live", "engines.records", *family_packages())
+    return [f"{path}:{line} imports {name}" for line, name in imported(source)
+            if any(name == a or name.startswith(a + ".") for a in above)]
+
+
+def test_the_core_imports_nothing_built_on_it():
+    breaches = [b for path, source in sources("engines/core") for b in core_imports(path, source)]
+    assert breaches == []
+    assert core_imports(Path("engines/core/frames.py"), "def f():\n    from engines.registry import models\n")
 
 
 def torch_loaded_after(code: str, folder: Path, timeout: float = 120) -> bool:

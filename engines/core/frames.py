@@ -35,16 +35,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engines.core.plugins import engine_packages
 from engines.core.views import kind_id
 
 FRAME_KINDS: dict[str, type["Frame"]] = {}
 MAX_STORED_ARRAY_BYTES = 1 << 28      # 256 MiB: a recorded picture is far smaller; a claim past it is refused
-
-# Runs recorded before kinds were named by module kept bare class names.
-LEGACY_KINDS = {"ImageGrid": "engines.core.frames:ImageGrid",
-                "ChainState": "engines.boltzmann.frames:ChainState",
-                "ChainHistory": "engines.boltzmann.frames:ChainHistory"}
-
 
 class FrameKindError(ValueError):
     """A stored frame whose kind is unknown or may not be imported."""
@@ -262,12 +257,14 @@ def _stored_arrays(blob: bytes) -> dict[str, np.ndarray]:
 
 # ----------------------------------------------------------------------------------- kinds
 def kind_class(kind: str) -> type[Frame]:
-    """The frame class named ``kind`` (``module:Class``, or a bare legacy name), importing its
-    module if needed and allowed (see :func:`allowed_kind_module`)."""
-    kind = LEGACY_KINDS.get(kind, kind)
+    """The frame class named ``kind`` (``module:Class``), importing its module if needed and
+    allowed (see :func:`allowed_kind_module`)."""
     if kind in FRAME_KINDS:
         return FRAME_KINDS[kind]
     module, _, name = kind.partition(":")
+    if not name and kind.isidentifier():
+        raise FrameKindError(f"frame kind '{kind}' is from a run recorded by a genstudio older than 0.1.0; "
+                             "record the run again")
     if not name or not allowed_kind_module(module):
         raise FrameKindError(f"unknown frame kind '{kind}'")
     try:
@@ -282,6 +279,4 @@ def kind_class(kind: str) -> type[Frame]:
 def allowed_kind_module(module: str) -> bool:
     """Frame kinds live in the packages that hold registered engines (``engines`` and any package
     an engine plug-in comes from)."""
-    from engines.registry import engine_packages
-
     return any(module == p or module.startswith(p + ".") for p in engine_packages())

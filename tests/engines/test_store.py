@@ -233,3 +233,12 @@ def test_a_frame_claiming_a_huge_shape_is_refused_before_anything_is_allocated(t
     meta["samples__shape"] = [100000, 100000, 100]          # bit-packed samples claiming 10^12 of them
     with pytest.raises(ValueError, match="more than its 24 bits"):
         decode(kind, meta, blob)
+
+
+def test_a_frame_kind_named_as_before_0_1_0_is_refused_with_what_to_do():
+    from engines.core.frames import FrameKindError, kind_class
+
+    with pytest.raises(FrameKindError, match="older than 0.1.0; record the run again"):
+        kind_class("ChainState")
+    with pytest.raises(FrameKindError, match="unknown frame kind 'os:system'"):
+        kind_class("os:system")
