@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engines.core.files import replaced_atomically
 from engines.core.frames import Frame, decode, encode, quantized
 
 KEYFRAME_EVERY = 10          # every 10th stored frame of a name is whole; the others differences to the last
@@ -268,17 +269,10 @@ class RunStore:
         import torch  # here, not at the top: readers of a run (export, replay) never need torch
 
         final = self.path / "checkpoints" / f"step-{step:09d}.pt"
-        tmp = final.with_suffix(".pt.tmp")
         serialised = io.BytesIO()
         torch.save(state, serialised)
-        try:
-            with _writing(self.path):
-                with open(tmp, "wb") as out:
-                    out.write(serialised.getbuffer())
-                os.replace(tmp, final)
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+        with _writing(self.path), replaced_atomically(final) as temp, open(temp, "wb") as out:
+            out.write(serialised.getbuffer())
         with _writing(self.path), self._lock, self._conn:
             self._flush_locked()
             self._conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",

@@ -23,11 +23,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, TypeVar
+
+from engines.core.files import replaced_atomically
 
 T = TypeVar("T")
 REPORT_INTERVAL_S = 0.2     # a build reports its progress at most this often (and at its start and end)
@@ -154,16 +155,10 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> bool:
     nothing left behind) if the folder cannot be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as f:
+        with replaced_atomically(path) as temp, open(temp, "wb") as f:
             write(f)
-        os.replace(tmp, path)
         return True
     except OSError:
-        Path(tmp).unlink(missing_ok=True)
         return False
 
 

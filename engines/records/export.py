@@ -16,7 +16,6 @@ import bisect
 import io
 import math
 import os
-import secrets
 import struct
 import tempfile
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from engines.core.files import replaced_atomically
 from engines.core.frames import Frame, as_u8
 
 FORMATS = ("mp4", "gif", "png")
@@ -512,11 +512,8 @@ def _reporting(pictures, total: int, progress):
 
 def _write_atomically(out: Path, write) -> None:
     """``write(temp path)`` beside ``out``, then rename over it; the temp file never survives."""
-    temp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.part")
     try:
-        write(temp)
-        os.replace(temp, out)
+        with replaced_atomically(out) as temp:
+            write(temp)
     except OSError as exc:
         raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        temp.unlink(missing_ok=True)
