@@ -18,8 +18,9 @@ import colorsys
 
 import numpy as np
 
+from engines.core.frames import as_u8
 from engines.data.render3d import Part, normalise, rotation, shade, trace
-from engines.data.views3d import ViewDataset, cached_arrays, to_bytes, to_unit
+from engines.data.views3d import ViewDataset, cached_arrays, to_unit
 
 VERSION = 1
 SEED = 0
@@ -132,8 +133,8 @@ def build(size: int, seed: int = SEED, progress=None) -> dict[str, np.ndarray]:
     images, masks, labels = [], [], []
     for index in range(CHAIRS):
         image, mask = render_chair(chair(index, seed), size, az, el)
-        images.append(to_bytes(image))
-        masks.append(to_bytes(mask))
+        images.append(as_u8(image))
+        masks.append(as_u8(mask))
         labels.append(np.column_stack([np.full(len(az), index), az, el, held_out(index, seed)]))
         if progress is not None:
             progress.advance()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from engines.core.frames import as_u8
 from engines.data import split_dataset
 from engines.data.base import DataError, ImageDataset
 
@@ -27,7 +28,7 @@ def to_8bit(image: Image.Image) -> Image.Image:
             scaled = array.astype(np.float64) / (65535 if image.mode.startswith("I;16") else 2**32 - 1)
             if image.mode == "I" and array.max() <= 65535:
                 scaled = array.astype(np.float64) / 65535      # 16-bit PNGs often open as "I"
-        return Image.fromarray((np.clip(scaled, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
+        return Image.fromarray(as_u8(scaled), "L")
     if image.mode in ("P", "PA"):
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "La", "RGBa"):

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from engines.core.frames import as_u8
 from engines.data.render3d import Part, normalise, rotation, shade, trace
-from engines.data.views3d import ViewDataset, cached_arrays, to_bytes, to_unit
+from engines.data.views3d import ViewDataset, cached_arrays, to_unit
 
 VERSION = 1
 SEED = 0
@@ -204,7 +205,7 @@ def build(size: int, seed: int = SEED, progress=None) -> dict[str, np.ndarray]:
     views = np.array([(e, a, li) for e in ELEVATIONS for a in AZIMUTHS for li in range(len(LIGHTINGS))])
     for c in range(len(CLASSES)):
         for i in range(INSTANCES):
-            images.append(to_bytes(render_toy(toy(c, i, seed), size)))
+            images.append(as_u8(render_toy(toy(c, i, seed), size)))
             labels.append(np.column_stack([np.full(len(views), c), np.full(len(views), i), views]))
             if progress is not None:
                 progress.advance()

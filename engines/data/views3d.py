@@ -72,11 +72,6 @@ def to_unit(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2))
 
 
-def to_bytes(images: np.ndarray) -> np.ndarray:
-    """float in [0, 1] -> uint8, rounded (how the cache stores images and masks)."""
-    return (np.clip(images, 0, 1) * 255 + 0.5).astype(np.uint8)
-
-
 def load_rendered(spec: str) -> ViewDataset:
     """``toys3d[:SIZE]`` or ``chairs3d[:SIZE]``."""
     name = spec.partition(":")[0]

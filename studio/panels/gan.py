@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from engines.core.frames import as_u8
 from engines.core.views import View
 from engines.gan.frames import (FAKE_COLOUR, HEAT_COLOURS, HEAT_STOPS, LINE_COLOUR, REAL_COLOUR, GANSamples,
                                 PointField, PyramidLevels)
@@ -165,7 +166,7 @@ class PointFieldPanel(PlayerActions, Panel):
     def show_frame(self, frame: PointField) -> None:
         x0, x1, y0, y1 = map(float, frame.extent)
         self.heat = np.asarray(frame.heat, dtype=np.float32)
-        shades = np.clip(self.heat * 255 + 0.5, 0, 255).astype(np.uint8)
+        shades = as_u8(self.heat)
         self.heat_item.setImage(self._heat_colours[shades], autoLevels=False, levels=None)   # RGBA: drawn unscaled in colour
         self.heat_item.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
         lines = np.asarray(frame.lines, dtype=np.float64)

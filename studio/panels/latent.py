@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engines.core.frames import as_unit
+from engines.core.frames import as_u8, as_unit
 from engines.core.views import View
 from engines.vae.frames import DRAWN_COLOUR, LABEL_COLOURS, UNLABELLED, Drawing, LatentGrid, LatentScatter, LatentStats
 from studio.panels.base import Panel
@@ -216,7 +216,7 @@ class DrawCanvas(QtWidgets.QWidget):
     def paintEvent(self, event):
         painter = QtGui.QPainter(self)
         painter.fillRect(self.rect(), QtGui.QColor(40, 40, 40))
-        grey = np.ascontiguousarray((self.pixels * 255 + 0.5).astype(np.uint8))
+        grey = np.ascontiguousarray(as_u8(self.pixels))
         h, w = grey.shape
         image = QtGui.QImage(grey.data, w, h, w, QtGui.QImage.Format.Format_Grayscale8)
         scale, ox, oy = self._geometry()
