@@ -34,10 +34,6 @@ class Control:
     def paused(self) -> bool:
         return self._paused
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop
-
     def pause(self) -> None:
         with self._cond:
             self._paused = True
