@@ -202,19 +202,21 @@ def new_store(args, shard=(0, 1)):
     only, under torchrun: the store is None elsewhere)."""
     from engines.core.config import parse_assignments
     from engines.registry import build_engine, engine_class
-    from engines.runs import new_run
+    from engines.runs import new_run, new_run_dir
 
     if not args.model:
         raise UsageError("name a model to train, or --resume RUN_DIR")
     overrides = parse_assignments(args.overrides)
     engine_class(args.model)  # unknown model: fail before loading anything
-    run_dir = Path(args.run_dir or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
     _threads()
     engine = build_engine(args.model, args.data, args.device, args.seed, overrides, shard)
     steps = args.steps or (round(args.epochs * engine.steps_per_epoch) if args.epochs else DEFAULT_STEPS)
     if steps < 1:
         raise UsageError(f"--epochs {args.epochs:g} is less than one step ({engine.steps_per_epoch} steps per epoch)")
-    return (new_run(engine, args.data, run_dir) if shard[0] == 0 else None), engine, steps
+    if shard[0] != 0:
+        return None, engine, steps
+    run_dir = Path(args.run_dir) if args.run_dir else new_run_dir(Path("runs"), args.model)   # as the studio names one
+    return new_run(engine, args.data, run_dir), engine, steps
 
 
 def resume_store(args, shard=(0, 1)):

@@ -3,6 +3,7 @@ process): a new run is an engine built from a model name plus a new run director
 the engine a run describes at its last checkpoint, with the run reopened for writing."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -59,3 +60,24 @@ def resume_run(run_dir, device: str = "auto", shard: tuple[int, int] = (0, 1)) -
         store.close()
         raise
     return store, engine
+
+
+def runs_root() -> Path:
+    """Where new runs are recorded: ``$GENSTUDIO_RUNS``, else ``~/genstudio/runs``."""
+    return Path(os.environ.get("GENSTUDIO_RUNS") or Path.home() / "genstudio" / "runs").expanduser()
+
+
+def new_run_dir(root: Path, model: str) -> Path:
+    """A new, empty ``root/MODEL-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if that name is taken),
+    made here: making it is what claims the name, so two runs started in the same second by two
+    processes (two windows, a benchmark's two studio sides) get one each."""
+    base = root / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    root.mkdir(parents=True, exist_ok=True)
+    path, n = base, 1
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engines.live.protocol import runs_root
+from engines.runs import runs_root
 from engines.records.run_index import RunIndex, RunSummary, newest_first
 from studio.stepwise import Stepwise
 

@@ -18,10 +18,7 @@ display → training: :class:`Want`, :class:`Drawn`; training → display: :clas
 """
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 @dataclass
@@ -145,25 +142,3 @@ class State:
     skeleton: object
     shared: list | None
     changed: bool = False
-
-
-# ----------------------------------------------------------------------------------- run folders
-def runs_root() -> Path:
-    """Where new runs are recorded: ``$GENSTUDIO_RUNS``, else ``~/genstudio/runs``."""
-    return Path(os.environ.get("GENSTUDIO_RUNS") or Path.home() / "genstudio" / "runs").expanduser()
-
-
-def new_run_dir(root: Path, model: str) -> Path:
-    """A new, empty ``root/MODEL-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if that name is taken),
-    made here: making it is what claims the name, so two runs started in the same second by two
-    processes (two windows, a benchmark's two studio sides) get one each."""
-    base = root / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    root.mkdir(parents=True, exist_ok=True)
-    path, n = base, 1
-    while True:
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            n += 1
-            path = base.with_name(f"{base.name}-{n}")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from engines.core.commands import CallMethod, SetField
 from engines.live.protocol import (Catalog, Done, Drawn, Failed, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step,
-                             Stop, new_run_dir, runs_root)
+                                   Stop)
 
 STATE_HOLD_S = 1.0           # training waits at most this long for the display copy to draw its state
 
@@ -118,7 +118,7 @@ class TrainingSession:
         from engines.core.device import default_threads
         from engines.core.runner import Control, Runner, RunnerSettings
         from engines.registry import build_engine
-        from engines.runs import new_run, resume_run
+        from engines.runs import new_run, new_run_dir, resume_run, runs_root
 
         torch.set_num_threads(default_threads())
         if spec.resume:

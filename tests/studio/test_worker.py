@@ -13,7 +13,8 @@ from engines.core.commands import CallMethod, SetField
 from engines.live import training as children
 from engines.live.training import TrainingSession
 from engines.live.display import DISPLAY_SHARE, DISPLAY_SHARE_ENV, DisplaySession, display_share
-from engines.live.protocol import Pause, RunSpec, State, Step, Stop, Wanted, new_run_dir
+from engines.live.protocol import Pause, RunSpec, State, Step, Stop, Wanted
+from engines.runs import new_run_dir
 from studio.worker import MessageReader, TrainingWorker
 
 SPEC = dict(model="toy", data="digits")
@@ -41,7 +42,7 @@ def test_new_run_dir_is_named_after_the_model_and_never_reused(tmp_path):
 
 def test_two_runs_started_in_the_same_second_by_two_processes_get_a_directory_each(tmp_path):
     """The benchmark's headless and live sides start together: both runs must record."""
-    code = (f"from pathlib import Path; from engines.live.protocol import new_run_dir; "
+    code = (f"from pathlib import Path; from engines.runs import new_run_dir; "
             f"print(new_run_dir(Path({str(tmp_path)!r}), 'toy'))")
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
              for _ in range(4)]
