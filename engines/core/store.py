@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS scalars(step INTEGER NOT NULL, wall REAL NOT NULL, na
 CREATE INDEX IF NOT EXISTS scalars_by_name ON scalars(name, step);
 CREATE TABLE IF NOT EXISTS frames(id INTEGER PRIMARY KEY, step INTEGER NOT NULL, wall REAL NOT NULL,
                                   name TEXT NOT NULL, kind TEXT NOT NULL, meta TEXT NOT NULL,
-                                  data BLOB NOT NULL, superseded INTEGER NOT NULL DEFAULT 0);
+                                  data BLOB NOT NULL, superseded INTEGER NOT NULL DEFAULT 0,
+                                  base INTEGER);   -- the frame this one is a difference to; NULL: whole
 CREATE INDEX IF NOT EXISTS frames_by_name ON frames(name, step);
 CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, step INTEGER NOT NULL, wall REAL NOT NULL,
                                   kind TEXT NOT NULL, message TEXT NOT NULL);
@@ -46,10 +47,10 @@ CREATE TABLE IF NOT EXISTS checkpoints(step INTEGER PRIMARY KEY, wall REAL NOT N
                                        file TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scalar_order(name TEXT PRIMARY KEY);
 """
+SCHEMA_VERSION = 1            # the description's schema_version: the tables above, as this version reads them
 LOCK_NAME = "run.lock"        # held (flock) by the one process writing the run, for as long as it does
 # Resuming a run from its last checkpoint sets aside what was recorded after it: those rows stay in
 # the file, marked superseded, and readers skip them (an event says what happened).
-SUPERSEDED = "superseded INTEGER NOT NULL DEFAULT 0"
 
 
 class StoreError(RuntimeError):
@@ -121,6 +122,17 @@ def writer_alive(path) -> bool | None:
         return False
 
 
+def _schema_version(row) -> int | str | None:
+    """The schema_version a run's description holds (None: none, as before 0.1.0)."""
+    if row is None:
+        return None
+    try:
+        value = json.loads(row[0])
+    except (TypeError, ValueError):
+        return str(row[0])[:40]
+    return value if isinstance(value, int) and not isinstance(value, bool) else str(value)[:40]
+
+
 class RunStore:
     """Writer and reader of one run directory. Safe to share between threads (one lock)."""
 
@@ -130,8 +142,7 @@ class RunStore:
         self._conn = conn
         self._writer_lock = writer_lock
         self._lock = threading.Lock()
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(frames)")}
-        self._current = "superseded = 0" if "superseded" in columns else "1"    # runs from before resume
+        self._current = "superseded = 0"
         self._pending: list[tuple] = []
         self._new_names: list[str] = []
         self._names_seen: set[str] = set()
@@ -154,7 +165,8 @@ class RunStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
             with conn:
-                rows = [(k, json.dumps(v)) for k, v in {**description, "created": time.time(), "status": "running"}.items()]
+                rows = [(k, json.dumps(v)) for k, v in {**description, "created": time.time(), "status": "running",
+                                                         "schema_version": SCHEMA_VERSION}.items()]
                 conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
             conn.close()
             lock = _take_writer_lock(path)
@@ -188,20 +200,21 @@ class RunStore:
         lock = _take_writer_lock(path) if writable else None
         try:
             conn = sqlite3.connect(path / DB_NAME, check_same_thread=False, timeout=10)
-            conn.execute("SELECT count(*) FROM meta").fetchone()
-            if writable:
-                for table in ("scalars", "frames"):
-                    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-                    if "superseded" not in columns:
-                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {SUPERSEDED}")
-                conn.executescript(SCHEMA)
-                conn.commit()
+            version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.Error as exc:
             if lock is not None:
                 lock.close()
             if shutil.disk_usage(path).free == 0:   # SQLite cannot make its shared-memory file
                 raise StoreError(f"the disk is full: cannot open the run in {path}") from None
             raise StoreError(f"cannot read run {path}: {exc}") from None
+        recorded = _schema_version(version)
+        if recorded != SCHEMA_VERSION:
+            conn.close()
+            if lock is not None:
+                lock.close()
+            raise StoreError(f"run {path} was recorded by a genstudio "
+                             + ("older than 0.1.0 (it has no schema version): record it again" if recorded is None
+                                else f"of another run format ({recorded}; this one reads {SCHEMA_VERSION})"))
         return cls(path, conn, writable, lock)
 
     # ----------------------------------------------------------------------------- writing
@@ -233,11 +246,10 @@ class RunStore:
                     continue
                 delta = last is not None and last[2] + 1 < KEYFRAME_EVERY
                 kind, meta, blob = encode(frame, quantized(last[1]) if delta else None)
-                if "__delta" in meta:
-                    meta["__base"] = last[0]
-                cursor = self._conn.execute("INSERT INTO frames(step, wall, name, kind, meta, data) "
-                                            "VALUES (?,?,?,?,?,?)",
-                                            (frame.step, wall, frame.name, kind, json.dumps(meta), blob))
+                base = last[0] if "__delta" in meta else None
+                cursor = self._conn.execute("INSERT INTO frames(step, wall, name, kind, meta, data, base) "
+                                            "VALUES (?,?,?,?,?,?,?)",
+                                            (frame.step, wall, frame.name, kind, json.dumps(meta), blob, base))
                 self._written[frame.name] = (cursor.lastrowid, frame, last[2] + 1 if delta else 0)
 
     def add_event(self, step: int, kind: str, message: str) -> None:
@@ -337,11 +349,7 @@ class RunStore:
 
     def scalar_names(self) -> list[str]:
         """Scalar names in the order they were first logged (as a live view shows them)."""
-        try:
-            ordered = [r[0] for r in self._query("SELECT name FROM scalar_order ORDER BY rowid")]
-        except StoreError:       # a run recorded before the order was kept
-            ordered = []
-        return ordered or [r[0] for r in self._query("SELECT DISTINCT name FROM scalars ORDER BY name")]
+        return [r[0] for r in self._query("SELECT name FROM scalar_order ORDER BY rowid")]
 
     def scalars(self, name: str, since_step: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(steps, wall times, values) of one scalar after ``since_step``; missing values are NaN."""
@@ -388,24 +396,24 @@ class RunStore:
         ``KEYFRAME_EVERY``; ``decoded`` holds those already known)."""
         chain = []
         while frame_id not in decoded:
-            rows = self._query("SELECT kind, meta, data FROM frames WHERE id = ?", (frame_id,))
+            rows = self._query("SELECT kind, meta, data, base FROM frames WHERE id = ?", (frame_id,))
             if not rows:
                 raise StoreError(f"run {self.path}: a stored frame refers to frame {frame_id}, which is missing")
-            kind, meta, blob = rows[0]
+            kind, meta, blob, base = rows[0]
             try:
                 meta = json.loads(meta)
             except (TypeError, ValueError):
                 raise StoreError(f"cannot read a frame of run {self.path}: its description is not readable") from None
-            if not isinstance(meta, dict) or not isinstance(meta.get("__base", 0), int):
+            if not isinstance(meta, dict) or not isinstance(base, (int, type(None))):
                 raise StoreError(f"cannot read a frame of run {self.path}: its description is damaged")
-            chain.append((frame_id, kind, meta, blob))
-            if "__base" not in meta or len(chain) > KEYFRAME_EVERY:
+            chain.append((frame_id, kind, meta, blob, base))
+            if base is None or len(chain) > KEYFRAME_EVERY:
                 break
-            frame_id = meta["__base"]
+            frame_id = base
         frame = decoded.get(frame_id)
-        for frame_id, kind, meta, blob in reversed(chain):
+        for frame_id, kind, meta, blob, base in reversed(chain):
             try:
-                frame = decode(kind, meta, blob, quantized(frame) if "__base" in meta and frame is not None else None)
+                frame = decode(kind, meta, blob, quantized(frame) if base is not None and frame is not None else None)
             except ValueError as exc:
                 raise StoreError(f"cannot read a frame of run {self.path}: {exc}") from None
         return frame
@@ -446,11 +454,11 @@ class RunStore:
             names = [r[0] for r in self._conn.execute("SELECT DISTINCT name FROM frames")]
             for name in names:      # up to a whole frame, so that no difference loses its base
                 (whole,), = self._conn.execute(
-                    "SELECT min(id) FROM frames WHERE name = ? AND step >= ? AND meta NOT LIKE '%\"__base\"%'",
+                    "SELECT min(id) FROM frames WHERE name = ? AND step >= ? AND base IS NULL",
                     (name, cutoff)).fetchall()
                 if whole is not None:
                     removed += self._conn.execute(
-                        "DELETE FROM frames WHERE name = ? AND id < ? AND meta LIKE '%\"__base\"%'",
+                        "DELETE FROM frames WHERE name = ? AND id < ? AND base IS NOT NULL",
                         (name, whole)).rowcount
             if removed:
                 self._conn.execute("INSERT INTO events(step, wall, kind, message) VALUES (?,?,?,?)",

@@ -30,8 +30,8 @@ class RecordedRun:
         self._refresh_frame_steps()
 
     def views(self) -> list:
-        """The run's views as recorded; a run recorded before runs described their views gets one
-        view per recorded frame name."""
+        """The run's views as its description names them; a description without them (a store
+        written by other code than the engines' runs) gets one view per recorded frame name."""
         from engines.core.views import View
 
         recorded = self.meta.get("views")
@@ -44,7 +44,7 @@ class RecordedRun:
                 for name in self.store.frame_names()]
 
     def fields(self) -> list:
-        """The run's config fields as recorded (none for older runs)."""
+        """The run's config fields as its description names them (none when it names none)."""
         from engines.core.config import ConfigError, FieldInfo
 
         try:

@@ -135,8 +135,8 @@ def test_frames_are_stored_as_differences_and_read_back_in_any_order(tmp_path):
         store.add_frames([frame])
     store.close()
     reader = RunStore.open(tmp_path / "run")
-    deltas = [json.loads(meta) for (meta,) in reader._query("SELECT meta FROM frames ORDER BY id")]
-    assert [("__base" in m) for m in deltas] == [i % KEYFRAME_EVERY != 0 for i in range(25)]
+    bases = [base for (base,) in reader._query("SELECT base FROM frames ORDER BY id")]
+    assert [base is not None for base in bases] == [i % KEYFRAME_EVERY != 0 for i in range(25)]
     for frame, back in zip(frames, reader.frames("filters")):
         np.testing.assert_allclose(as_unit(back.images), frame.images, atol=0.5 / 255 + 1e-6)
     (last,) = list(reader.frames("filters", 24, 24))          # random access: its chain is decoded
@@ -196,9 +196,9 @@ def test_a_damaged_description_is_a_store_error(tmp_path, key, value, words):
     store.close()
 
 
-@pytest.mark.parametrize("meta", ["{not json", "[1, 2]", '{"__base": "x"}'])
-def test_a_frame_whose_description_is_damaged_is_a_store_error(tmp_path, meta):
-    store = crafted(tmp_path, "UPDATE frames SET meta = ?", (meta,))
+@pytest.mark.parametrize("column, value", [("meta", "{not json"), ("meta", "[1, 2]"), ("base", "x")])
+def test_a_frame_whose_description_is_damaged_is_a_store_error(tmp_path, column, value):
+    store = crafted(tmp_path, f"UPDATE frames SET {column} = ?", (value,))
     with pytest.raises(StoreError, match="cannot read a frame"):
         list(store.frames("filters"))
     store.close()
@@ -242,3 +242,18 @@ def test_a_frame_kind_named_as_before_0_1_0_is_refused_with_what_to_do():
         kind_class("ChainState")
     with pytest.raises(FrameKindError, match="unknown frame kind 'os:system'"):
         kind_class("os:system")
+
+
+@pytest.mark.parametrize("version, says", [(None, "older than 0.1.0"), ("2", "another run format")])
+def test_a_run_of_another_format_is_refused_with_what_to_do(tmp_path, version, says):
+    import sqlite3
+
+    RunStore.create(tmp_path / "run", {"model": "toy"}).close()
+    with sqlite3.connect(tmp_path / "run" / "run.sqlite") as conn:
+        if version is None:
+            conn.execute("DELETE FROM meta WHERE key = 'schema_version'")
+        else:
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
+    for writable in (False, True):
+        with pytest.raises(StoreError, match=says):
+            RunStore.open(tmp_path / "run", writable=writable)
