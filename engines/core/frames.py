@@ -70,6 +70,12 @@ class Frame:
         tiles. Every kind that is not purely numeric defines it."""
         raise NotImplementedError(f"{type(self).__name__} has no still picture")
 
+    def animation(self) -> list[np.ndarray] | None:
+        """The frame's own animation, one picture (as :meth:`still`) per step of it (DRAW's
+        glimpses, a turntable's azimuths), or None when it has none: the exporter then shows the
+        still picture. By default none."""
+        return None
+
     def repeats(self, previous: "Frame | None") -> bool:
         """True when this frame shows nothing new over ``previous`` (same name): it need not be
         drawn or stored again. By default a frame is always new."""

@@ -222,8 +222,8 @@ class _Layout:
 def _pictures_of(frame: Frame) -> list[np.ndarray]:
     """One picture per step of the frame's own animation for a kind that has one (DRAW's
     glimpses, a turntable's azimuths), else its still picture."""
-    animation = getattr(frame, "animation", None)
-    return animation() if animation is not None else [_still(frame)]
+    animation = frame.animation()
+    return animation if animation is not None else [_still(frame)]
 
 
 class _Spool:
