@@ -3,15 +3,21 @@
 :data:`PANELS` is the one place that says which panel draws which frame kind. A kind without an
 entry of its own is drawn by the panel of its nearest base class (napari's layer-controls lookup),
 so every kind has a panel: at worst the :class:`StillPanel`, which shows ``frame.still()``.
-A family that needs a new kind of picture adds its panel module here and one line to the map.
+A family that needs a new kind of picture adds its panel module here and one line to the map (keyed
+by the frame class itself: a misspelt kind fails at import instead of falling back).
 """
 import pyqtgraph as pg
 
 pg.setConfigOptions(imageAxisOrder="row-major")  # frames are (H, W) arrays: row 0 is the top row
 
 from engines.core.config import FieldInfo  # noqa: E402
-from engines.core.frames import FrameKindError, kind_class  # noqa: E402
-from engines.core.views import View, kind_id  # noqa: E402
+from engines.boltzmann.frames import ChainHistory, ChainState, LayerChains  # noqa: E402
+from engines.core.frames import Frame, FrameKindError, kind_class  # noqa: E402
+from engines.core.views import View  # noqa: E402
+from engines.deconv.frames import ChairView  # noqa: E402
+from engines.draw.frames import CaptionTrace, GlimpseTrace  # noqa: E402
+from engines.gan.frames import GANSamples, PointField, PyramidLevels  # noqa: E402
+from engines.vae.frames import Drawing, LatentGrid, LatentScatter, LatentStats  # noqa: E402
 from studio.panels.attention import AttentionPanel  # noqa: E402
 from studio.panels.base import Panel  # noqa: E402
 from studio.panels.captions import CaptionsPanel  # noqa: E402
@@ -23,22 +29,22 @@ from studio.panels.gan import GANSamplesPanel, PointFieldPanel, PyramidPanel  # 
 from studio.panels.images import StillPanel  # noqa: E402
 from studio.panels.latent import DrawPanel, LatentGridPanel, LatentScatterPanel, LatentStatsPanel  # noqa: E402
 
-# frame kind (module:Class) -> panel class
-PANELS: dict[str, type[Panel]] = {
-    "engines.core.frames:Frame": StillPanel,
-    "engines.boltzmann.frames:ChainState": ChainsPanel,
-    "engines.boltzmann.frames:ChainHistory": ChainsPanel,
-    "engines.boltzmann.frames:LayerChains": LayerChainsPanel,
-    "engines.deconv.frames:ChairView": ChairSlidersPanel,
-    "engines.draw.frames:GlimpseTrace": AttentionPanel,
-    "engines.draw.frames:CaptionTrace": CaptionsPanel,
-    "engines.gan.frames:GANSamples": GANSamplesPanel,
-    "engines.gan.frames:PyramidLevels": PyramidPanel,
-    "engines.gan.frames:PointField": PointFieldPanel,
-    "engines.vae.frames:LatentGrid": LatentGridPanel,
-    "engines.vae.frames:LatentScatter": LatentScatterPanel,
-    "engines.vae.frames:Drawing": DrawPanel,
-    "engines.vae.frames:LatentStats": LatentStatsPanel,
+# frame kind -> panel class; a kind without an entry gets the entry of its nearest base class
+PANELS: dict[type[Frame], type[Panel]] = {
+    Frame: StillPanel,
+    ChainState: ChainsPanel,
+    ChainHistory: ChainsPanel,
+    LayerChains: LayerChainsPanel,
+    ChairView: ChairSlidersPanel,
+    GlimpseTrace: AttentionPanel,
+    CaptionTrace: CaptionsPanel,
+    GANSamples: GANSamplesPanel,
+    PyramidLevels: PyramidPanel,
+    PointField: PointFieldPanel,
+    LatentGrid: LatentGridPanel,
+    LatentScatter: LatentScatterPanel,
+    Drawing: DrawPanel,
+    LatentStats: LatentStatsPanel,
 }
 
 
@@ -49,11 +55,7 @@ def panel_class(kind: str) -> type[Panel]:
         hierarchy = kind_class(kind).__mro__
     except FrameKindError:
         return StillPanel
-    for cls in hierarchy:
-        panel = PANELS.get(kind_id(cls))
-        if panel is not None:
-            return panel
-    return StillPanel
+    return next(PANELS[cls] for cls in hierarchy if cls in PANELS)
 
 
 def create_panel(view: View, fields: dict[str, FieldInfo] | None = None, parent=None) -> Panel:
