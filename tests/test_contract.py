@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from engines.core.config import ConfigError, fields_of, with_overrides
+from engines.core.config import ConfigError, fields_of, to_dict, with_overrides
 from engines.core.engine import Engine
 from engines.core.frames import decode, encode
 from engines.core.runner import Runner, RunnerSettings
@@ -101,16 +101,63 @@ def test_each_frame_kind_has_its_intended_panel_a_still_picture_and_survives_the
         np.testing.assert_allclose(as_unit(back.still()), picture, atol=0.5 / 255 + 1e-6, err_msg=kind)
 
 
-def test_its_state_loads_from_a_weights_only_checkpoint_into_a_display_copy(trained, tmp_path):
+@pytest.mark.parametrize("model", MODELS)
+def test_its_state_round_trips_through_a_weights_only_checkpoint_into_a_copy_that_then_trains_the_same(model, tmp_path):
+    """A checkpoint (``torch.save`` of ``state_dict()``, read back ``weights_only``) loaded into a copy
+    built with another seed, whatever the global generator holds, makes a copy whose state equals the
+    original bit for bit, and the two then train the same steps (resume from a state, the display
+    copy's refresh)."""
     import torch
 
+    original = smoke(model, seed=2)
+    for _ in range(2):
+        original.train_step()
+    torch.save(original.state_dict(), tmp_path / "state.pt")
+    copy = smoke(model, seed=7)
+    torch.manual_seed(123)
+    copy.load_state_dict(load_checkpoint(tmp_path / "state.pt"))
+    assert copy.step == original.step
+    assert_same(original.state_dict(), copy.state_dict())
+    for _ in range(2):
+        assert copy.train_step() == original.train_step()
+    assert_same(original.state_dict(), copy.state_dict())
+    assert {f.name for f in copy.frames()} >= {name for view in original.views for name in view.frames}
+
+
+def test_each_view_gets_its_intended_panel_which_draws_its_real_frames_live_and_replayed(trained, qtbot):
+    """Every declared view, built as the window builds it (``create_panel``), is drawn by the panel
+    registered for its first kind (through the kind's bases); fed the engine's own frames, and the
+    same frames read back from the store, it puts a picture on screen: what it shows is not what it
+    showed before its first frame."""
+    from PySide6 import QtWidgets
+
+    from engines.core.frames import kind_class
+    from studio.panels import PANELS, create_panel
+
     engine, _ = trained
-    torch.save(engine.state_dict(), tmp_path / "state.pt")
-    state = load_checkpoint(tmp_path / "state.pt")
-    copy = smoke(engine.name, seed=1)
-    copy.load_state_dict(state)
-    assert copy.step == engine.step
-    assert {f.name for f in copy.frames()} >= {name for view in engine.views for name in view.frames}
+    fields = {info.name: info for info in fields_of(type(engine.config))}
+    frames = frames_by_name(engine)
+    for view in engine.views:
+        panel = create_panel(view, fields)
+        qtbot.addWidget(panel)
+        intended = next(PANELS[cls] for cls in kind_class(view.kinds[0]).__mro__ if cls in PANELS)
+        assert type(panel) is intended, (view.name, type(panel), intended)
+        panel.resize(480, 360)
+        panel.set_config(to_dict(engine.config))
+        panel.set_live(True)
+        panel.show()
+        qtbot.waitExposed(panel)
+        blank = panel.grab().toImage()
+        for name in view.frames:
+            panel.show_frame(frames[name])
+        QtWidgets.QApplication.processEvents()
+        drawn = panel.grab().toImage()
+        assert drawn != blank, f"{engine.name}: the {view.name} panel shows nothing for its frames"
+        panel.set_live(False)
+        for name in view.frames:                            # replayed: the frames as the store gives them
+            panel.show_frame(decode(*encode(frames[name])))
+        QtWidgets.QApplication.processEvents()
+        panel.close()
 
 
 def frames_by_name(engine) -> dict:
@@ -155,7 +202,7 @@ def test_its_picture_state_shared_and_loaded_in_place_draws_what_its_whole_state
 @pytest.mark.parametrize("model", MODELS)
 def test_watching_never_changes_training(model):
     """A run whose state is shared with a display copy after every step (which then draws every
-    view) trains bit for bit as a run nobody watches."""
+    view), and whose frames are recorded at every step, trains bit for bit as a run nobody watches."""
     from engines.live.training import StateFeed, join_state
 
     class Conn:        # the display copy's end, in this process: it draws as soon as the state comes
@@ -173,7 +220,15 @@ def test_watching_never_changes_training(model):
         watched.train_step()
         feed.wanted = True
         feed.offer()
+        watched.frames()
+        for engine in (plain, watched):      # the Runner's diagnostics, watched or not (a cadence in the state)
+            engine.monitor()
     assert_same(plain.state_dict(), watched.state_dict())
+    other_seed = smoke(model, seed=1)                   # and the comparison can tell runs apart
+    for _ in range(SMOKE_STEPS + 2):
+        other_seed.train_step()
+    with pytest.raises(AssertionError):
+        assert_same(plain.state_dict(), other_seed.state_dict())
 
 
 def test_its_views_call_only_its_own_methods(trained):

@@ -1,5 +1,4 @@
 """The GAN family: losses, pyramid, one-player steps, live controls, metrics, data and frames."""
-import io
 import math
 
 import numpy as np
@@ -172,36 +171,17 @@ def test_a_poisoned_network_gives_non_finite_scalars():
     assert not math.isfinite(scalars["d_loss"]) and not math.isfinite(scalars["grad_norm_d"])
 
 
-def test_same_seed_same_training_whatever_the_display_does():
-    a, b = smoke("dcgan", seed=5), smoke("dcgan", seed=5)
-    for i in range(4):
-        a.train_step()
-        b.train_step()
-        b.frames()
-        b.monitor()
-    assert same(params(a.duels[0].g), params(b.duels[0].g))
-
-
 @pytest.mark.parametrize("model", MODELS)
-def test_state_round_trip_resumes_exactly_and_keeps_display_state(model):
-    """Dropout masks come from the engine's generator too, so a resumed run is bitwise the same."""
+def test_a_display_copy_keeps_its_fixed_noise_when_a_state_loads(model):
+    """The samples' fixed noise is the display copy's own (the contract checks the rest of the round
+    trip: a resumed run is bitwise the same, dropout masks included)."""
     a = smoke(model, seed=2)
-    for _ in range(2):
-        a.train_step()
-    buffer = io.BytesIO()
-    torch.save(a.state_dict(), buffer)                  # as a checkpoint: copied, loadable without pickle code
-    buffer.seek(0)
-    state = torch.load(buffer, weights_only=True)
-    b = smoke(model, seed=7)                            # display state of its own, kept
-    fixed = [z.clone() for z in b.fixed_noise] if model != "gan2d" else [b.fixed_noise.clone()]
-    torch.manual_seed(123)                              # the global generator plays no part
-    b.load_state_dict(state)
-    kept = b.fixed_noise if model != "gan2d" else [b.fixed_noise]
-    assert all(torch.equal(x, y) for x, y in zip(kept, fixed))
     a.train_step()
-    b.train_step()
-    assert all(same(params(x.g), params(y.g)) and same(params(x.d), params(y.d)) for x, y in zip(a.duels, b.duels))
-    assert b.step == 3
+    b = smoke(model, seed=7)
+    fixed = [z.clone() for z in b.fixed_noise] if model != "gan2d" else [b.fixed_noise.clone()]
+    b.load_state_dict(a.state_dict())
+    kept = b.fixed_noise if model != "gan2d" else [b.fixed_noise]
+    assert b.step == 1 and all(torch.equal(x, y) for x, y in zip(kept, fixed))
 
 
 # ----------------------------------------------------------------------------------- gan2d

@@ -1,5 +1,4 @@
 """The VAE family: the bounds' maths, training, pictures, display calls, evaluation, bad input."""
-import io
 import math
 
 import numpy as np
@@ -181,32 +180,16 @@ def test_kl_warmup_weights_the_kl_term_only(small_vae):
     assert engine.kl_weight() == 1.0
 
 
-def test_same_seed_same_training_whatever_the_display_does(small_vae):
-    a, b = small_vae(seed=3), small_vae(seed=3)
-    for i in range(30):
-        a.train_step()
-        b.train_step()
-        if i % 5 == 0:
-            b.set_probe(0.3 * i, -1.0)
-            b.encode_drawing(np.random.default_rng(i).random((28, 28)))
-            b.frames()
-            b.monitor()
-    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
-        assert torch.equal(pa, pb)
-
-
-def test_resume_from_the_state_dict_keeps_display_state(small_vae):
+def test_a_display_copy_keeps_its_probe_and_drawing_when_a_state_loads(small_vae):
+    """The probe and the drawing are the display copy's own (the contract checks the rest of the
+    round trip)."""
     a = small_vae(seed=4)
-    train(a, 10)
-    buffer = io.BytesIO()
-    torch.save(a.state_dict(), buffer)
-    buffer.seek(0)
+    train(a, 3)
     b = small_vae(seed=4)
     b.set_probe(1.5, -0.5)
     b.encode_drawing(np.ones((28, 28)))
-    b.load_state_dict(torch.load(buffer, weights_only=True))
-    assert b.step == 10 and tuple(b.probe) == (1.5, -0.5) and b.drawing.min() == 1
-    assert [a.train_step() for _ in range(5)] == [b.train_step() for _ in range(5)]
+    b.load_state_dict(a.state_dict())
+    assert b.step == 3 and tuple(b.probe) == (1.5, -0.5) and b.drawing.min() == 1
 
 
 # ---------------------------------------------------------------------------------- frames
