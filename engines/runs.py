@@ -6,10 +6,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engines.core.config import ConfigError, from_dict, to_dict
 from engines.core.store import CheckpointError, RunStore, StoreError, load_checkpoint
 from engines.registry import build_engine, describe, engine_class
+
+if TYPE_CHECKING:
+    from engines.core.engine import Engine
 
 
 def new_run(engine, data: str | None, run_dir) -> RunStore:

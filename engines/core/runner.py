@@ -317,7 +317,6 @@ class Runner:
 
     def _write_due(self, step: int) -> bool:
         """Frames or a checkpoint are due at this step (the writes a full disk would break)."""
-        s = self.settings
         return self._record_due(step) or self._checkpoint_due(step)
 
     def _record_due(self, step: int) -> bool:

@@ -21,7 +21,6 @@ the text in its status bar. Nothing here imports torch unless the caller already
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from dataclasses import dataclass

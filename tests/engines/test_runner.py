@@ -1,11 +1,9 @@
 """The Runner and its Control, on the toy engine: the loop every front end shares."""
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from engines.core.runner import Control, Runner, RunnerSettings
 from engines.core.store import RunStore, load_checkpoint
