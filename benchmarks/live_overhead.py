@@ -217,7 +217,7 @@ class Outcome:
         worker.failed.connect(self.failed)
         worker.finished.connect(self.finished)
 
-    def failed(self, message: str, catalog: dict) -> None:
+    def failed(self, message: str) -> None:
         self.message = f"the {self.name} side could not start: {message}"
 
     def finished(self, summary: dict) -> None:

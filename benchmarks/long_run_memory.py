@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("GENSTUDIO_ENGINES", "toy=tests.toy.engine:ToyEngine")
+os.environ.setdefault("GENSTUDIO_ENGINES", "toy=tests.toy.spec:TOY_SPEC")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))          # the toy engine lives in tests/

@@ -1,51 +1,60 @@
-"""Which engines exist, and how to build one from a model name, a dataset spec and overrides.
+"""Which models exist, what each one is (its spec), and how to build its engine from a model
+name, a dataset spec and overrides.
 
-Built-in engines are listed in :data:`BUILTIN_MODELS`; more can be plugged in without editing this package
-through ``GENSTUDIO_ENGINES="name=package.module:Class,..."`` (the tests add a toy engine this way,
-and child processes inherit it). Nothing here imports torch: the studio lists models at once.
+Built-in models are listed in :data:`BUILTIN_MODELS`, each by its torch-free
+:class:`~engines.core.spec.ModelSpec`; more can be plugged in without editing this package through
+``GENSTUDIO_ENGINES="name=package.module:NAME_SPEC,..."`` (the tests add a toy engine this way, and
+child processes inherit it). Listing models and reading their specs imports neither torch nor any
+engine: the studio imports the catalog directly.
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib
-import os
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engines.core.config import ConfigError, check_seed, fields_of, to_dict, with_overrides
+from engines.core.config import ConfigError, check_seed, to_dict, with_overrides
 from engines.core.plugins import plugin_models
+from engines.core.spec import ModelSpec
 
 if TYPE_CHECKING:  # torch loads only when an engine is built: the studio shows its window first
     from engines.core.engine import Engine
 
-# name -> "module:class"; imported only when asked for, so `list` and the studio start fast.
+# name -> "module:NAME"; the spec modules import no torch, their engines are imported when built
 BUILTIN_MODELS = {
-    "rbm": "engines.boltzmann.rbm:RBMEngine",
-    "dbm": "engines.boltzmann.dbm_engine:DBMEngine",
-    "chairs": "engines.deconv.engine:ChairsEngine",
-    "vae": "engines.vae.dense:VAEEngine",
-    "conv-vae": "engines.vae.conv:ConvVAEEngine",
-    "draw": "engines.draw.engine:DRAWEngine",
-    "aligndraw": "engines.draw.aligndraw:AlignDRAWEngine",
-    "gan": "engines.gan.dense:DenseGANEngine", "dcgan": "engines.gan.dcgan:DCGANEngine",
-    "lapgan": "engines.gan.lapgan:LAPGANEngine", "gan2d": "engines.gan.gan2d:GAN2DEngine",
+    "rbm": "engines.boltzmann.spec:RBM_SPEC", "dbm": "engines.boltzmann.spec:DBM_SPEC",
+    "chairs": "engines.deconv.spec:CHAIRS_SPEC",
+    "vae": "engines.vae.spec:VAE_SPEC", "conv-vae": "engines.vae.spec:CONV_VAE_SPEC",
+    "draw": "engines.draw.spec:DRAW_SPEC", "aligndraw": "engines.draw.spec:ALIGNDRAW_SPEC",
+    "gan": "engines.gan.spec:GAN_SPEC", "dcgan": "engines.gan.spec:DCGAN_SPEC",
+    "lapgan": "engines.gan.spec:LAPGAN_SPEC", "gan2d": "engines.gan.spec:GAN2D_SPEC",
 }
 DEFAULT_MODEL = "rbm"          # what `python main.py` trains when no model is named
 
 
 def models() -> dict[str, str]:
-    """Every registered engine, ``name -> "module:Class"``: built-in ones, then plug-ins (read
-    each time, so a test or a launcher may set the variable after import)."""
+    """Every registered model, ``name -> "module:NAME"``: built-in ones, then plug-ins (read each
+    time, so a test or a launcher may set the variable after import)."""
     return {**BUILTIN_MODELS, **plugin_models()}
 
 
-def engine_class(model: str) -> type["Engine"]:
+def model_spec(model: str) -> ModelSpec:
+    """The spec of ``model`` (imports its family's spec module, not its engine)."""
     known = models()
     if model not in known:
         raise ConfigError(f"unknown model '{model}' (known: {', '.join(sorted(known))})")
-    module, _, cls = known[model].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    module, _, name = known[model].partition(":")
+    spec = getattr(importlib.import_module(module), name)
+    if not isinstance(spec, ModelSpec) or spec.name != model:
+        raise ConfigError(f"{known[model]} is not the ModelSpec of '{model}'")
+    return spec
+
+
+def engine_class(model: str) -> type["Engine"]:
+    """The engine class that trains ``model`` (imports it, and torch)."""
+    return model_spec(model).engine_class()
 
 
 def build_engine(model: str, data: str | None = None, device: str = "auto", seed: int = 0,
@@ -88,22 +97,15 @@ def check_batch(config, dataset, spec: str) -> None:
                           f"use --set batch_size={max(1, len(train))} or more images")
 
 
-def catalog_entry(cls) -> dict:
-    """A model as plain data: summary, default dataset, config fields and views (what the studio
-    shows before and while a run trains, and what a run store keeps)."""
-    return {"summary": cls.summary, "default_data": cls.default_data,
-            "fields": [f.to_dict() for f in fields_of(cls.Config)],
-            "views": [v.to_dict() for v in cls.views]}
-
-
 def catalog() -> dict[str, dict]:
-    """Every registered model's :func:`catalog_entry` (imports the engines, hence torch). An engine
-    that cannot be imported (a broken plug-in) is listed with the reason, so the others still work."""
+    """Every registered model's :meth:`~engines.core.spec.ModelSpec.catalog_entry` (imports the
+    spec modules only: no engine, no torch). A model whose spec cannot be read (a broken plug-in)
+    is listed with the reason, so the others still work."""
     out = {}
     for name in models():
         try:
-            out[name] = catalog_entry(engine_class(name))
-        except (ImportError, AttributeError) as exc:
+            out[name] = model_spec(name).catalog_entry()
+        except (ImportError, AttributeError, ConfigError) as exc:
             out[name] = {"summary": f"unavailable: {type(exc).__name__}: {exc}", "default_data": "",
                          "fields": [], "views": [], "error": str(exc)}
     return out
@@ -113,4 +115,4 @@ def describe(engine: "Engine", data: str) -> dict:
     """What a run store records about a run: enough to rebuild it, and to show and export it
     without importing the engine (its views and config fields)."""
     return {"model": engine.name, "data": data, "seed": engine.seed, "device": str(engine.device),
-            "config": to_dict(engine.config), **catalog_entry(type(engine))}
+            "config": to_dict(engine.config), **type(engine).spec.catalog_entry()}

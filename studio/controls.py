@@ -1,17 +1,15 @@
 """The run setup widgets: model picker (engine, dataset, device, seed) and the hyper-parameter editor.
 
-Both are built from the engines' catalog (each model's summary, default dataset, config fields),
-which the training process sends or a run store holds, so the GUI process never imports torch.
+Both are built from the models' specs (:mod:`engines.core.spec`: each model's summary, default
+dataset, config fields), which import neither torch nor an engine, or from the fields a run store
+holds for a recorded run.
 """
 from __future__ import annotations
 
-import json
-import sys
-
 from PySide6 import QtCore, QtWidgets
 
-from engines.core.config import FieldInfo
-from engines.registry import models
+from engines.core.config import ConfigError, FieldInfo, fields_of
+from engines.registry import model_spec, models
 from studio.field_editors import INT_LIMIT, FieldEditor
 
 DATASET_CHOICES = ("mnist", "digits", "folder:")
@@ -90,8 +88,12 @@ class RunSetup(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.catalog: dict = {}
-        self._loader: QtCore.QProcess | None = None
+        self.specs, self.unavailable = {}, {}
+        for name in models():
+            try:
+                self.specs[name] = model_spec(name)
+            except (ImportError, AttributeError, ConfigError) as exc:    # a broken plug-in: said when picked
+                self.unavailable[name] = f"unavailable: {type(exc).__name__}: {exc}"
         self.model_combo = QtWidgets.QComboBox()
         self.model_combo.addItems(sorted(models()))
         self.data_combo = QtWidgets.QComboBox()
@@ -128,50 +130,11 @@ class RunSetup(QtWidgets.QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(group, 1)
         self.model_combo.currentTextChanged.connect(self._user_picked_model)
+        self._model_picked(self.model)
 
     @property
     def model(self) -> str:
         return self.model_combo.currentText()
-
-    def load_catalog(self) -> None:
-        """Ask ``python -m engines list --json`` (a child process: torch stays out of this one) for
-        every model's fields, when no run has reported them: a recorded run is being viewed, or
-        nothing is. The form fills in when it answers."""
-        if self._loader is not None or len(self.catalog) >= len(models()):
-            return
-        self._loader = QtCore.QProcess(self)
-        self._loader.setProgram(sys.executable)
-        self._loader.setArguments(["-m", "engines", "list", "--json"])
-        self._loader.finished.connect(self._catalog_loaded)
-        self._loader.start()
-
-    def stop_loading(self) -> None:
-        """Stop asking for the catalog (the window is closing)."""
-        if self._loader is not None:
-            self._loader.finished.disconnect(self._catalog_loaded)
-            self._loader.kill()
-            self._loader.waitForFinished(2000)
-            self._loader = None
-
-    def _catalog_loaded(self, exit_code: int, _status) -> None:
-        output = bytes(self._loader.readAllStandardOutput()).decode(errors="replace")
-        self._loader.deleteLater()
-        self._loader = None
-        if exit_code == 0:
-            try:
-                self.set_catalog(json.loads(output)["models"])
-            except (ValueError, KeyError):
-                pass
-
-    def set_catalog(self, catalog: dict) -> None:
-        """Models and their config fields (``engines.registry.catalog``), as the training process
-        reports them."""
-        if not catalog:
-            return
-        fresh = self.model not in self.catalog
-        self.catalog = {**self.catalog, **catalog}
-        if fresh:
-            self._model_picked(self.model, keep_values=True)
 
     def show_starting(self, model: str, data: str | None, seed: int) -> None:
         """The run being started, before it says what it is (the form then fills in)."""
@@ -181,31 +144,33 @@ class RunSetup(QtWidgets.QWidget):
             self.data_combo.setCurrentText(data)
         self.seed_spin.setValue(int(seed))
 
-    def set_run(self, model: str, data: str, device: str, seed: int, config: dict | None = None) -> None:
-        """Show the settings of a run (started from the command line, or opened from disk)."""
+    def set_run(self, model: str, data: str, device: str, seed: int, config: dict | None = None,
+                fields: list[FieldInfo] | None = None) -> None:
+        """Show the settings of a run (started from the command line, or opened from disk: then
+        with the config fields its store recorded)."""
         with QtCore.QSignalBlocker(self.model_combo):
             self.model_combo.setCurrentText(model)
         self.data_combo.setCurrentText(data)
         self.device_combo.setCurrentText(device if device in DEVICE_CHOICES else device.split(":")[0])
         self.seed_spin.setValue(int(seed))
-        self._model_picked(model, keep_values=False)
+        self._model_picked(model, fields=fields)
         if config:
             self.editor.set_values(config)
 
     def _user_picked_model(self, model: str) -> None:
         """Another model picked: its fields with their defaults, and its own default dataset."""
         self._model_picked(model)
-        entry = self.catalog.get(model)
-        if entry is not None:
-            self.data_combo.setCurrentText(entry.get("default_data", "mnist"))
+        if model in self.specs:
+            self.data_combo.setCurrentText(self.specs[model].default_data)
 
-    def _model_picked(self, model: str, keep_values: bool = False) -> None:
-        entry = self.catalog.get(model)
-        if entry is None:
+    def _model_picked(self, model: str, fields: list[FieldInfo] | None = None) -> None:
+        spec = self.specs.get(model)
+        if spec is None and not fields:
+            self.summary.setText(self.unavailable.get(model, f"unknown model '{model}'"))
+            self.editor.set_fields([], None)
             return
-        self.summary.setText(entry["summary"])
-        values = self.editor.values() if keep_values else None
-        self.editor.set_fields([FieldInfo.from_dict(f) for f in entry["fields"]], values)
+        self.summary.setText(spec.summary if spec is not None else "")
+        self.editor.set_fields(fields or fields_of(spec.Config), None)
 
     def set_running(self, running: bool) -> None:
         for widget in (self.model_combo, self.data_combo, self.device_combo, self.seed_spin):

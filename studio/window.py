@@ -15,13 +15,14 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engines.core.config import FieldInfo
+from engines.core.config import FieldInfo, fields_of
 from engines.core.views import View
 from studio.controls import RunSetup
 from studio.keys import ShortcutsWin
 from studio.layout import DockLayout, settings
 from studio.panels.images import Caption
 from engines.live.protocol import Pause, Resume, RunSpec, Step
+from engines.registry import model_spec
 from studio.recorded_view import RecordedRunView, Timeline
 from studio.run_browser import RunBrowser
 from studio.worker import TrainingWorker
@@ -325,18 +326,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.failed.connect(self._worker_failed)
         self.worker.finished.connect(self._worker_finished)
         self.worker.building.connect(self._building)
-        self.worker.catalogArrived.connect(self.setup.set_catalog)
         self._paused = spec.paused
         self._set_state("starting")
 
     def _worker_ready(self, info: dict) -> None:
         self.run_dir = Path(info["run_dir"])
         spec = self.worker.spec
-        entry = info["catalog"][info["model"]]
-        self.setup.set_catalog(info["catalog"])
-        self.setup.set_run(info["model"], info["data"], spec.device, spec.seed, info["config"])
-        self._show_views(info["model"], [View.from_dict(v) for v in entry["views"]],
-                         [FieldInfo.from_dict(f) for f in entry["fields"]], info["config"], live=True)
+        model = model_spec(info["model"])
+        self.setup.set_run(model.name, info["data"], spec.device, spec.seed, info["config"])
+        self._show_views(model.name, list(model.views), fields_of(model.Config), info["config"], live=True)
         if spec.resume:
             self._show_recorded_curves(self.run_dir)     # the curves so far; live rows continue them
         self.device_label.setText(info["device"])
@@ -349,8 +347,7 @@ class MainWindow(QtWidgets.QMainWindow):
         says what and how far until it is built (training waits for it)."""
         self.statusBar().showMessage(text[:1].upper() + text[1:], STATUS_MESSAGE_MS if done else 0)
 
-    def _worker_failed(self, message: str, catalog: dict) -> None:
-        self.setup.set_catalog(catalog)
+    def _worker_failed(self, message: str) -> None:
         if self.worker is not None:
             self.worker.deleteLater()
         self.worker = None
@@ -575,10 +572,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.run_dir = recorded.path
         meta = recorded.meta
         model, fields, config = meta["model"], recorded.fields(), meta.get("config") or {}
-        if fields:
-            self.setup.set_catalog({model: {"summary": meta.get("summary", ""), "fields": [f.to_dict() for f in fields],
-                                            "default_data": meta.get("data", "")}})
-        self.setup.set_run(model, meta.get("data", ""), meta.get("device", "auto"), meta.get("seed", 0), config)
+        self.setup.set_run(model, meta.get("data", ""), meta.get("device", "auto"), meta.get("seed", 0), config,
+                           fields=fields)
         self.curves.clear()
         self.last_frames.clear()
         self._pending.clear()
@@ -596,7 +591,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewer.statusChanged.connect(self._recorded_status)
         self.viewer.failed.connect(self.show_error)
         self.viewer.start()
-        self.setup.load_catalog()          # the other models' fields, for a run started from here
         return True
 
     def resume_viewed_run(self) -> None:
@@ -748,7 +742,6 @@ class MainWindow(QtWidgets.QMainWindow):
         settings().setValue("window/screen", self.layout_.screen_key)
         self._shutdown_worker()
         self._close_recorded()
-        self.setup.stop_loading()
         for dialog in self.findChildren(QtWidgets.QDialog):
             dialog.close()
         super().closeEvent(event)

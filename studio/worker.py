@@ -25,7 +25,8 @@ from engines.core.commands import CallMethod, SetField
 from engines.data.artefacts import Building
 from engines.live.training import training_process
 from engines.live.display import display_process
-from engines.live.protocol import Catalog, Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
+from engines.live.protocol import Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
+from engines.registry import model_spec
 
 STATUS_INTERVAL_S = 0.5      # the GUI asks the training process for its status and scalars this often
 STOP_TIMEOUT_S = 30.0        # a stop saves a checkpoint first; after this long the processes are killed
@@ -126,14 +127,13 @@ class TrainingWorker(QObject):
     """GUI-thread handle on the training and display processes of one run (started here, or
     already by :func:`start_children`)."""
 
-    ready = Signal(dict)          # run_dir, device, data, config, model, catalog (of the model)
-    catalogArrived = Signal(dict) # every model's fields and views
+    ready = Signal(dict)          # run_dir, device, data, config, model
     framesArrived = Signal(list)   # the display copy's newest frames, to show at once
     runArrived = Signal(list, float, float)   # sampling pictures to play: (pictures, spacing s, state time)
     rowsArrived = Signal(list)    # (step, wall, {name: value})
     eventsArrived = Signal(list)  # (step, kind, text): applied edits, refusals, actions
     statusChanged = Signal(dict)  # step, steps_per_s, paused, state, message
-    failed = Signal(str, dict)    # message, catalog (may be empty)
+    failed = Signal(str)          # why the run could not start
     finished = Signal(dict)       # the Runner's summary
     building = Signal(str, bool)  # what a first use builds (a dataset, the digit classifier); True once done
 
@@ -263,15 +263,14 @@ class TrainingWorker(QObject):
             self._pull(self._display_conn)          # the display answers when it has new frames
         elif isinstance(message, Ready):
             self.info = message.info
-            views = message.info["catalog"].get(message.info["model"], {}).get("views", [])
-            self.actions = {name for view in views for name in view.get("actions", ())}
+            self.actions = {name for view in model_spec(message.info["model"]).views for name in view.actions}
             self.ready.emit(self.info)
         elif isinstance(message, Failed):
             self._close()
             for process in self._processes[1:]:
                 process.kill()                   # the display copy has nothing to save
             self._join(STOP_TIMEOUT_S)           # training exits right after saying why
-            self.failed.emit(message.message, message.catalog)
+            self.failed.emit(message.message)
         elif isinstance(message, Pulled):
             self._waiting[conn] = False
             if message.rows:
@@ -284,8 +283,6 @@ class TrainingWorker(QObject):
             self.statusChanged.emit(status)
             if message.summary is not None:
                 self._finish(message.summary)
-        elif isinstance(message, Catalog):
-            self.catalogArrived.emit(message.models)
         elif isinstance(message, Building):
             self.building.emit(message.text(), message.state not in ("building", "waiting"))
         elif isinstance(message, Done):

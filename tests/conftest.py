@@ -24,7 +24,7 @@ SCREEN = os.path.join(FRESH, "screen.json")
 with open(SCREEN, "w") as screen:
     screen.write('{"screens": [{"name": "test", "x": 0, "y": 0, "width": 1600, "height": 1000, "dpr": 1}]}')
 os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={SCREEN}")
-os.environ["GENSTUDIO_ENGINES"] = "toy=tests.toy.engine:ToyEngine"
+os.environ["GENSTUDIO_ENGINES"] = "toy=tests.toy.spec:TOY_SPEC"
 
 import pytest  # noqa: E402
 

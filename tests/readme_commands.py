@@ -134,8 +134,8 @@ def shortened(text: str) -> str:
 def environment(home: Path, cache: Path, runs: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "GENSTUDIO_"))}
     env.update(HOME=str(home), GENSTUDIO_CACHE=str(cache), GENSTUDIO_RUNS=str(runs), QT_QPA_PLATFORM="offscreen",
-               # the README's toy example runs "once GENSTUDIO_ENGINES=toy=tests.toy.engine:ToyEngine is set"
-               GENSTUDIO_ENGINES="toy=tests.toy.engine:ToyEngine",
+               # the README's toy example runs "once GENSTUDIO_ENGINES=toy=tests.toy.spec:TOY_SPEC is set"
+               GENSTUDIO_ENGINES="toy=tests.toy.spec:TOY_SPEC",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     return env
 

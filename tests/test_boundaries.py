@@ -97,6 +97,20 @@ def test_the_runtime_and_the_studio_import_no_torch(tmp_path):
     assert torch_loaded_after("import engines.live.training\nimport engines.core.engine", tmp_path)   # it can fail
 
 
+def test_every_models_spec_and_the_whole_catalog_import_no_torch(tmp_path):
+    """What the studio reads to show a model (its spec: name, summary, default data, config fields,
+    views) is declared without the engine: listing every model and its catalog entry loads no
+    torch, while building the engine it names does."""
+    from engines.registry import models
+
+    specs = sorted({target.partition(":")[0] for target in models().values()})
+    assert "engines.boltzmann.spec" in specs and "engines.gan.spec" in specs
+    assert not torch_loaded_after("from engines.registry import catalog, model_spec, models\n"
+                                  "assert all('error' not in entry for entry in catalog().values())\n"
+                                  "[model_spec(name).Config() for name in models()]", tmp_path)
+    assert torch_loaded_after("from engines.registry import model_spec\nmodel_spec('rbm').engine_class()", tmp_path)
+
+
 GUI_SESSION = """
 import time
 from pathlib import Path

@@ -47,7 +47,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engines.core.config import param
 from engines.core.engine import bernoulli
 
 
@@ -67,20 +66,6 @@ def default_betas(count: int = 14_500) -> np.ndarray:
     n3 = max(1, count - n1 - n2)
     return np.concatenate([np.linspace(0, 0.5, n1 + 1)[:-1], np.linspace(0.5, 0.9, n2 + 1)[:-1],
                            np.linspace(0.9, 1.0, n3 + 1)])
-
-
-@dataclass
-class AISSettings:
-    """The AIS fields of a Boltzmann machine's config (:func:`bounded_log_z`)."""
-    ais_runs: int = param(100, "AIS runs in each direction: forward from the base-rate model, reverse from "
-                          "that many test images", low=2, high=100_000)
-    ais_temperatures: int = param(14_500, "AIS temperatures to start from (the schedule keeps the 1:8:20 "
-                                  "proportions of 14,500), doubled until AIS converges", low=10,
-                                  high=10_000_000)
-    ais_max_temperatures: int = param(58_000, "AIS stops doubling its temperatures past this (and reports "
-                                      "that it did not converge)", low=10, high=10_000_000)
-    ais_tolerance: float = param(1.0, "AIS has converged when its two ends (forward and reverse log Z) are "
-                                 "this close, in nats", low=0, low_open=True, high=1000)
 
 
 # ---------------------------------------------------------------------------------- paths

@@ -1,4 +1,4 @@
-"""The ``dbm`` engine: a 2- or 3-layer deep Boltzmann machine (model in :mod:`engines.boltzmann.dbm`).
+"""The ``dbm`` engine: a 2- or 3-layer deep Boltzmann machine (model in :mod:`engines.boltzmann.dbm_model`).
 
 Training runs in two phases, chosen by the step count:
 
@@ -20,58 +20,17 @@ set) and Gaussian with σ = 1 for real-valued images: pixels standardized as
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from engines.boltzmann.ais import (AISSettings, DBMPath, ais_notes, base_rate_bias, base_rate_images, bounded_log_z,
+from engines.boltzmann.ais import (DBMPath, ais_notes, base_rate_bias, base_rate_images, bounded_log_z,
                                    hidden_base_rates)
-from engines.boltzmann.dbm import DBM, compose_biases, rbm_down, rbm_up
+from engines.boltzmann.dbm_model import DBM, compose_biases, rbm_down, rbm_up
 from engines.boltzmann.frames import ChainHistory, LayerChains
-from engines.core.config import ConfigError, live, param
 from engines.core.engine import BatchSampler, Engine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
-from engines.core.views import View
-
-
-@dataclass
-class DBMTraining:
-    layers: tuple[int, ...] = param((500, 1000), "hidden units per layer, bottom to top: 2 or 3 layers "
-                                    "(e.g. 500,1000 or 500,500,1000)", low=1, high=8192)
-    visible: str = param("auto", "visible units: bernoulli (binary pixels), gaussian (standardized pixels, "
-                         "sigma 1); auto: bernoulli for MNIST-like digits, gaussian otherwise",
-                         ("auto", "bernoulli", "gaussian"))
-    pretrain_steps: int = param(1000, "greedy pretraining updates per layer (0: train jointly from the start)",
-                                low=0, high=10_000_000)
-    pretrain_lr: float = live(0.05, "learning rate of the pretraining RBMs (CD-1)", low=0, low_open=True, high=10)
-    lr: float = live(0.01, "learning rate of joint training (then decayed, see lr_decay)", low=0, low_open=True,
-                     high=10)
-    lr_decay: int = live(300, "joint training's learning rate is lr·τ/(τ + t) after t joint updates, τ = lr_decay "
-                         "(0: constant)", low=0, high=10_000_000)
-    first_layer_lr_scale: float = live(0.1, "factor on the first layer's learning rate with Gaussian visible units",
-                                       low=0, low_open=True, high=1)
-    momentum: float = live(0.5, "momentum of the parameter updates", low=0, high=1, high_open=True)
-    weight_decay: float = live(2e-4, "L2 penalty on the weights", low=0, high=1)
-    batch_size: int = param(100, "images per update", low=1, high=4096)
-    particles: int = param(100, "persistent fantasy particles for the model term", low=1, high=4096)
-    gibbs_steps: int = live(5, "Gibbs sweeps of the particles per joint update", low=1, high=1000)
-    mean_field_steps: int = live(5, "mean-field sweeps for the data term", low=1, high=1000)
-    chains: int = param(16, "Gibbs chains shown live (started from test images)", low=1, high=256)
-    gibbs_per_frame: int = live(1, "Gibbs sweeps the shown chains make between two frames", low=1, high=1000)
-    history_every: int = live(20, "Gibbs sweeps between two rows of the chain history", low=1, high=1_000_000)
-    eval_images: int = param(2000, "test images the lower bound averages over (evenly spaced; all if fewer)",
-                             low=1, high=1_000_000)
-
-    def __post_init__(self):
-        if not 2 <= len(self.layers) <= 3:
-            raise ConfigError(f"layers must list 2 or 3 hidden layer sizes (e.g. 500,1000), got "
-                              f"{','.join(map(str, self.layers))}")
-
-
-@dataclass
-class DBMConfig(AISSettings, DBMTraining):
-    """The DBM's fields, then the AIS ones (dataclasses list the last base's fields first)."""
+from engines.boltzmann.spec import DBM_SPEC, DBMConfig
 
 
 def binary_data(name: str) -> bool:
@@ -80,20 +39,7 @@ def binary_data(name: str) -> bool:
 
 
 class DBMEngine(Engine):
-    name = "dbm"
-    summary = "Deep Boltzmann machine, 2 or 3 layers: greedy pretraining, mean-field + persistent chains, AIS bound"
-    Config = DBMConfig
-    views = (
-        View("chains", "Gibbs chains, every layer", kinds=(LayerChains, ChainHistory),
-             frames=("chains", "chain_history"), controls=("gibbs_per_frame",), calls=("restart_chain",),
-             area="main", motion="sampling"),
-        View("samples", "Training images | generated", kinds=(ImageGrid,)),
-        View("fill_in", "Half clamped, the other half filled in", kinds=(ImageGrid,)),
-        View("filters", "Filters, layer 1", kinds=(ImageGrid,)),
-        View("filters2", "Filters, layer 2 (projected to pixels)", kinds=(ImageGrid,)),
-        View("reconstructions", "Test images, mean-field reconstructions via each layer", kinds=(ImageGrid,)),
-    )
-    default_data = "mnist"
+    spec = DBM_SPEC
     smoke_data = "digits"
     smoke_overrides = {"layers": (16, 16), "pretrain_steps": 3, "batch_size": 20, "particles": 10, "chains": 4,
                        "ais_runs": 4, "ais_temperatures": 50, "ais_max_temperatures": 100, "mean_field_steps": 3, "history_every": 1}

@@ -16,18 +16,21 @@ import torch
 from engines.core.commands import CallMethod, SetField
 from engines.core.config import coerce, field_info, fields_of
 from engines.core.frames import Frame
+from engines.core.spec import ModelSpec
 from engines.core.views import View
 from engines.data.base import ImageDataset
 
 
 class Engine(ABC):
-    """Base of all engines. Subclasses set ``name``, ``summary``, ``Config`` and ``views`` and
-    implement the abstract methods; the model itself is an ``nn.Module`` kept separate from the
+    """Base of all engines. A concrete engine names its :class:`~engines.core.spec.ModelSpec`
+    (``spec = RBM``), from which it takes ``name``, ``summary``, ``Config``, ``views`` and
+    ``default_data``, and implements the abstract methods; the model itself is an ``nn.Module`` kept separate from the
     engine. ``smoke_overrides`` is a config that trains in about a second (tests, quick checks);
     ``steady_overrides`` puts a fresh run straight into the regime it spends most of its training in
     (speed benchmarks compare runs of different ages: a phase that lasts only the first steps and
     runs at another speed would make them disagree)."""
 
+    spec: ClassVar[ModelSpec]
     name: ClassVar[str]
     summary: ClassVar[str]
     Config: ClassVar[type]
@@ -38,6 +41,13 @@ class Engine(ABC):
     smoke_data: ClassVar[str] = "digits"
     smoke_overrides: ClassVar[dict] = {}
     steady_overrides: ClassVar[dict] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            cls.name, cls.summary, cls.Config = spec.name, spec.summary, spec.Config
+            cls.views, cls.default_data = spec.views, spec.default_data
 
     def __init__(self, config, data: ImageDataset, device: torch.device, seed: int = 0):
         self.config = config

@@ -83,11 +83,3 @@ class View:
                        str(values.get("area", "side")), str(values.get("motion", "state")))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"unreadable view description {values!r}") from exc
-
-
-def view_of_frame(views: list[View] | tuple[View, ...], frame_name: str) -> View | None:
-    """The view that draws frames named ``frame_name``, if one declares it."""
-    for view in views:
-        if frame_name in view.frames:
-            return view
-    return None

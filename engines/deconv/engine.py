@@ -13,53 +13,25 @@ true render. The turntable and morph pictures follow the live config fields ``tu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engines.core.config import live, param
 from engines.core.engine import BatchSampler, NetworkEngine, wants
 from engines.core.frames import ImageGrid, image_array
-from engines.core.views import View
 from engines.data.base import DataError
 from engines.deconv.frames import ChairView, Turntable
 from engines.deconv.model import (IDENTITY, TRANSFORMS, ChairGenerator, random_transforms, transform,
                                   transform_code, view_code)
+from engines.deconv.spec import CHAIRS_SPEC, ChairsConfig
 
 RANGES = {name: bounds for name, _, bounds in TRANSFORMS}
 ELEVATION_RANGE = (0.0, 60.0)       # what the elevation slider may ask for (the data has 20° and 30°)
 
 
-@dataclass
-class ChairsConfig:
-    lr: float = live(1e-3, "Adam learning rate", low=0, low_open=True, high=1)
-    batch_size: int = param(64, "views per update", low=1, high=1024)
-    width: int = param(128, "channels of the 4x4 map (halved by each up-convolution)", low=8, high=1024)
-    hidden: int = param(512, "width of the fully connected layers", low=16, high=8192)
-    mask_weight: float = live(0.1, "weight of the mask's cross-entropy beside the image's squared error",
-                              low=0, high=100)
-    augment: float = live(0.5, "fraction of training views given a random zoom/shift/brightness/hue",
-                          low=0, high=1)
-    turntable_chair: int = live(0, "chair shown on the turntable (clamped to the chairs there are)",
-                                low=0, high=100_000)
-    morph_from: int = live(0, "first chair of the morph", low=0, high=100_000)
-    morph_to: int = live(1, "last chair of the morph", low=0, high=100_000)
-
-
 class ChairsEngine(NetworkEngine):
-    name = "chairs"
-    summary = "Deconvolutional generator (Dosovitskiy et al.): chairs from model id, view and transformation"
-    Config = ChairsConfig
-    views = (
-        View("sliders", "Chair from sliders: generated | mask | true render", kinds=(ChairView,),
-             calls=("set_view",), area="main"),
-        View("turntable", "Turntable (generated)", kinds=(Turntable,), controls=("turntable_chair",)),
-        View("morph", "Morph between two chairs", kinds=(ImageGrid,), controls=("morph_from", "morph_to")),
-        View("heldout", "Held-out views: truth / generated / nearest training view", kinds=(ImageGrid,)),
-    )
-    default_data = "chairs3d"
+    spec = CHAIRS_SPEC
     smoke_data = "chairs3d:16"
     smoke_overrides = {"batch_size": 8, "width": 16, "hidden": 32}
 

@@ -3,43 +3,20 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from engines.core.config import ConfigError, live, param
+from engines.core.config import ConfigError
 from engines.core.engine import BatchSampler, NetworkEngine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
-from engines.core.views import View
 from engines.draw.frames import GlimpseTrace
 from engines.draw.model import DRAW, Trace
+from engines.draw.spec import DRAW_SPEC, DRAWConfig
 
 MAX_PARAMETERS = 200_000_000     # a config asking for more is refused (it would not fit in memory)
 EVAL_BATCH = 250
 SAMPLES_SHOWN = 16
-
-
-@dataclass
-class DRAWConfig:
-    T: int = param(10, "glimpses: canvas updates per image (paper: 64)", low=1, high=1000)
-    enc_size: int = param(256, "encoder LSTM units (paper: 256)", low=1, high=4096)
-    dec_size: int = param(256, "decoder LSTM units (paper: 256)", low=1, high=4096)
-    z_size: int = param(16, "latent units per glimpse (paper: 100)", low=1, high=1024)
-    attention: bool = param(True, "read and write through N×N Gaussian filter grids; false: the paper's "
-                                  "no-attention DRAW (reads the whole image, writes a whole canvas update)")
-    read_n: int = param(2, "read grid N×N (paper: 2)", low=1, high=64)
-    write_n: int = param(5, "write grid N×N (paper: 5)", low=1, high=64)
-    likelihood: str = param("auto", "decoder likelihood: bernoulli (binarized grey images), gaussian (continuous, "
-                                    "e.g. colour), auto = bernoulli for grey, gaussian for colour",
-                            ("auto", "bernoulli", "gaussian"))
-    batch_size: int = param(64, "images per update", low=1, high=4096)
-    lr: float = live(1e-3, "Adam learning rate", low=0, low_open=True, high=1)
-    grad_clip: float = live(10.0, "clip the gradient norm to this (0: no clipping)", low=0, high=1e6)
-    trace_images: int = param(4, "test images reconstructed and prior samples drawn in the attention canvas",
-                              low=1, high=16)
-    image_size: int = param(28, "side of folder / torchvision images", low=4, high=256)
-    grey: bool = param(True, "folder / torchvision images in grey (false: colour)")
 
 
 def resolve_likelihood(kind: str, channels: int) -> str:
@@ -130,14 +107,7 @@ class DrawingEngine(NetworkEngine):
 
 
 class DRAWEngine(DrawingEngine):
-    name = "draw"
-    summary = "DRAW: recurrent VAE that draws over T glimpses through Gaussian read/write attention"
-    Config = DRAWConfig
-    views = (
-        View("attention", "Attention canvas", kinds=(GlimpseTrace,), area="main", motion="playback"),
-        View("samples", "Samples", kinds=(ImageGrid,)),
-    )
-    default_data = "mnist"
+    spec = DRAW_SPEC
     smoke_data = "digits"
     smoke_overrides = {"T": 3, "enc_size": 16, "dec_size": 16, "z_size": 4, "trace_images": 2, "batch_size": 16}
 

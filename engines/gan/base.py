@@ -18,33 +18,14 @@ of one player; the other player's parameters, batchnorm statistics and optimiser
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from engines.core.config import live, param
 from engines.core.engine import Engine
-from engines.gan.models import LOSSES, d_output, discriminator_loss, generator_loss
+from engines.gan.models import d_output, discriminator_loss, generator_loss
+from engines.gan.spec import GANConfig
 
-PLAYER_CONTROLS = ("d_steps", "loss", "lr_d", "lr_g")
-PLAYER_ACTIONS = ("step_discriminator", "step_generator")
-
-
-@dataclass
-class GANConfig:
-    loss: str = live("non-saturating", "objective: minimax (G minimises log(1−D(G(z)))), non-saturating "
-                     "(G minimises −log D(G(z))) or least-squares", LOSSES)
-    d_steps: int = live(1, "discriminator updates per generator update", low=1, high=100)
-    lr_d: float = live(2e-4, "discriminator's Adam learning rate", low=0, low_open=True, high=1)
-    lr_g: float = live(2e-4, "generator's Adam learning rate", low=0, low_open=True, high=1)
-    beta1_d: float = live(0.5, "discriminator's Adam β1", low=0, high=1, high_open=True)
-    beta2_d: float = live(0.999, "discriminator's Adam β2", low=0, high=1, high_open=True)
-    beta1_g: float = live(0.5, "generator's Adam β1", low=0, high=1, high_open=True)
-    beta2_g: float = live(0.999, "generator's Adam β2", low=0, high=1, high_open=True)
-    z_dim: int = param(100, "noise dimensions", low=1, high=4096)
-    noise: str = param("gaussian", "noise distribution: N(0, I) or uniform in [−1, 1]", ("gaussian", "uniform"))
-    batch_size: int = param(128, "examples per update (real and generated alike)", low=1, high=4096)
 
 
 class Duel:
@@ -105,7 +86,6 @@ class GANEngine(Engine):
     """Base of the GAN engines. Subclasses build their duels (:meth:`build_duels`) and give real
     batches (:meth:`real_batches`); this class trains them."""
 
-    Config = GANConfig
     amp_dtype: torch.dtype | None = None    # autocast dtype on CUDA (DCGAN's mixed_precision)
 
     def __init__(self, config, data, device, seed: int = 0):

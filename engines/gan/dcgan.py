@@ -12,28 +12,16 @@ autocast) adds tensor cores.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from engines.core.config import param
 from engines.gan.base import Duel
-from engines.gan.images import ImageGANConfig, ImageGANEngine
+from engines.gan.images import ImageGANEngine
 from engines.gan.models import DCDiscriminator, DCGenerator, init_dcgan_
-
-
-@dataclass
-class DCGANConfig(ImageGANConfig):
-    width: int = param(32, "channels of D's first layer (and G's last hidden layer); ×2 per resolution step",
-                       low=1, high=1024)
-    channels_last: bool = param(True, "NHWC memory layout (faster convolutions: oneDNN on the CPU, tensor cores)")
-    mixed_precision: bool = param(False, "CUDA only: bfloat16 autocast for the networks (losses stay float32)")
+from engines.gan.spec import DCGAN_SPEC
 
 
 class DCGANEngine(ImageGANEngine):
-    name = "dcgan"
-    summary = "Deep convolutional GAN (Radford et al. 2016), 28/32/64 px, grey or colour"
-    Config = DCGANConfig
+    spec = DCGAN_SPEC
     smoke_overrides = {**ImageGANEngine.smoke_overrides, "width": 4, "batch_size": 16, "samples": 16, "eval_samples": 100}
     batch_format = torch.contiguous_format    # of the real batches: channels_last with the networks
 

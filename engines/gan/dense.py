@@ -9,32 +9,17 @@ coverage 0.79 with it, 0.49 without).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from torch import nn
 
-from engines.core.config import param
 from engines.gan.base import Duel
-from engines.gan.images import ImageGANConfig, ImageGANEngine
+from engines.gan.images import ImageGANEngine
 from engines.gan.models import MLP, MaxoutDiscriminator
-
-
-@dataclass
-class DenseGANConfig(ImageGANConfig):
-    noise: str = param("uniform", "noise distribution: N(0, I) or uniform in [−1, 1]", ("gaussian", "uniform"))
-    g_hidden: tuple[int, ...] = param((1200, 1200), "generator's hidden layer sizes (ReLU)", low=1, high=8192)
-    g_batchnorm: bool = param(True, "batchnorm in the generator's hidden layers (not in the 2014 paper: "
-                              "false for the original; with it G collapses far less)")
-    d_units: tuple[int, ...] = param((240, 240), "discriminator's maxout layer sizes", low=1, high=8192)
-    pieces: int = param(5, "linear pieces per maxout unit", low=1, high=32)
-    dropout: float = param(0.5, "dropout between the discriminator's maxout layers", low=0, high=1, high_open=True)
+from engines.gan.spec import GAN_SPEC
 
 
 class DenseGANEngine(ImageGANEngine):
-    name = "gan"
-    summary = "GAN with dense networks (Goodfellow et al. 2014): maxout D, ReLU G"
-    Config = DenseGANConfig
+    spec = GAN_SPEC
     smoke_overrides = {**ImageGANEngine.smoke_overrides, "g_hidden": (64,), "d_units": (32,), "batch_size": 32,
                        "samples": 16, "eval_samples": 100}
 

@@ -14,46 +14,26 @@ fair share of the samples within 3σ) and ``high_quality_fraction`` (samples wit
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from engines.core.config import live, param
 from engines.core.engine import BatchSampler, wants
-from engines.core.views import View
 from engines.data.base import DataError
-from engines.gan.base import PLAYER_ACTIONS, PLAYER_CONTROLS, Duel, GANConfig, GANEngine, evaluating
+from engines.gan.base import Duel, GANEngine, evaluating
 from engines.gan.frames import PointField
 from engines.gan.models import MLP, d_output
 from engines.gan.points import PointDataset, check_points, load_points, split_points
+from engines.gan.spec import GAN2D_SPEC, GAN2DConfig
 
 GRID_LINES = 11       # noise-grid lines per direction
 LINE_POINTS = 41      # points per line
 EVAL_CHUNK = 5000
 
 
-@dataclass
-class GAN2DConfig(GANConfig):
-    lr_d: float = live(1e-3, "discriminator's Adam learning rate", low=0, low_open=True, high=1)
-    lr_g: float = live(1e-3, "generator's Adam learning rate", low=0, low_open=True, high=1)
-    z_dim: int = param(2, "noise dimensions (the grid lines span the first two)", low=1, high=64)
-    noise: str = param("uniform", "noise distribution: N(0, I) or uniform in [−1, 1]", ("gaussian", "uniform"))
-    batch_size: int = param(256, "points per update (real and generated alike)", low=1, high=65536)
-    hidden: tuple[int, ...] = param((128, 128), "hidden layer sizes of G and of D", low=1, high=4096)
-    points_shown: int = param(512, "real and generated points drawn", low=1, high=20000)
-    heat_resolution: int = param(64, "heat-map cells per side", low=4, high=512)
-    eval_samples: int = param(10_000, "generated points the metrics use", low=20, high=1_000_000)
-
-
 class GAN2DEngine(GANEngine):
-    name = "gan2d"
-    summary = "GAN on 2-D points (ring, grid, a CSV or drawn points): D's heat map and G's noise grid, live"
-    Config = GAN2DConfig
-    views = (View("field", "Plane: data, samples, D(x), G's noise grid", kinds=(PointField,),
-                  controls=PLAYER_CONTROLS, actions=(*PLAYER_ACTIONS, "set_points"), area="main"),)
-    default_data = "ring"
+    spec = GAN2D_SPEC
     smoke_data = "ring"
     smoke_overrides = {"hidden": (16,), "batch_size": 64, "points_shown": 64, "heat_resolution": 16,
                        "eval_samples": 200}

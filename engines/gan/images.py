@@ -17,35 +17,21 @@ Metrics (``evaluate``), from ``eval_samples`` generated images:
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engines.core.config import live, param
 from engines.core.engine import BatchSampler, wants
 from engines.core.frames import ImageGrid, image_array
-from engines.core.views import View
 from engines.data.base import DataError, ImageDataset
-from engines.gan.base import PLAYER_ACTIONS, PLAYER_CONTROLS, GANConfig, GANEngine, evaluating
+from engines.gan.base import GANEngine, evaluating
 from engines.gan.frames import GANSamples
+from engines.gan.spec import WATCH_SAMPLES
 
 INTERP_ROWS = 6
 INTERP_STEPS = 10
-WATCH_SAMPLES = 256
 EVAL_CHUNK = 500
-
-
-@dataclass
-class ImageGANConfig(GANConfig):
-    image_size: int = param(28, "image side in pixels (the data are resized to it)", (28, 32, 64))
-    grey: bool = param(True, "grey images (else RGB; grey data are repeated over 3 channels)")
-    samples: int = param(64, "fixed-noise samples shown live", low=1, high=256)
-    watch_every: int = live(100, "steps between live checks of the samples' class spread and Fréchet "
-                            f"distance ({WATCH_SAMPLES} samples; digits only; 0: never)", low=0, high=1_000_000)
-    eval_samples: int = param(10_000, "generated images the metrics use (Parzen window: all of them)",
-                              low=20, high=200_000)
 
 
 def fit_images(data: ImageDataset, size: int, grey: bool) -> ImageDataset:
@@ -91,13 +77,8 @@ class ImageGANEngine(GANEngine):
     """Base of the image GANs. Subclasses build their duels; a one-duel engine generates with
     ``duels[0]``, LAPGAN overrides :meth:`generate` and :meth:`real_batches`."""
 
-    Config = ImageGANConfig
-    default_data = "mnist"
     smoke_data = "mnist"                  # the digits the classifier knows: the sample checks run
     smoke_overrides = {"watch_every": 5}
-    views = (View("samples", "Samples (fixed noise)", kinds=(GANSamples,), controls=PLAYER_CONTROLS,
-                  actions=PLAYER_ACTIONS, area="main"),
-             View("interpolation", "Latent interpolation", kinds=(ImageGrid,)))
 
     @classmethod
     def load_data(cls, spec: str, config) -> ImageDataset:

@@ -12,42 +12,26 @@ Noise is uniform in [−1, 1] (a scalar plane per pixel at the finer levels), as
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engines.core.config import ConfigError, param
+from engines.core.config import ConfigError
 from engines.core.engine import wants
 from engines.core.frames import image_array
-from engines.core.views import View
 from engines.gan.base import Duel, evaluating
 from engines.gan.frames import PyramidLevels
-from engines.gan.images import ImageGANConfig, ImageGANEngine
+from engines.gan.images import ImageGANEngine
 from engines.gan.models import (MLP, MaxoutDiscriminator, ResidualDiscriminator, ResidualGenerator,
                                 init_dcgan_, laplacian_pyramid, upsample)
+from engines.gan.spec import LAPGAN_SPEC
 
 PYRAMID_SAMPLES = 6
 
 
-@dataclass
-class LAPGANConfig(ImageGANConfig):
-    noise: str = param("uniform", "noise distribution: N(0, I) or uniform in [−1, 1]", ("gaussian", "uniform"))
-    levels: int = param(3, "pyramid levels; the coarsest is image_size / 2^(levels−1) pixels (≥ 4)", low=2, high=4)
-    coarse_hidden: tuple[int, ...] = param((600, 600), "hidden layers of the coarsest level's dense G (BN, ReLU)",
-                                           low=1, high=8192)
-    coarse_units: tuple[int, ...] = param((240,), "maxout layers of the coarsest level's D (5 pieces)",
-                                          low=1, high=8192)
-    width: int = param(32, "channels of the finer levels' convolutional G and D", low=1, high=512)
-
-
 class LAPGANEngine(ImageGANEngine):
-    name = "lapgan"
-    summary = "Laplacian pyramid of conditional GANs (Denton et al. 2015), one G/D pair per level"
-    Config = LAPGANConfig
-    views = (*ImageGANEngine.views, View("pyramid", "Pyramid levels (coarse → fine)", kinds=(PyramidLevels,)))
+    spec = LAPGAN_SPEC
     smoke_overrides = {**ImageGANEngine.smoke_overrides, "coarse_hidden": (32,), "coarse_units": (16,), "width": 4, "batch_size": 16,
                        "samples": 16, "eval_samples": 100}
 

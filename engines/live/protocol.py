@@ -6,7 +6,7 @@ the training process shares through shared memory). Messages cross pipes, one ob
 
 GUI → training: :class:`Pull`, :class:`Pause`, :class:`Resume`, :class:`Step`, :class:`Stop`,
 ``SetField``, ``CallMethod`` (an engine's view *actions*).
-training → GUI: :class:`Ready`, :class:`Catalog`, :class:`Failed`, :class:`Pulled`, :class:`Done`.
+training → GUI: :class:`Ready`, :class:`Failed`, :class:`Pulled`, :class:`Done`.
 training or display → GUI, while a first use builds a cached artefact (a dataset, the digit
 classifier): ``engines.data.artefacts.Building`` reports (one child builds, the other waits).
 GUI → display: :class:`Pull` (send what was drawn next), :class:`Wanted` (the frames the visible
@@ -73,24 +73,15 @@ class Wanted:
 @dataclass(frozen=True)
 class Ready:
     """The run is built and recording: ``run_dir``, ``device``, ``model``, ``data``, ``config``
-    (values in force), ``catalog`` (the model's fields and views, see ``engines.registry.catalog``;
-    :class:`Catalog` brings the other models')."""
+    (values in force). The model's fields and views are its spec's (``engines.registry.model_spec``),
+    which the GUI reads itself."""
     info: dict
 
 
 @dataclass(frozen=True)
-class Catalog:
-    """Every model's fields and views (``engines.registry.catalog``), sent after :class:`Ready`
-    (whose catalog holds the run's own model only, so that its panels need not wait for every
-    family to be imported)."""
-    models: dict
-
-
-@dataclass(frozen=True)
 class Failed:
-    """The run could not start; ``catalog`` is empty if the engines could not even be listed."""
+    """The run could not start, and why."""
     message: str
-    catalog: dict
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from engines.core.commands import CallMethod, SetField
-from engines.live.protocol import (Catalog, Done, Drawn, Failed, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step,
+from engines.live.protocol import (Done, Drawn, Failed, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step,
                                    Stop)
 
 STATE_HOLD_S = 1.0           # training waits at most this long for the display copy to draw its state
@@ -198,7 +198,6 @@ def run_training(gui_conn, display_conn, spec: RunSpec) -> None:
     from engines.core.config import ConfigError
     from engines.data import artefacts
     from engines.data.base import DataError
-    from engines.registry import catalog, catalog_entry
 
     sending = threading.Lock()               # the training and message threads both talk to the GUI
 
@@ -210,11 +209,10 @@ def run_training(gui_conn, display_conn, spec: RunSpec) -> None:
         session = TrainingSession(spec, display_conn)
     except (ConfigError, DataError, ValueError, OSError, RuntimeError) as exc:  # DeviceError, StoreError too
         with contextlib.suppress(OSError):
-            gui_conn.send(Failed(str(exc) or type(exc).__name__, catalog()))
+            gui_conn.send(Failed(str(exc) or type(exc).__name__))
         return
-    try:   # this model's views first: the window makes its panels while the other families are imported
-        gui_conn.send(Ready({**session.info(), "catalog": {session.engine.name: catalog_entry(type(session.engine))}}))
-        gui_conn.send(Catalog(catalog()))
+    try:
+        gui_conn.send(Ready(session.info()))
     except OSError:
         session.control.stop()
     listener = threading.Thread(target=serve_messages, args=(session, gui_conn, display_conn, sending),

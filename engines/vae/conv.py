@@ -8,41 +8,17 @@ continuous Bernoulli (:mod:`engines.vae.model`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from engines.core.config import ConfigError, param
+from engines.core.config import ConfigError
 from engines.data.base import ImageDataset
-from engines.vae.engine import VAEConfig, VAEEngineBase, resize_images
+from engines.vae.engine import VAEEngineBase, resize_images
 from engines.vae.model import VAE, ConvDecoder, ConvEncoder, make_likelihood
-
-LIKELIHOODS = ("auto", "bernoulli", "gaussian", "gaussian-learned", "continuous-bernoulli")
-
-
-@dataclass
-class ConvVAEConfig(VAEConfig):
-    latent_dim: int = param(16, "latent dimensions", low=1, high=1024)
-    hidden: tuple[int, ...] = param((256,), "fully connected layers between the convolutions and the latent",
-                                    low=1, high=16384)
-    batch_size: int = param(64, "images per step", low=1, high=8192)
-    iwae_k: int = param(500, "importance samples per test image for the IWAE bound (evaluation; 5000 is the "
-                             "standard figure, ~10x slower: worth it on a GPU)", low=1, high=100_000)
-    channels: int = param(32, "channels of the first convolution (doubled at each halving, at most 512)",
-                          low=1, high=512)
-    image_size: int = param(28, "side the images are resized to", (28, 32, 64))
-    grey: bool = param(True, "grey images (false: colour, where the dataset has it)")
-    likelihood: str = param("auto", "decoder distribution p(x|z); auto: bernoulli (binarized pixels) for grey "
-                                    "images, gaussian for colour", LIKELIHOODS)
-    sigma: float = param(0.1, "standard deviation of the gaussian likelihood (start value for gaussian-learned)",
-                         low=0.01, high=10)
-
+from engines.vae.spec import CONV_VAE_SPEC, ConvVAEConfig
 
 class ConvVAEEngine(VAEEngineBase):
-    name = "conv-vae"
-    summary = "Convolutional VAE: grey or colour images, Bernoulli/Gaussian/continuous-Bernoulli decoder"
-    Config = ConvVAEConfig
+    spec = CONV_VAE_SPEC
     smoke_overrides = {"channels": 4, "hidden": (16,), "latent_dim": 3, "batch_size": 16, "iwae_k": 4,
                        "grid_size": 3}
 

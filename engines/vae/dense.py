@@ -10,11 +10,11 @@ import numpy as np
 
 from engines.vae.engine import VAEEngineBase, binary_digits_only
 from engines.vae.model import VAE, Bernoulli, DenseDecoder, DenseEncoder
+from engines.vae.spec import VAE_SPEC
 
 
 class VAEEngine(VAEEngineBase):
-    name = "vae"
-    summary = "Variational autoencoder, dense, Bernoulli decoder on binarized digits; latent grid, IWAE bound"
+    spec = VAE_SPEC
     smoke_overrides = {"hidden": (32,), "batch_size": 32, "iwae_k": 8, "grid_size": 4}
 
     @classmethod

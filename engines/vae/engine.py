@@ -13,16 +13,13 @@ axes), and a posterior mean ``μ`` has plane coordinates ``((μ − a)·b₁, (�
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engines.core.config import ConfigError, live, param
+from engines.core.config import ConfigError
 from engines.core.engine import BatchSampler, NetworkEngine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
-from engines.core.views import View
 from engines.data.base import DataError, ImageDataset
 from engines.vae.frames import Drawing, LatentGrid, LatentScatter, LatentStats
 from engines.vae.model import VAE, importance_bounds, standard_normal_ppf
@@ -38,33 +35,6 @@ MAX_DRAWING = 256            # the largest drawing side accepted
 ACCELERATOR_REPORT_EVERY = 10   # off the CPU, scalars are averaged and reported every this many steps
 
 
-@dataclass
-class VAEConfig:
-    latent_dim: int = param(2, "latent dimensions (2: the latent grid is the classic manifold)", low=1, high=1024)
-    hidden: tuple[int, ...] = param((512, 256), "hidden layer sizes of the encoder (the decoder mirrors them)",
-                                    low=1, high=16384)
-    activation: str = param("relu", "hidden activation", ("relu", "tanh", "softplus"))
-    lr: float = live(1e-3, "Adam learning rate", low=0, low_open=True, high=10)
-    batch_size: int = param(128, "images per step", low=1, high=8192)
-    warmup: int = live(0, "KL warm-up: steps over which the KL weight rises from 0 to 1 (0: none)",
-                       low=0, high=10_000_000)
-    iwae_k: int = param(5000, "importance samples per test image for the IWAE bound (evaluation)",
-                        low=1, high=100_000)
-    grid_size: int = live(15, "points per side of the latent grid", low=2, high=40)
-    grid_span: float = live(1.0, "latent grid extent: 1 spans the 5%-95% quantiles of N(0,1) "
-                                 "(of the test means along principal directions)", low=0, low_open=True, high=10)
-    grid_plane: str = live("pca", "plane shown when the latent has more than 2 dimensions: the two principal "
-                                  "directions of the test posterior means, or grid_dims", ("pca", "dims"))
-    grid_dims: tuple[int, ...] = live((0, 1), "the two latent dimensions of the plane when grid_plane=dims",
-                                      low=0, high=1023)
-    grid_centre: str = live("origin", "centre of the latent grid: z = 0, the mean of the test posterior means, "
-                                      "or the probe point", ("origin", "mean", "probe"))
-    morph_from: int = live(150, "interpolation: first test image (index, modulo the test set size)",
-                           low=0, high=1_000_000)
-    morph_to: int = live(400, "interpolation: last test image (index, modulo the test set size)",
-                         low=0, high=1_000_000)
-
-
 def resize_images(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """(N, C, H, W) -> (N, C, size) bilinear (antialiased when shrinking), clamped to [0, 1]."""
     if tuple(images.shape[-2:]) == tuple(size):
@@ -74,23 +44,9 @@ def resize_images(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 class VAEEngineBase(NetworkEngine):
-    """A VAE on images: subclasses set ``name``, ``summary``, ``Config`` and :meth:`build_model`."""
+    """A VAE on images: subclasses name their spec and implement :meth:`build_model`."""
 
-    Config = VAEConfig
     distributed = "gradients"
-    views = (
-        View("latent_grid", "Latent grid", kinds=(LatentGrid,),
-             controls=("grid_size", "grid_span", "grid_plane", "grid_dims", "grid_centre"), area="main"),
-        View("latent_scatter", "Latent scatter · drag the probe", kinds=(LatentScatter,), calls=("set_probe",),
-             area="main"),
-        View("draw", "Draw to encode", kinds=(Drawing,), calls=("encode_drawing",)),
-        View("traversals", "Traversals (most active dimensions, −3…3 around the probe)", kinds=(ImageGrid,)),
-        View("morph", "Interpolation between two test images", kinds=(ImageGrid,),
-             controls=("morph_from", "morph_to")),
-        View("latent_stats", "KL per dimension (active units)", kinds=(LatentStats,)),
-        View("reconstructions", "Reconstructions (test images above)", kinds=(ImageGrid,)),
-        View("samples", "Samples from fixed prior noise", kinds=(ImageGrid,)),
-    )
 
     def __init__(self, config, data, device, seed: int = 0):
         super().__init__(config, data, device, seed)
@@ -394,4 +350,4 @@ def binary_digits_only(dataset: ImageDataset, spec: str, model: str) -> ImageDat
                         np.ascontiguousarray(dataset.test[:, :1]), dataset.train_labels, dataset.test_labels)
 
 
-__all__ = ["VAEConfig", "VAEEngineBase", "binary_digits_only", "resize_images"]
+__all__ = ["VAEEngineBase", "binary_digits_only", "resize_images"]

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from engines.boltzmann.ais import (RBMPath, ais_log_likelihood, ais_log_z, base_rate_images, binary_codes,
                                    bounded_log_z, default_betas, exact_log_z, hidden_base_rates, interval_text,
                                    log_f, reverse_log_z)
-from engines.boltzmann.rbm import RBM
+from engines.boltzmann.rbm_model import RBM
 
 
 def tiny_rbm(n_visible, n_hidden, scale, seed):

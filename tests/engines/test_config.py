@@ -1,6 +1,6 @@
 import pytest
 
-from engines.boltzmann.rbm import RBMConfig
+from engines.boltzmann.spec import RBMConfig
 from engines.core.config import ConfigError, fields_of, from_dict, parse_assignments, to_dict, with_overrides
 
 

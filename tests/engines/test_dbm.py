@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engines.boltzmann.ais import DBMPath, ais_log_z, default_betas, reverse_log_z
-from engines.boltzmann.dbm import (DBM, compose_biases, exact_log_p, exact_log_z, hidden_log_weights, pretrain_scales,
+from engines.boltzmann.dbm_model import (DBM, compose_biases, exact_log_p, exact_log_z, hidden_log_weights, pretrain_scales,
                                    rbm_down, rbm_up)
 from engines.boltzmann.frames import ChainHistory, LayerChains
 from engines.core.config import ConfigError
@@ -185,7 +185,8 @@ def test_frames_never_change_training_and_have_every_layer():
     assert frames["filters"].images.shape == (8, 8, 8)
 
 
-def test_state_round_trip_keeps_the_display_state():
+def test_a_display_copy_keeps_its_chains_when_a_state_loads():
+    """The shown chains are the display copy's own (the contract checks the rest of the round trip)."""
     a = small(pretrain_steps=5)
     for _ in range(12):
         a.train_step()
@@ -193,9 +194,8 @@ def test_state_round_trip_keeps_the_display_state():
     display.frames()
     chains_before = [s.clone() for s in display.chain_states]
     display.load_state_dict(a.state_dict())
-    assert display.step == 12 and torch.equal(display.model.W[1], a.model.W[1])
+    assert display.step == 12
     assert all(torch.equal(x, y) for x, y in zip(chains_before, display.chain_states))
-    assert display.train_step() == a.train_step()
 
 
 def test_restart_chain_and_its_bad_input():

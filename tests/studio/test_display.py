@@ -84,9 +84,8 @@ def test_a_pause_draws_a_run_of_sampling_pictures_that_move_from_the_same_weight
 
 
 def test_the_state_views_of_the_main_area_come_with_every_state_and_side_views_once_a_second(clock):
-    from engines.registry import catalog_entry
     session = DisplaySession(RunSpec(model="toy", data="digits"), clock)
-    assert catalog_entry(type(session.engine))["views"][0]["area"] == "main"
+    assert session.engine.views[0].area == "main"
     drawn = []
     for i in range(6):
         clock.now += 0.25

@@ -8,7 +8,7 @@ from PySide6 import QtCore
 from PySide6.QtTest import QTest
 
 from engines.boltzmann.frames import ChainHistory, ChainState
-from engines.boltzmann.rbm import RBMEngine
+from engines.boltzmann.spec import RBM_SPEC
 from engines.core.config import fields_of
 from engines.core.frames import ImageGrid, tile
 from engines.core.views import View
@@ -19,8 +19,8 @@ from tests.toy.frames import Bars
 
 RNG = np.random.default_rng(0)
 TOY_FIELDS = {f.name: f for f in fields_of(ToyConfig)}
-CHAINS_VIEW = RBMEngine.views[0]
-RBM_FIELDS = {f.name: f for f in fields_of(RBMEngine.Config)}
+CHAINS_VIEW = RBM_SPEC.views[0]
+RBM_FIELDS = {f.name: f for f in fields_of(RBM_SPEC.Config)}
 
 
 def shown(qtbot, widget, size=(500, 500)):

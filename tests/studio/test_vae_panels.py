@@ -5,9 +5,8 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.core.config import fields_of
-from engines.core.views import view_of_frame
-from engines.vae.engine import VAEConfig, VAEEngineBase
 from engines.vae.frames import Drawing, LatentGrid, LatentScatter, LatentStats
+from engines.vae.spec import VAE_VIEWS, VAEConfig
 from studio.panels.latent import DrawPanel, LatentGridPanel, LatentScatterPanel, LatentStatsPanel
 
 RNG = np.random.default_rng(0)
@@ -17,7 +16,7 @@ NONE = QtCore.Qt.MouseButton.NoButton
 
 
 def make(qtbot, cls, frame_name, size=(500, 450)):
-    panel = cls(view_of_frame(VAEEngineBase.views, frame_name), FIELDS)
+    panel = cls(next(view for view in VAE_VIEWS if frame_name in view.frames), FIELDS)
     qtbot.addWidget(panel)
     panel.resize(*size)
     panel.show()

@@ -566,13 +566,13 @@ def test_the_curves_keep_their_first_launch_height_under_a_main_view_that_asks_f
 def test_in_a_small_window_tabs_keep_legible_titles_and_the_run_path_keeps_both_ends(qtbot):
     from PySide6 import QtCore, QtWidgets
 
-    from engines.vae.engine import VAEEngineBase
+    from engines.vae.spec import VAE_VIEWS
 
     window = MainWindow()
     qtbot.addWidget(window)
     window.resize(800, 600)
     window.show()
-    window.layout_.use("vae", list(VAEEngineBase.views), [])
+    window.layout_.use("vae", list(VAE_VIEWS), [])
     qtbot.wait(50)
     assert window.docks["latent_scatter"].windowTitle() == "Latent scatter"
     tabs = {bar.tabText(i): bar.tabToolTip(i) for bar in window.findChildren(QtWidgets.QTabBar)
@@ -590,7 +590,7 @@ def test_on_a_small_screen_the_main_view_keeps_the_height_and_the_side_views_joi
     beside it): the compact arrangement gives it the height and most of the width."""
     from PySide6 import QtCore
 
-    from engines.vae.engine import VAEEngineBase
+    from engines.vae.spec import VAE_VIEWS
     from studio import layout
 
     monkeypatch.setattr(layout, "COMPACT_SCREEN", (10_000, 10_000))   # any screen is small
@@ -598,7 +598,7 @@ def test_on_a_small_screen_the_main_view_keeps_the_height_and_the_side_views_joi
     qtbot.addWidget(window)
     window.resize(800, 600)
     window.show()
-    window.layout_.use("vae-on-a-small-screen", list(VAEEngineBase.views), [])   # no layout saved
+    window.layout_.use("vae-on-a-small-screen", list(VAE_VIEWS), [])   # no layout saved
     grid = window.docks["latent_grid"]
     qtbot.waitUntil(lambda: grid.width() > 450, timeout=5_000)
     setup = window.layout_.setup_dock

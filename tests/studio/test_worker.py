@@ -181,9 +181,8 @@ def test_child_process_reports_a_bad_config_and_exits(qtbot):
     worker = TrainingWorker(RunSpec(**SPEC, overrides={"no_such_key": 1}))
     with qtbot.waitSignal(worker.failed, timeout=60_000) as blocker:
         pass
-    message, catalog = blocker.args
+    (message,) = blocker.args
     assert "no_such_key" in message
-    assert "toy" in catalog and any(f["name"] == "lr" for f in catalog["toy"]["fields"])
     worker.stop()
     assert not worker.is_alive()
 

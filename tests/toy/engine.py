@@ -3,39 +3,22 @@ the RBM: it learns the mean training image by gradient descent on ``½‖x − m
 
 It declares two views, one drawn by the stock image panel and one of a frame kind of its own
 (:class:`tests.toy.frames.Bars`), a live field the bars panel edits, a display-copy call and a
-training action. Registered for the tests through ``GENSTUDIO_ENGINES`` (see tests/conftest.py).
+training action. Declared in :mod:`tests.toy.spec`, registered for the tests through ``GENSTUDIO_ENGINES`` (see
+tests/conftest.py).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from engines.core.config import live, param
 from engines.core.engine import BatchSampler, Engine, wants
 from engines.core.frames import ImageGrid, image_array
-from engines.core.views import View
 from tests.toy.frames import Bars
-
-
-@dataclass
-class ToyConfig:
-    lr: float = live(0.1, "learning rate", low=0, low_open=True, high=10)
-    batch_size: int = param(16, "images per step", low=1, high=1024)
-    bars: int = live(8, "bars drawn", low=1, high=64)
-    fail_at: int = param(0, "raise an error at this step (0: never)", low=0, high=10**9)
+from tests.toy.spec import TOY_SPEC, ToyConfig
 
 
 class ToyEngine(Engine):
-    name = "toy"
-    summary = "Toy: the mean image by gradient descent (tests only)"
-    Config = ToyConfig
-    default_data = "digits"
-    views = (
-        View("mean", "Mean image", kinds=(ImageGrid,), area="main"),
-        View("bars", "Bars", kinds=(Bars,), controls=("bars",), calls=("poke",), actions=("jump",)),
-    )
+    spec = TOY_SPEC
 
     def __init__(self, config: ToyConfig, data, device, seed: int = 0):
         super().__init__(config, data, device, seed)

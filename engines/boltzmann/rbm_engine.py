@@ -1,88 +1,25 @@
-"""Bernoulli-Bernoulli restricted Boltzmann machine trained by CD-k or PCD-k.
-
-Energy ``E(v,h) = -vᵀWh - bᵀv - cᵀh``; free energy ``F(v) = -bᵀv - Σ_j softplus(c_j + W_jᵀv)``.
-The log-likelihood gradient is ``⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model``; the model term comes from the end
-of a Gibbs chain, treated as a constant (no gradient flows through the chain).
+"""The ``rbm`` engine: a Bernoulli-Bernoulli RBM (model in :mod:`engines.boltzmann.rbm_model`)
+trained by CD-k or PCD-k, with persistent chains shown live and AIS for the held-out
+log-likelihood.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from engines.boltzmann.ais import (AISSettings, ais_log_likelihood, ais_notes, base_rate_bias, base_rate_images,
-                                   hidden_base_rates)
-from engines.core.config import live, param
-from engines.core.engine import BatchSampler, Engine, bernoulli, wants
+from engines.boltzmann.ais import ais_log_likelihood, ais_notes, base_rate_bias, base_rate_images, hidden_base_rates
 from engines.boltzmann.frames import ChainHistory, ChainState
+from engines.boltzmann.rbm_model import RBM
+from engines.boltzmann.spec import RBM_SPEC, RBMConfig
+from engines.core.engine import BatchSampler, Engine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
-from engines.core.views import View
-
-
-class RBM(nn.Module):
-    """The model: parameters and the conditionals ``p(h=1|v) = σ(c + vW)``, ``p(v=1|h) = σ(b + hWᵀ)``."""
-
-    def __init__(self, n_visible: int, n_hidden: int, generator: torch.Generator, device):
-        super().__init__()
-        self.W = nn.Parameter(0.01 * torch.randn(n_visible, n_hidden, generator=generator, device=device),
-                              requires_grad=False)
-        self.b = nn.Parameter(torch.zeros(n_visible, device=device), requires_grad=False)
-        self.c = nn.Parameter(torch.zeros(n_hidden, device=device), requires_grad=False)
-
-    def hidden_probs(self, v: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(torch.addmm(self.c, v, self.W))
-
-    def visible_probs(self, h: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(torch.addmm(self.b, h, self.W.t()))
-
-    def free_energy(self, v: torch.Tensor) -> torch.Tensor:
-        """``F(v) = -bᵀv - Σ_j softplus(c_j + W_jᵀv)``, one value per row of ``v``."""
-        return -(v @ self.b) - F.softplus(torch.addmm(self.c, v, self.W)).sum(1)
-
-    def gibbs(self, v: torch.Tensor, k: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """k full steps v → h → v; returns the last binary sample and its mean-field probabilities."""
-        probs = v
-        for _ in range(k):
-            h = bernoulli(self.hidden_probs(v), generator=generator)
-            probs = self.visible_probs(h)
-            v = bernoulli(probs, generator=generator)
-        return v, probs
-
-
-@dataclass
-class RBMTraining:
-    hidden: int = param(500, "hidden units", low=1, high=16384)
-    method: str = param("pcd", "cd: chains start at the data; pcd: persistent chains", ("cd", "pcd"))
-    k: int = live(5, "Gibbs steps per update", low=1, high=1000)
-    lr: float = live(0.02, "learning rate", low=0, low_open=True, high=10)
-    momentum: float = live(0.5, "momentum of the parameter updates", low=0, high=1, high_open=True)
-    weight_decay: float = live(1e-4, "L2 penalty on W", low=0, high=1)
-    batch_size: int = param(20, "images per update (PCD: also the number of persistent chains)", low=1, high=4096)
-    chains: int = param(64, "Gibbs chains shown live (started from test digits)", low=1, high=1024)
-    gibbs_per_frame: int = live(1, "Gibbs steps the shown chains take between two frames", low=1, high=1000)
-    history_every: int = live(20, "Gibbs steps between two rows of the chain history", low=1, high=1_000_000)
-
-
-@dataclass
-class RBMConfig(AISSettings, RBMTraining):
-    """The RBM's fields, then the AIS ones (dataclasses list the last base's fields first)."""
 
 
 class RBMEngine(Engine):
-    name = "rbm"
-    summary = "Restricted Boltzmann machine, CD-k / PCD-k, AIS log-likelihood"
-    Config = RBMConfig
+    spec = RBM_SPEC
     distributed = ("it keeps persistent Gibbs chains and applies its own contrastive-divergence updates, "
                    "not a data-parallel gradient step; train it in one process")
-    views = (
-        View("chains", "Gibbs chains", kinds=(ChainState, ChainHistory), frames=("chains", "chain_history"),
-             controls=("gibbs_per_frame",), calls=("restart_chain",), area="main", motion="sampling"),
-        View("filters", "Filters (hidden units)", kinds=(ImageGrid,)),
-        View("reconstructions", "Reconstructions", kinds=(ImageGrid,)),
-    )
     smoke_overrides = {"hidden": 32, "chains": 16, "ais_runs": 10, "ais_temperatures": 200,
                        "ais_max_temperatures": 400, "history_every": 1}
 

@@ -4,15 +4,11 @@ and its equations are in ``aligndraw_model.py``; training, scalars and checkpoin
 (:class:`~engines.draw.engine.DrawingEngine`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from engines.core.config import live, param
 from engines.core.engine import bernoulli, wants
 from engines.core.frames import image_array
-from engines.core.views import View
 from engines.data import load_dataset
 from engines.data.base import DataError
 from engines.data.captions import VOCABULARY, CaptionDataset, encode, novel_captions, split_words
@@ -20,6 +16,7 @@ from engines.draw.aligndraw_model import AlignDRAW
 from engines.draw.engine import DrawingEngine
 from engines.draw.frames import CaptionTrace
 from engines.draw.model import Trace
+from engines.draw.spec import ALIGNDRAW_SPEC, AlignDRAWConfig
 
 # Shown while training, each from fixed noise: two compositions seen in training, two held out.
 FIXED_CAPTIONS = (
@@ -29,23 +26,6 @@ FIXED_CAPTIONS = (
     "the digit 1 is at the top left of the image",
 )
 EXAMPLE = FIXED_CAPTIONS[0]
-
-
-@dataclass
-class AlignDRAWConfig:
-    T: int = param(16, "glimpses: canvas updates per image (paper: 32)", low=1, high=1000)
-    enc_size: int = param(128, "inference LSTM units (paper: 300)", low=1, high=4096)
-    dec_size: int = param(128, "generative LSTM units (paper: 300)", low=1, high=4096)
-    z_size: int = param(16, "latent units per glimpse (paper: 150)", low=1, high=1024)
-    read_n: int = param(8, "read grid N×N (paper: 8)", low=1, high=64)
-    write_n: int = param(8, "write grid N×N (paper: 8)", low=1, high=64)
-    embed_size: int = param(32, "word embedding size", low=1, high=1024)
-    lang_size: int = param(64, "units of each direction of the caption's BiLSTM (paper: 128)", low=1, high=2048)
-    align_size: int = param(128, "size of the alignment's hidden layer (paper: 512)", low=1, high=4096)
-    batch_size: int = param(64, "images per update", low=1, high=4096)
-    lr: float = live(1e-3, "Adam learning rate", low=0, low_open=True, high=1)
-    grad_clip: float = live(10.0, "clip the gradient norm to this (0: no clipping)", low=0, high=1e6)
-    samples_per_caption: int = param(3, "images drawn for each shown caption (fixed noise)", low=1, high=8)
 
 
 class CaptionBatches:
@@ -82,12 +62,7 @@ class CaptionBatches:
 
 
 class AlignDRAWEngine(DrawingEngine):
-    name = "aligndraw"
-    summary = "alignDRAW: DRAW conditioned on a caption through an alignment over its words"
-    Config = AlignDRAWConfig
-    views = (View("captions", "Images from captions", kinds=(CaptionTrace,), calls=("set_caption",), area="main",
-                  motion="playback"),)
-    default_data = "mnist-captions"
+    spec = ALIGNDRAW_SPEC
     smoke_data = "mnist-captions"
     smoke_overrides = {"T": 2, "enc_size": 16, "dec_size": 16, "z_size": 4, "read_n": 2, "write_n": 3,
                        "embed_size": 8, "lang_size": 8, "align_size": 8, "batch_size": 16, "samples_per_caption": 1}
