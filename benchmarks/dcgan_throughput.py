@@ -27,7 +27,7 @@ class PlainDCGAN:
     """The minimal loop: nothing but the two updates."""
 
     def __init__(self, images: torch.Tensor, z_dim: int, width: int, batch: int, seed: int):
-        from engines.gan.models import DCDiscriminator, DCGenerator, init_dcgan_
+        from engines.gan.model import DCDiscriminator, DCGenerator, init_dcgan_
 
         device = images.device
         gen = torch.Generator(device=device).manual_seed(seed)

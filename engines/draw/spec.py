@@ -1,5 +1,5 @@
 """What DRAW and alignDRAW are, without their engines (no torch): configs, views and specs
-(:mod:`engines.core.spec`). The engines are :mod:`engines.draw.engine` and
+(:mod:`engines.core.spec`). The engines are :mod:`engines.draw.draw_engine` and
 :mod:`engines.draw.aligndraw_engine`."""
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ ALIGNDRAW_VIEWS = (
 
 
 DRAW_SPEC = ModelSpec("draw", "DRAW: recurrent VAE that draws over T glimpses through Gaussian read/write attention",
-                      DRAWConfig, DRAW_VIEWS, engine="engines.draw.engine:DRAWEngine")
+                      DRAWConfig, DRAW_VIEWS, engine="engines.draw.draw_engine:DRAWEngine")
 ALIGNDRAW_SPEC = ModelSpec("aligndraw", "alignDRAW: DRAW conditioned on a caption through an alignment over its words",
                            AlignDRAWConfig, ALIGNDRAW_VIEWS, engine="engines.draw.aligndraw_engine:AlignDRAWEngine",
                            default_data="mnist-captions")

@@ -1,7 +1,7 @@
 """What the GANs are, without their engines (no torch): their configs (every GAN's player
 settings, the image GANs' fields, each model's own), views and specs (:mod:`engines.core.spec`).
-The engines are :mod:`engines.gan.dense`, :mod:`engines.gan.dcgan`, :mod:`engines.gan.lapgan` and
-:mod:`engines.gan.gan2d` (on :mod:`engines.gan.images` and :mod:`engines.gan.base`)."""
+The engines are :mod:`engines.gan.gan_engine`, :mod:`engines.gan.dcgan_engine`, :mod:`engines.gan.lapgan_engine` and
+:mod:`engines.gan.gan2d_engine` (on :mod:`engines.gan.image_engine` and :mod:`engines.gan.engine`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from engines.core.spec import ModelSpec
 from engines.core.views import View
 from engines.gan.frames import GANSamples, PointField, PyramidLevels
 
-LOSSES = ("minimax", "non-saturating", "least-squares")        # the objectives of engines.gan.models
+LOSSES = ("minimax", "non-saturating", "least-squares")        # the objectives of engines.gan.model
 PLAYER_CONTROLS = ("d_steps", "loss", "lr_d", "lr_g")
 PLAYER_ACTIONS = ("step_discriminator", "step_generator")
 WATCH_SAMPLES = 256          # samples of an image GAN's live check (class spread, Fréchet distance)
@@ -101,11 +101,11 @@ GAN2D_VIEWS = (
 
 
 GAN_SPEC = ModelSpec("gan", "GAN with dense networks (Goodfellow et al. 2014): maxout D, ReLU G", DenseGANConfig,
-                     IMAGE_GAN_VIEWS, engine="engines.gan.dense:DenseGANEngine")
+                     IMAGE_GAN_VIEWS, engine="engines.gan.gan_engine:DenseGANEngine")
 DCGAN_SPEC = ModelSpec("dcgan", "Deep convolutional GAN (Radford et al. 2016), 28/32/64 px, grey or colour",
-                       DCGANConfig, IMAGE_GAN_VIEWS, engine="engines.gan.dcgan:DCGANEngine")
+                       DCGANConfig, IMAGE_GAN_VIEWS, engine="engines.gan.dcgan_engine:DCGANEngine")
 LAPGAN_SPEC = ModelSpec("lapgan", "Laplacian pyramid of conditional GANs (Denton et al. 2015), one G/D pair per level",
-                        LAPGANConfig, LAPGAN_VIEWS, engine="engines.gan.lapgan:LAPGANEngine")
+                        LAPGANConfig, LAPGAN_VIEWS, engine="engines.gan.lapgan_engine:LAPGANEngine")
 GAN2D_SPEC = ModelSpec("gan2d", "GAN on 2-D points (ring, grid, a CSV or drawn points): D's heat map and G's noise "
-                       "grid, live", GAN2DConfig, GAN2D_VIEWS, engine="engines.gan.gan2d:GAN2DEngine",
+                       "grid, live", GAN2DConfig, GAN2D_VIEWS, engine="engines.gan.gan2d_engine:GAN2DEngine",
                        default_data="ring")

@@ -1,6 +1,6 @@
 """What the VAEs are, without their engines (no torch): the dense and the convolutional VAE's
 configs, their shared views and their specs (:mod:`engines.core.spec`). The engines are
-:mod:`engines.vae.dense` and :mod:`engines.vae.conv` (on :mod:`engines.vae.engine`)."""
+:mod:`engines.vae.vae_engine` and :mod:`engines.vae.conv_vae_engine` (on :mod:`engines.vae.engine`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -75,7 +75,7 @@ VAE_VIEWS = (
 
 
 VAE_SPEC = ModelSpec("vae", "Variational autoencoder, dense, Bernoulli decoder on binarized digits; latent grid, "
-                     "IWAE bound", VAEConfig, VAE_VIEWS, engine="engines.vae.dense:VAEEngine")
+                     "IWAE bound", VAEConfig, VAE_VIEWS, engine="engines.vae.vae_engine:VAEEngine")
 CONV_VAE_SPEC = ModelSpec("conv-vae", "Convolutional VAE: grey or colour images, Bernoulli/Gaussian/"
                           "continuous-Bernoulli decoder", ConvVAEConfig, VAE_VIEWS,
-                          engine="engines.vae.conv:ConvVAEEngine")
+                          engine="engines.vae.conv_vae_engine:ConvVAEEngine")

@@ -9,8 +9,8 @@ from engines.core.config import ConfigError
 from engines.core.frames import as_unit, decode, encode
 from engines.data.base import DataError
 from engines.gan.frames import GANSamples, PointField, PyramidLevels
-from engines.gan.gan2d import mode_metrics
-from engines.gan.models import (DCDiscriminator, DCGenerator, discriminator_loss, downsample, generator_loss,
+from engines.gan.gan2d_engine import mode_metrics
+from engines.gan.model import (DCDiscriminator, DCGenerator, discriminator_loss, downsample, generator_loss,
                                 laplacian_pyramid, reconstruct, upsample)
 from engines.gan.points import load_points
 from engines.metrics.distances import ParzenEstimator, class_coverage, frechet_distance, sqrtm_psd

@@ -551,7 +551,7 @@ def test_the_curves_keep_their_first_launch_height_under_a_main_view_that_asks_f
     """gan2d's plane asks for little height; the curves took 570 of 920 px and left the plane 170 px
     square (Qt moves a lone dock's separator only halfway: the curves and the view above them are
     sized together)."""
-    from engines.gan.gan2d import GAN2DEngine
+    from engines.gan.gan2d_engine import GAN2DEngine
     from studio.layout import CURVES_HEIGHT
 
     window = MainWindow()

@@ -21,9 +21,9 @@ from torch import nn
 
 from engines.core.engine import BatchSampler, wants
 from engines.data.base import DataError
-from engines.gan.base import Duel, GANEngine, evaluating
+from engines.gan.engine import Duel, GANEngine, evaluating
 from engines.gan.frames import PointField
-from engines.gan.models import MLP, d_output
+from engines.gan.model import MLP, d_output
 from engines.gan.points import PointDataset, check_points, load_points, split_points
 from engines.gan.spec import GAN2D_SPEC, GAN2DConfig
 

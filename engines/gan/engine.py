@@ -10,7 +10,7 @@ pyramid level for ``lapgan``):
    them). G reuses the ``G(z)`` of the last D step, as pytorch/examples' DCGAN does, so a step
    runs the generator forward once.
 
-The losses are in :mod:`engines.gan.models`. Each player's learning rate and Adam betas are live
+The losses are in :mod:`engines.gan.model`. Each player's learning rate and Adam betas are live
 config fields: a change reaches the optimisers' ``param_groups`` before the next update.
 ``step_discriminator()`` / ``step_generator()`` are training-process actions: exactly one update
 of one player; the other player's parameters, batchnorm statistics and optimiser are untouched.
@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from engines.core.engine import Engine
-from engines.gan.models import d_output, discriminator_loss, generator_loss
+from engines.gan.model import d_output, discriminator_loss, generator_loss
 from engines.gan.spec import GANConfig
 
 

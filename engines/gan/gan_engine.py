@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from engines.gan.base import Duel
-from engines.gan.images import ImageGANEngine
-from engines.gan.models import MLP, MaxoutDiscriminator
+from engines.gan.engine import Duel
+from engines.gan.image_engine import ImageGANEngine
+from engines.gan.model import MLP, MaxoutDiscriminator
 from engines.gan.spec import GAN_SPEC
 
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from engines.core.engine import BatchSampler, wants
 from engines.core.frames import ImageGrid, image_array
 from engines.data.base import DataError, ImageDataset
-from engines.gan.base import GANEngine, evaluating
+from engines.gan.engine import GANEngine, evaluating
 from engines.gan.frames import GANSamples
 from engines.gan.spec import WATCH_SAMPLES
 

@@ -3,7 +3,7 @@
 Strided convolutions in D and fractionally-strided ones in G, no pooling, no dense hidden layer,
 batchnorm in both (not on D's first layer nor G's output), ReLU in G with a tanh output,
 LeakyReLU(0.2) in D; weights ~ N(0, 0.02); Adam lr 2e-4, β1 0.5; batch 128. The layer plan
-(:func:`engines.gan.models.dc_plan`): 28 px = 7 → 14 → 28, 32 px = 4 → 8 → 16 → 32, 64 px =
+(:func:`engines.gan.model.dc_plan`): 28 px = 7 → 14 → 28, 32 px = 4 → 8 → 16 → 32, 64 px =
 4 → … → 64; ``width`` channels in D's first layer and G's last hidden one, doubling per step in.
 
 The networks run in the channels-last (NHWC) layout by default: on the CPU, oneDNN's convolutions
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
-from engines.gan.base import Duel
-from engines.gan.images import ImageGANEngine
-from engines.gan.models import DCDiscriminator, DCGenerator, init_dcgan_
+from engines.gan.engine import Duel
+from engines.gan.image_engine import ImageGANEngine
+from engines.gan.model import DCDiscriminator, DCGenerator, init_dcgan_
 from engines.gan.spec import DCGAN_SPEC
 
 

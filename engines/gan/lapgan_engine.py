@@ -20,10 +20,10 @@ from torch import nn
 from engines.core.config import ConfigError
 from engines.core.engine import wants
 from engines.core.frames import image_array
-from engines.gan.base import Duel, evaluating
+from engines.gan.engine import Duel, evaluating
 from engines.gan.frames import PyramidLevels
-from engines.gan.images import ImageGANEngine
-from engines.gan.models import (MLP, MaxoutDiscriminator, ResidualDiscriminator, ResidualGenerator,
+from engines.gan.image_engine import ImageGANEngine
+from engines.gan.model import (MLP, MaxoutDiscriminator, ResidualDiscriminator, ResidualGenerator,
                                 init_dcgan_, laplacian_pyramid, upsample)
 from engines.gan.spec import LAPGAN_SPEC
 
