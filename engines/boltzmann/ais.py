@@ -298,27 +298,6 @@ def bounded_log_z(path, start, runs: int, temperatures: int, max_temperatures: i
         count *= 2
 
 
-# ---------------------------------------------------------------------------------- exact
-def binary_codes(n: int, device) -> torch.Tensor:
-    codes = torch.arange(2 ** n, device=device)
-    return ((codes[:, None] >> torch.arange(n, device=device)) & 1).double()
-
-
-@torch.no_grad()
-def exact_log_z(model) -> float:
-    """``log Z`` by enumerating the smaller layer: ``log Σ_v exp(−F(v))``, or over hidden states
-    ``log Σ_h exp(cᵀh + Σ_i softplus(b_i + W_i h))`` (tiny RBMs only: at most 2^20 states)."""
-    W, b, c = model.W.double(), model.b.double(), model.c.double()
-    n_visible, n_hidden = W.shape
-    if min(n_visible, n_hidden) > 20:
-        raise ValueError("exact log Z enumerates 2^min(visible, hidden) states; keep one layer <= 20 units")
-    if n_visible <= n_hidden:
-        v = binary_codes(n_visible, W.device)
-        return float(torch.logsumexp(v @ b + F.softplus(v @ W + c).sum(1), 0))
-    h = binary_codes(n_hidden, W.device)
-    return float(torch.logsumexp(h @ c + F.softplus(h @ W.t() + b).sum(1), 0))
-
-
 # ---------------------------------------------------------------------------------- the RBM's figure
 @torch.no_grad()
 def ais_log_likelihood(model, b_base: torch.Tensor, test_v: torch.Tensor, runs: int = 100,

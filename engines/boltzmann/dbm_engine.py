@@ -27,7 +27,8 @@ import torch
 from engines.boltzmann.ais import (DBMPath, ais_notes, base_rate_bias, base_rate_images, bounded_log_z,
                                    hidden_base_rates)
 from engines.boltzmann.dbm_model import DBM, compose_biases, rbm_down, rbm_up
-from engines.boltzmann.frames import ChainHistory, LayerChains
+from engines.boltzmann.frames import LayerChains
+from engines.boltzmann.shown_chains import ShownChains
 from engines.core.engine import BatchSampler, Engine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
 from engines.boltzmann.spec import DBM_SPEC, DBMConfig
@@ -46,8 +47,6 @@ class DBMEngine(Engine):
     # joint training: greedy pretraining is the first 2,000 steps only, and runs ~8x faster
     steady_overrides = {"pretrain_steps": 0}
 
-    HISTORY_CHAINS = 20
-    HISTORY_ROWS = 20
     FILL_STEPS = (1, 3, 10, 30, 100)    # Gibbs sweeps at which the fill-in picture takes a row
 
     def __init__(self, config: DBMConfig, data, device, seed: int = 0):
@@ -92,9 +91,7 @@ class DBMEngine(Engine):
         self.sample_index = shown.choice(len(data.train), size=min(16, len(data.train)), replace=False)
         self._chain_states: list[torch.Tensor] | None = None    # started at the first frame (see chain_states)
         self.chain_mean: torch.Tensor | None = None              # their last E[v | h¹]
-        self.chain_steps = np.zeros(cfg.chains, dtype=np.int64)
-        self.gibbs_total = 0
-        self.history: list[tuple[int, np.ndarray]] = []
+        self.shown = ShownChains(cfg.chains, len(self.test_v), self.display_generator)
 
     # ------------------------------------------------------------------------------ helpers
     @property
@@ -260,20 +257,15 @@ class DBMEngine(Engine):
     def _chain_frames(self) -> list:
         cfg = self.config
         every = max(1, cfg.history_every)
-        for _ in range(cfg.gibbs_per_frame):
-            self.chain_states, self.chain_mean = self.model.gibbs(self.chain_states, 1, self.display_generator)
-            self.chain_steps += 1
-            self.gibbs_total += 1
-            if self.gibbs_total % every == 0:
-                row = self.to_pixels(self.chain_mean[:self.HISTORY_CHAINS])
-                self.history = (self.history + [(self.gibbs_total, row)])[-self.HISTORY_ROWS:]
+        self.shown.advance(cfg.gibbs_per_frame, every, self._sweep_shown_chains,
+                           lambda count: self.to_pixels(self.chain_mean[:count]))
         hidden = torch.cat(self.chain_states[1:], 1).cpu().numpy().astype(np.uint8)
-        out = [LayerChains("chains", self.step, self.to_pixels(self.chain_mean), hidden,
-                           np.array(self.model.sizes[1:]), self.chain_steps.copy(), self.phase_text())]
-        if self.history:
-            out.append(ChainHistory("chain_history", self.step, np.stack([r for _, r in self.history]),
-                                    np.array([s for s, _ in self.history]), every))
-        return out
+        return [LayerChains("chains", self.step, self.to_pixels(self.chain_mean), hidden,
+                            np.array(self.model.sizes[1:]), self.shown.steps.copy(), self.phase_text()),
+                *self.shown.history_frames(self.step, every)]
+
+    def _sweep_shown_chains(self) -> None:
+        self.chain_states, self.chain_mean = self.model.gibbs(self.chain_states, 1, self.display_generator)
 
     def samples_picture(self) -> np.ndarray:
         """Rows of four training images, a blank, four generated images: the model's samples are
@@ -337,21 +329,13 @@ class DBMEngine(Engine):
         return np.concatenate(rows)
 
     def restart_chain(self, index: int, test_index: int | None = None) -> int:
-        """Restart shown chain ``index`` from a test image (random unless given); returns which.
-        Uses the display generator, so a click never changes training."""
-        if not 0 <= int(index) < len(self.chain_steps):
-            raise ValueError(f"chain index must be from 0 to {len(self.chain_steps) - 1}, got {index}")
-        if test_index is None:
-            test_index = int(torch.randint(len(self.test_v), (1,), generator=self.display_generator,
-                                           device=self.device))
-        if not 0 <= int(test_index) < len(self.test_v):
-            raise ValueError(f"test image index must be from 0 to {len(self.test_v) - 1}, got {test_index}")
+        """Restart shown chain ``index`` from a test image (random unless given); returns which."""
+        test_index = self.shown.restart(index, test_index)
         fresh = self._states_from(self.test_v[test_index:test_index + 1], self.display_generator)
         for layer, state in enumerate(fresh):
             self.chain_states[layer][index] = state[0]
         self.chain_mean[index] = self.test_v[test_index]
-        self.chain_steps[index] = 0
-        return int(test_index)
+        return test_index
 
     # ------------------------------------------------------------------------------ evaluation
     @torch.no_grad()

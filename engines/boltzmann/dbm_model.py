@@ -29,15 +29,10 @@ of the two RBMs' doubled conditionals: the doubled weights are halved.
 """
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from engines.core.engine import bernoulli
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 class DBM(nn.Module):
@@ -182,55 +177,3 @@ def compose_biases(dbm: DBM, up_bias: list[torch.Tensor], down_bias: list[torch.
             dbm.c[layer - 1].copy_((up_bias[layer - 1] + down_bias[layer]) / 2)
         else:
             dbm.c[layer - 1].copy_(up_bias[layer - 1])
-
-
-# ---------------------------------------------------------------------------------- evaluation
-@torch.no_grad()
-def hidden_log_weights(dbm: DBM) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Every joint hidden state of a tiny DBM (at most 2^22) and its unnormalized log
-    probability with the visible units summed out analytically: ``Σ_i softplus(b_i + (W_0 h¹)_i)``
-    (Bernoulli) or the Gaussian integral ``D/2 log 2π + bᵀW_0h¹ + ½‖W_0h¹‖²``. Returns the log
-    weights and the states, one tensor per hidden layer."""
-    from engines.boltzmann.ais import binary_codes
-
-    sizes = dbm.sizes[1:]
-    if sum(sizes) > 22:
-        raise ValueError("exact log Z enumerates every hidden state; keep the hidden layers at 22 units in all")
-    codes = binary_codes(sum(sizes), dbm.b.device)
-    hs = list(torch.split(codes, list(sizes), dim=1))
-    W = [w.double() for w in dbm.W]
-    b = dbm.b.double()
-    log_p = sum(h @ c.double() for h, c in zip(hs, dbm.c))
-    for layer in range(1, len(W)):
-        log_p = log_p + ((hs[layer - 1] @ W[layer]) * hs[layer]).sum(1)
-    top_down = hs[0] @ W[0].t()
-    if dbm.gaussian:
-        log_p = log_p + len(b) / 2 * LOG_2PI + top_down @ b + 0.5 * (top_down ** 2).sum(1)
-    else:
-        log_p = log_p + F.softplus(top_down + b).sum(1)
-    return log_p, hs
-
-
-def exact_log_z(dbm: DBM) -> float:
-    """``log Z`` of a tiny DBM: the log-sum of :func:`hidden_log_weights`."""
-    return float(torch.logsumexp(hidden_log_weights(dbm)[0], 0))
-
-
-@torch.no_grad()
-def exact_log_p(dbm: DBM, v: torch.Tensor) -> torch.Tensor:
-    """``log p(v) = log Σ_h exp(−E(v, h)) − log Z`` by enumeration (tiny DBMs only)."""
-    from engines.boltzmann.ais import binary_codes
-
-    sizes = dbm.sizes[1:]
-    codes = binary_codes(sum(sizes), v.device)
-    hs = list(torch.split(codes, list(sizes), dim=1))
-    b = dbm.b.double()
-    out = []
-    for row in v.double():
-        states = [row.expand(len(codes), -1), *hs]
-        neg = -0.5 * ((states[0] - b) ** 2).sum(1) if dbm.gaussian else states[0] @ b
-        for layer in range(dbm.depth):
-            neg = neg + ((states[layer] @ dbm.W[layer].double()) * states[layer + 1]).sum(1) \
-                + states[layer + 1] @ dbm.c[layer].double()
-        out.append(torch.logsumexp(neg, 0))
-    return torch.stack(out) - exact_log_z(dbm)

@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from engines.boltzmann.ais import ais_log_likelihood, ais_notes, base_rate_bias, base_rate_images, hidden_base_rates
-from engines.boltzmann.frames import ChainHistory, ChainState
+from engines.boltzmann.frames import ChainState
 from engines.boltzmann.rbm_model import RBM
+from engines.boltzmann.shown_chains import ShownChains
 from engines.boltzmann.spec import RBM_SPEC, RBMConfig
 from engines.core.engine import BatchSampler, Engine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
@@ -22,9 +23,6 @@ class RBMEngine(Engine):
                    "not a data-parallel gradient step; train it in one process")
     smoke_overrides = {"hidden": 32, "chains": 16, "ais_runs": 10, "ais_temperatures": 200,
                        "ais_max_temperatures": 400, "history_every": 1}
-
-    HISTORY_CHAINS = 20
-    HISTORY_ROWS = 20
 
     def __init__(self, config: RBMConfig, data, device, seed: int = 0):
         super().__init__(config, data, device, seed)
@@ -48,9 +46,7 @@ class RBMEngine(Engine):
         self.display_generator = torch.Generator(device=device).manual_seed(seed + 2)
         self.chain_v = self.test_v[torch.arange(config.chains, device=device) % len(self.test_v)].clone()
         self.chain_probs = self.chain_v.clone()
-        self.chain_steps = np.zeros(config.chains, dtype=np.int64)
-        self.gibbs_total = 0
-        self.history: list[tuple[int, np.ndarray]] = []
+        self.shown = ShownChains(config.chains, len(self.test_v), self.display_generator)
         self._last_batch = None
 
     # ------------------------------------------------------------------------------ training
@@ -114,23 +110,19 @@ class RBMEngine(Engine):
         frames = []
         if wants(wanted, "chains", "chain_history"):
             every = max(1, cfg.history_every)
-            for _ in range(cfg.gibbs_per_frame):
-                self.chain_v, self.chain_probs = self.model.gibbs(self.chain_v, 1, self.display_generator)
-                self.chain_steps += 1
-                self.gibbs_total += 1
-                if self.gibbs_total % every == 0:
-                    row = image_array(self.chain_probs[:self.HISTORY_CHAINS], shape)
-                    self.history = (self.history + [(self.gibbs_total, row)])[-self.HISTORY_ROWS:]
+            self.shown.advance(cfg.gibbs_per_frame, every, self._sweep_shown_chains,
+                               lambda count: image_array(self.chain_probs[:count], shape))
             frames.append(ChainState("chains", self.step, image_array(self.chain_probs, shape),
-                                     image_array(self.chain_v, shape).astype(np.uint8), self.chain_steps.copy()))
-            if self.history:
-                frames.append(ChainHistory("chain_history", self.step, np.stack([r for _, r in self.history]),
-                                           np.array([s for s, _ in self.history]), every))
+                                     image_array(self.chain_v, shape).astype(np.uint8), self.shown.steps.copy()))
+            frames += self.shown.history_frames(self.step, every)
         if wants(wanted, "filters"):
             frames.append(ImageGrid("filters", self.step, self.filter_images(64)))
         if wants(wanted, "reconstructions"):
             frames.append(ImageGrid("reconstructions", self.step, self.reconstructions(16), columns=16, reflow=False))
         return frames
+
+    def _sweep_shown_chains(self) -> None:
+        self.chain_v, self.chain_probs = self.model.gibbs(self.chain_v, 1, self.display_generator)
 
     def filter_images(self, count: int) -> np.ndarray:
         """The first ``count`` hidden units' weights as images, each scaled to [0, 1]."""
@@ -145,14 +137,10 @@ class RBMEngine(Engine):
         return image_array(torch.cat([v, recon]), self.data.shape)
 
     def restart_chain(self, index: int, test_index: int | None = None) -> int:
-        """Restart shown chain ``index`` from a test digit (random unless given); returns which.
-        The random pick uses the display generator, so a click never changes the training run."""
-        if test_index is None:
-            test_index = int(torch.randint(len(self.test_v), (1,), generator=self.display_generator,
-                                           device=self.device))
+        """Restart shown chain ``index`` from a test digit (random unless given); returns which."""
+        test_index = self.shown.restart(index, test_index)
         self.chain_v[index] = self.test_v[test_index]
         self.chain_probs[index] = self.test_v[test_index]
-        self.chain_steps[index] = 0
         return test_index
 
     # ------------------------------------------------------------------------------ evaluation

@@ -9,10 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engines.boltzmann.ais import (RBMPath, ais_log_likelihood, ais_log_z, base_rate_images, binary_codes,
-                                   bounded_log_z, default_betas, exact_log_z, hidden_base_rates, interval_text,
-                                   log_f, reverse_log_z)
+from engines.boltzmann.ais import (RBMPath, ais_log_likelihood, ais_log_z, base_rate_images, bounded_log_z,
+                                   default_betas, hidden_base_rates, interval_text, log_f, reverse_log_z)
 from engines.boltzmann.rbm_model import RBM
+from tests.engines.exact import binary_codes, exact_rbm_log_z
 
 
 def tiny_rbm(n_visible, n_hidden, scale, seed):
@@ -39,7 +39,7 @@ def test_exact_log_z_matches_the_sum_over_every_joint_state():
             v_t, h_t = torch.tensor(v), torch.tensor(h)
             energy = -(v_t @ model.W @ h_t) - model.b @ v_t - model.c @ h_t
             total += math.exp(-float(energy))
-    assert exact_log_z(model) == pytest.approx(math.log(total), abs=1e-5)
+    assert exact_rbm_log_z(model) == pytest.approx(math.log(total), abs=1e-5)
 
 
 def test_schedule_has_the_reference_temperatures():
@@ -75,7 +75,7 @@ def test_hidden_base_rates_are_the_logits_of_mean_activity():
 @pytest.mark.parametrize("seed", [3, 8])
 def test_both_directions_match_exact_log_z_from_a_base_with_hidden_biases(seed):
     model, g = tiny_rbm(12, 8, 1.5, seed)
-    path, exact = RBMPath(model, 0.5 * torch.randn(12, generator=g), torch.randn(8, generator=g)), exact_log_z(model)
+    path, exact = RBMPath(model, 0.5 * torch.randn(12, generator=g), torch.randn(8, generator=g)), exact_rbm_log_z(model)
     assert ais_log_z(path, 100, default_betas(3000), g)["log_z"] == pytest.approx(exact, abs=0.1)
     start = path.state(exact_samples(model, 100, g))
     assert reverse_log_z(path, start, default_betas(3000), g)["log_z"] == pytest.approx(exact, abs=0.1)
@@ -86,7 +86,7 @@ def test_ais_agrees_with_exact_log_z_of_a_12x8_rbm(scale, seed):
     model, g = tiny_rbm(12, 8, scale, seed)
     b_base = 0.5 * torch.randn(12, generator=g)
     estimate = ais_log_z(RBMPath(model, b_base), runs=100, generator=g)
-    assert abs(estimate["log_z"] - exact_log_z(model)) < 0.05
+    assert abs(estimate["log_z"] - exact_rbm_log_z(model)) < 0.05
     assert estimate["log_z_lower"] <= estimate["log_z"] <= estimate["log_z_upper"]
 
 
@@ -95,7 +95,7 @@ def test_short_schedules_put_forward_below_and_reverse_above_the_exact_log_z(see
     """With 20 temperatures on a strongly coupled RBM the two directions err to opposite sides by
     a clear margin; with 3,000 both are within 0.1 nat."""
     model, g = tiny_rbm(12, 8, 2.0, seed)
-    path, exact = RBMPath(model, torch.zeros(12)), exact_log_z(model)
+    path, exact = RBMPath(model, torch.zeros(12)), exact_rbm_log_z(model)
     start = path.state(exact_samples(model, 200, g))
     short = default_betas(20)
     assert ais_log_z(path, 200, short, g)["log_z"] < exact - 0.05
@@ -111,10 +111,10 @@ def test_ais_is_exact_when_the_model_is_the_base_rate_model():
     path = RBMPath(model, model.b.clone())
     betas = torch.linspace(0, 1, 50).numpy()
     estimate = ais_log_z(path, runs=10, betas=betas, generator=g)
-    assert estimate["log_z"] == pytest.approx(exact_log_z(model), abs=1e-4)
+    assert estimate["log_z"] == pytest.approx(exact_rbm_log_z(model), abs=1e-4)
     assert estimate["log_z_std"] == pytest.approx(0.0, abs=1e-6)
     start = path.state(torch.bernoulli(torch.full((10, 10), 0.5), generator=g))
-    assert reverse_log_z(path, start, betas, g)["log_z"] == pytest.approx(exact_log_z(model), abs=1e-4)
+    assert reverse_log_z(path, start, betas, g)["log_z"] == pytest.approx(exact_rbm_log_z(model), abs=1e-4)
 
 
 def test_the_schedule_doubles_until_the_directions_meet_or_the_cap():
@@ -137,7 +137,7 @@ def test_log_likelihood_lies_between_its_two_ends():
     converges onto it."""
     model, g = tiny_rbm(12, 8, 1.5, 5)
     test_v = torch.bernoulli(torch.full((60, 12), 0.4), generator=g)
-    exact = float((-model.free_energy(test_v)).mean()) - exact_log_z(model)
+    exact = float((-model.free_energy(test_v)).mean()) - exact_rbm_log_z(model)
     short = ais_log_likelihood(model, torch.zeros(12), test_v, runs=60, temperatures=12, max_temperatures=12,
                                tolerance=0.01, generator=g)
     assert short["ais_converged"] is False and short["ais_temperatures"] == 12

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from engines.boltzmann.ais import DBMPath, ais_log_z, default_betas, reverse_log_z
-from engines.boltzmann.dbm_model import (DBM, compose_biases, exact_log_p, exact_log_z, hidden_log_weights, pretrain_scales,
-                                   rbm_down, rbm_up)
+from engines.boltzmann.dbm_model import DBM, compose_biases, pretrain_scales, rbm_down, rbm_up
 from engines.boltzmann.frames import ChainHistory, LayerChains
 from engines.core.config import ConfigError
 from engines.core.frames import ImageGrid, decode, encode
 from engines.registry import build_engine
+from tests.engines.exact import dbm_hidden_log_weights, exact_dbm_log_p, exact_dbm_log_z
 
 
 def random_dbm(n_visible, layers, gaussian, seed=0, scale=1.0):
@@ -36,7 +36,7 @@ def random_visible(dbm, count, seed=1):
 def exact_samples(dbm, count, g):
     """Joint states [v, h¹, …] drawn exactly: a hidden state from the enumerated marginal, then
     v given h¹."""
-    log_w, hs = hidden_log_weights(dbm)
+    log_w, hs = dbm_hidden_log_weights(dbm)
     pick = torch.multinomial(torch.softmax(log_w, 0).float(), count, replacement=True, generator=g)
     hidden = [h[pick].float() for h in hs]
     return [dbm.sample_visible(dbm.visible_mean(hidden[0]), g), *hidden]
@@ -49,7 +49,7 @@ def test_ais_log_z_in_both_directions_matches_enumeration(gaussian, layers, scal
     """From a base model with hidden biases 0 and with random ones (every layer's, summed-out
     and sampled alike)."""
     dbm = random_dbm(6, layers, gaussian, scale=scale)
-    exact, g = exact_log_z(dbm), torch.Generator().manual_seed(2)
+    exact, g = exact_dbm_log_z(dbm), torch.Generator().manual_seed(2)
     c_base = [torch.randn(n, generator=g) for n in layers] if hidden_base else None
     path = DBMPath(dbm, torch.zeros(6), c_base)
     forward = ais_log_z(path, runs=100, betas=default_betas(2000), generator=g)
@@ -61,7 +61,7 @@ def test_ais_log_z_in_both_directions_matches_enumeration(gaussian, layers, scal
 
 def test_short_schedules_bracket_the_dbm_log_z():
     dbm = random_dbm(6, (4, 3), False, scale=2.0)
-    exact, g = exact_log_z(dbm), torch.Generator().manual_seed(4)
+    exact, g = exact_dbm_log_z(dbm), torch.Generator().manual_seed(4)
     path, short = DBMPath(dbm, torch.zeros(6)), default_betas(10)
     assert ais_log_z(path, 200, short, g)["log_z"] < exact - 0.05
     assert reverse_log_z(path, path.state(exact_samples(dbm, 200, g)), short, g)["log_z"] > exact + 0.3
@@ -83,8 +83,8 @@ def test_variational_bound_is_the_enumerated_sum_and_below_log_p(gaussian):
             log_p_star = float(dbm.neg_energy([vi[None], h1[None], h2[None]]))
             total += q * (log_p_star - np.log(max(q, 1e-300)))
         assert float(closed[row]) == pytest.approx(total, abs=1e-4)
-    bound = closed - exact_log_z(dbm)
-    exact = exact_log_p(dbm, v)
+    bound = closed - exact_dbm_log_z(dbm)
+    exact = exact_dbm_log_p(dbm, v)
     assert torch.all(bound <= exact + 1e-6)
     assert float((exact - bound).max()) < 1.0   # mean-field is close on a tiny model
 
@@ -140,7 +140,7 @@ def test_training_raises_the_bound_and_evaluate_matches_enumeration():
     phases = [engine.train_step()["phase"] for _ in range(400)]
     assert phases[0] == 1 and phases[150] == 2 and phases[-1] == 3
     result = engine.evaluate()
-    exact = exact_log_z(engine.model)
+    exact = exact_dbm_log_z(engine.model)
     assert result["log_z"] == pytest.approx(exact, abs=max(0.1, 4 * result["log_z_std"]))
     assert result["log_z_reverse"] == pytest.approx(exact, abs=max(0.1, 4 * result["log_z_reverse_std"]))
     assert result["ais_converged"] is True and result["ais_temperatures"] == 1000
@@ -151,7 +151,7 @@ def test_training_raises_the_bound_and_evaluate_matches_enumeration():
     assert result["log_likelihood_lower_bound"] > result["base_rate_log_likelihood"] + 2
     v = engine.test_v[:20]
     mus, _ = engine.model.mean_field(v, 200, tol=1e-6)
-    assert torch.all(engine.model.variational_free_energy(v, mus) - exact <= exact_log_p(engine.model, v) + 1e-4)
+    assert torch.all(engine.model.variational_free_energy(v, mus) - exact <= exact_dbm_log_p(engine.model, v) + 1e-4)
 
 
 def _test_images_and_means(engine):
@@ -201,7 +201,7 @@ def test_a_display_copy_keeps_its_chains_when_a_state_loads():
 def test_restart_chain_and_its_bad_input():
     engine = small()
     assert engine.restart_chain(2, 7) == 7
-    assert torch.equal(engine.chain_states[0][2], engine.test_v[7]) and engine.chain_steps[2] == 0
+    assert torch.equal(engine.chain_states[0][2], engine.test_v[7]) and engine.shown.steps[2] == 0
     with pytest.raises(ValueError, match="chain index"):
         engine.restart_chain(99)
 

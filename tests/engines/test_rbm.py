@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from engines.boltzmann.ais import exact_log_z
 from engines.boltzmann.frames import ChainHistory, ChainState
 from engines.core.frames import ImageGrid
+from tests.engines.exact import exact_rbm_log_z
 
 
 def test_free_energy_is_minus_log_of_the_sum_over_hidden_states(small_rbm):
@@ -24,7 +24,7 @@ def test_free_energy_is_minus_log_of_the_sum_over_hidden_states(small_rbm):
 
 
 def exact_test_log_likelihood(engine):
-    return float(-engine.model.free_energy(engine.test_v).mean()) - exact_log_z(engine.model)
+    return float(-engine.model.free_energy(engine.test_v).mean()) - exact_rbm_log_z(engine.model)
 
 
 @pytest.mark.parametrize("method", ["cd", "pcd"])
@@ -65,7 +65,7 @@ def test_restart_chain_puts_a_test_digit_back(small_rbm):
     engine.frames()
     engine.restart_chain(2, test_index=7)
     assert torch.equal(engine.chain_v[2], engine.test_v[7])
-    assert engine.chain_steps[2] == 0 and engine.chain_steps[3] == engine.config.gibbs_per_frame
+    assert engine.shown.steps[2] == 0 and engine.shown.steps[3] == engine.config.gibbs_per_frame
 
 
 def test_live_fields_change_and_fixed_fields_do_not(small_rbm):
@@ -81,6 +81,6 @@ def test_ais_agrees_with_exact_log_z_on_a_trained_rbm(small_rbm):
     for _ in range(600):
         engine.train_step()
     out = engine.evaluate()
-    assert out["log_z"] == pytest.approx(exact_log_z(engine.model), abs=0.05)
+    assert out["log_z"] == pytest.approx(exact_rbm_log_z(engine.model), abs=0.05)
     assert out["ais_log_likelihood"] == pytest.approx(exact_test_log_likelihood(engine), abs=0.05)
     assert out["ais_log_likelihood"] > out["base_rate_log_likelihood"]
