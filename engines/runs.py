@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engines.core.config import ConfigError, from_dict, to_dict
-from engines.core.store import CheckpointError, RunStore, StoreError, load_checkpoint
+from engines.core.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
+from engines.core.store import RunStore, StoreError
 from engines.registry import build_engine, describe, engine_class
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def restore_engine(store, device: str = "auto", shard: tuple[int, int] = (0, 1),
     meta = store.meta()
     if "model" not in meta or "config" not in meta:
         raise StoreError(f"{store.path} holds no run description")
-    checkpoint = store.latest_checkpoint()
+    checkpoint = latest_checkpoint(store)
     if checkpoint is None:
         raise CheckpointError(f"{store.path} has no checkpoint yet")
     config = from_dict(engine_class(meta["model"]).Config, meta["config"])

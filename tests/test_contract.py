@@ -16,7 +16,8 @@ from engines.core.config import ConfigError, fields_of, to_dict, with_overrides
 from engines.core.engine import Engine
 from engines.core.frames import decode, encode
 from engines.core.runner import Runner, RunnerSettings
-from engines.core.store import RunStore, load_checkpoint
+from engines.core.checkpoints import latest_checkpoint, load_checkpoint
+from engines.core.store import RunStore
 from engines.core.views import kind_id
 from engines.registry import build_engine, engine_class, models
 from engines.runs import new_run, resume_run
@@ -277,7 +278,7 @@ def test_a_recorded_run_passes_every_cadence_resumes_bit_for_bit_and_evaluates(m
     every = CADENCES["record_frames_every"]
     for name in declared:
         assert store.frame_steps(name) == list(range(every, RUN_STEPS + 1, every)), name
-    assert load_checkpoint(store.latest_checkpoint())["step"] == RUN_STEPS
+    assert load_checkpoint(latest_checkpoint(store))["step"] == RUN_STEPS
     whole_scalars = {name: store.scalars(name, RUN_STEPS // 2) for name in store.scalar_names()}
     store.close()
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from engines.core.commands import CallMethod, SetField
 from engines.core.config import to_dict
 from engines.core.engine import Engine
-from engines.core.store import RunStore, StoreError, StoreWriteError, load_checkpoint
+from engines.core.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from engines.core.store import RunStore, StoreError, StoreWriteError
 
 
 class Control:
@@ -194,7 +195,7 @@ class Runner:
         status, message = "finished", ""
         self.latest.status.state = "running"
         try:
-            if store is not None and store.latest_checkpoint() is None:
+            if store is not None and latest_checkpoint(store) is None:
                 self._checkpoint()        # a good state to come back to from the first step on
             while s.max_steps is None or engine.step < s.max_steps:
                 turn = self.control.wait_turn()
@@ -250,7 +251,7 @@ class Runner:
 
     def _rewind(self, message: str) -> str:
         try:
-            checkpoint = self.store.latest_checkpoint() if self.store else None
+            checkpoint = latest_checkpoint(self.store) if self.store else None
             if checkpoint is None:
                 return f"{message}; paused (no checkpoint to go back to)"
             diverged_at, edits = self.engine.step, self.engine.live_config()
@@ -271,7 +272,7 @@ class Runner:
                 pass
 
     def _checkpoint(self) -> None:
-        self.store.save_checkpoint(self.engine.step, self.engine.state_dict())
+        save_checkpoint(self.store, self.engine.step, self.engine.state_dict())
         self._last_checkpoint_time = time.monotonic()
 
     def _one_step(self) -> None:
@@ -390,7 +391,7 @@ class Runner:
                 message = f"{message}; {exc}" if message else str(exc)
             if status == "finished":
                 status = "stopped"
-            kept = store.latest_checkpoint()
+            kept = latest_checkpoint(store)
             if kept is not None:
                 message += f"; its last checkpoint is {kept.name}"
         if message:

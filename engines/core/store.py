@@ -4,18 +4,14 @@ The database keeps the run's description (model, dataset, seed, the config in fo
 one with the live edits applied so far), every scalar, frames (compressed arrays) at the Runner's
 cadence, events (live config changes, errors) and checkpoint records. WAL lets another process
 (the studio) read a run while a headless job still writes it.
-Checkpoints are written to a temp file and renamed, and loaded with ``weights_only=True`` so a
-checkpoint from someone else cannot run code.
+The checkpoint files themselves (writing, finding and loading them) are :mod:`engines.core.checkpoints`.
 """
 from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import json
 import os
-import pickle
-import re
 import shutil
 import sqlite3
 import threading
@@ -24,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.core.files import replaced_atomically
 from engines.core.frames import Frame, decode, encode, quantized
 
 KEYFRAME_EVERY = 10          # every 10th stored frame of a name is whole; the others differences to the last
@@ -64,16 +59,12 @@ DESCRIBED_TYPES = {"model": (str, "a model's name"), "data": ((str, type(None)),
                    "steps": (int, "a whole number")}
 
 
-class CheckpointError(StoreError):
-    """A checkpoint that is missing, corrupt, or would run code when loaded."""
-
-
 class StoreWriteError(StoreError):
     """Writing to the run failed (a full disk, a vanished directory); what was written before is intact."""
 
 
 @contextlib.contextmanager
-def _writing(path: Path):
+def writing(path: Path):
     """Turn the file system's and SQLite's write errors into one :class:`StoreWriteError`."""
     try:
         yield
@@ -219,7 +210,7 @@ class RunStore:
 
     # ----------------------------------------------------------------------------- writing
     def set_meta(self, **values) -> None:
-        with _writing(self.path), self._lock, self._conn:
+        with writing(self.path), self._lock, self._conn:
             self._conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                    [(k, json.dumps(v)) for k, v in values.items()])
 
@@ -238,7 +229,7 @@ class RunStore:
         """Record frames. One that repeats the last one of its name is not stored again (a reader
         shows the newest frame at or before a step); most are stored as differences to the last."""
         wall = time.time() if wall is None else wall
-        with _writing(self.path), self._lock, self._conn:
+        with writing(self.path), self._lock, self._conn:
             self._flush_locked()
             for frame in frames:
                 last = self._written.get(frame.name)
@@ -253,7 +244,7 @@ class RunStore:
                 self._written[frame.name] = (cursor.lastrowid, frame, last[2] + 1 if delta else 0)
 
     def add_event(self, step: int, kind: str, message: str) -> None:
-        with _writing(self.path), self._lock, self._conn:
+        with writing(self.path), self._lock, self._conn:
             self._flush_locked()
             self._conn.execute("INSERT INTO events(step, wall, kind, message) VALUES (?,?,?,?)",
                                (step, time.time(), kind, message))
@@ -262,7 +253,7 @@ class RunStore:
         """Write queued scalars, unless the last write was less than ``min_interval`` s ago."""
         if time.monotonic() - self._last_flush < min_interval:
             return
-        with _writing(self.path), self._lock, self._conn:
+        with writing(self.path), self._lock, self._conn:
             self._flush_locked()
 
     def _flush_locked(self) -> None:
@@ -274,32 +265,21 @@ class RunStore:
             self._pending = []
         self._last_flush = time.monotonic()
 
-    def save_checkpoint(self, step: int, state: dict, keep_last: int = 3) -> Path:
-        """Write ``state`` atomically (temp file, then rename) and record it; keep the newest few.
-        The state is serialised in memory first and written by Python, so that a full disk is an
-        OSError (a StoreWriteError here, the partial file removed), not torch's RuntimeError."""
-        import torch  # here, not at the top: readers of a run (export, replay) never need torch
-
-        final = self.path / "checkpoints" / f"step-{step:09d}.pt"
-        serialised = io.BytesIO()
-        torch.save(state, serialised)
-        with _writing(self.path), replaced_atomically(final) as temp, open(temp, "wb") as out:
-            out.write(serialised.getbuffer())
-        with _writing(self.path), self._lock, self._conn:
+    def record_checkpoint(self, step: int, name: str, keep_last: int) -> list[str]:
+        """Record checkpoint file ``name`` of ``step`` (with what was recorded before it); the
+        records past the newest ``keep_last`` are dropped and their file names returned."""
+        with writing(self.path), self._lock, self._conn:
             self._flush_locked()
-            self._conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
-                               (step, time.time(), final.name))
+            self._conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)", (step, time.time(), name))
             old = self._conn.execute("SELECT step, file FROM checkpoints ORDER BY step DESC LIMIT -1 OFFSET ?",
                                      (keep_last,)).fetchall()
-            for old_step, name in old:
-                (self.path / "checkpoints" / name).unlink(missing_ok=True)
-                self._conn.execute("DELETE FROM checkpoints WHERE step = ?", (old_step,))
-        return final
+            self._conn.executemany("DELETE FROM checkpoints WHERE step = ?", [(old_step,) for old_step, _ in old])
+        return [str(name) for _, name in old]
 
     def supersede_after(self, step: int) -> int:
         """Set aside the scalars and frames recorded after ``step`` (a resumed run continues from
         its checkpoint at ``step``); returns how many rows. They stay in the file, unread."""
-        with _writing(self.path), self._lock, self._conn:
+        with writing(self.path), self._lock, self._conn:
             self._flush_locked()
             count = sum(self._conn.execute(f"UPDATE {table} SET superseded = 1 WHERE step > ? AND superseded = 0",
                                            (step,)).rowcount for table in ("scalars", "frames"))
@@ -421,16 +401,11 @@ class RunStore:
     def events(self) -> list[tuple[int, str, str]]:
         return [tuple(r) for r in self._query("SELECT step, kind, message FROM events ORDER BY id")]
 
-    def latest_checkpoint(self) -> Path | None:
-        """The newest checkpoint file; a record naming a file outside ``checkpoints/`` (a crafted
-        store) is refused."""
+    def newest_checkpoint_name(self) -> str | None:
+        """The file name the newest checkpoint record gives (as stored: see
+        :func:`engines.core.checkpoints.latest_checkpoint`)."""
         rows = self._query("SELECT file FROM checkpoints ORDER BY step DESC LIMIT 1")
-        if not rows:
-            return None
-        name = str(rows[0][0])
-        if Path(name).name != name or name in ("", ".", ".."):
-            raise CheckpointError(f"run {self.path} names checkpoint '{name}' outside its checkpoints folder; refused")
-        return self.path / "checkpoints" / name
+        return str(rows[0][0]) if rows else None
 
     def used_bytes(self) -> int:
         """Bytes the run's database holds (pages in use, not free ones a thinning left)."""
@@ -445,7 +420,7 @@ class RunStore:
         go). SQLite reuses the freed pages, so the file stops growing. Returns the frames removed."""
         if not max_bytes or self.used_bytes() <= max_bytes:
             return 0
-        with _writing(self.path), self._lock, self._conn:
+        with writing(self.path), self._lock, self._conn:
             self._flush_locked()
             (lo, hi), = self._conn.execute("SELECT min(step), max(step) FROM frames").fetchall()
             if lo is None:
@@ -469,30 +444,6 @@ class RunStore:
     def free_bytes(self) -> int:
         """Free space on the disk that holds the run."""
         return shutil.disk_usage(self.path).free
-
-
-def load_checkpoint(path, map_location="cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True``: tensors and plain data only. A file that is
-    corrupt, truncated or holds a pickle that would run code raises :class:`CheckpointError`."""
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"(?i)unsupported:? global:? (?:GLOBAL )?([\w.]+)", str(exc))
-        if found:
-            raise CheckpointError(f"checkpoint {path.name} refused: loading it would call {found.group(1)}, "
-                                  "and a checkpoint may hold plain data only") from None
-        raise CheckpointError(f"checkpoint {path.name} is corrupt or not a checkpoint (unreadable pickle)") from None
-    except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes the loader raise (a text file: IndexError)
-        raise CheckpointError(f"checkpoint {path.name} is corrupt or not a checkpoint "
-                              f"({type(exc).__name__})") from None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"checkpoint {path.name} is not an engine state (got {type(state).__name__})")
-    return state
 
 
 def _finite_or_none(value) -> float | None:

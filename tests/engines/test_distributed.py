@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engines.core.store import RunStore, load_checkpoint
+from engines.core.checkpoints import latest_checkpoint, load_checkpoint
+from engines.core.store import RunStore
 
 ROOT = Path(__file__).parents[2]
 
@@ -35,7 +36,7 @@ def test_two_processes_train_and_rank_0_records(tmp_path):
     store = RunStore.open(run)
     assert store.meta()["status"] == "finished" and store.meta()["world_size"] == 2
     assert list(store.scalars("elbo")[0]) == list(range(1, 21))
-    assert load_checkpoint(store.latest_checkpoint())["step"] == 20
+    assert load_checkpoint(latest_checkpoint(store))["step"] == 20
     assert store.frame_steps("samples") == [10, 20]
     store.close()
 

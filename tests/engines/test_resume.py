@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from engines.cli import main as cli_main
-from engines.core.store import RunStore, load_checkpoint, writer_alive
+from engines.core.checkpoints import latest_checkpoint, load_checkpoint
+from engines.core.store import RunStore, writer_alive
 from engines.registry import engine_class
 from tests.engines.training import assert_same, fill_the_disk_when
 
@@ -30,7 +31,7 @@ def smoke_args(model: str) -> list[str]:
 def final_state(run_dir: Path) -> dict:
     store = RunStore.open(run_dir)
     try:
-        return load_checkpoint(store.latest_checkpoint())
+        return load_checkpoint(latest_checkpoint(store))
     finally:
         store.close()
 
@@ -87,12 +88,12 @@ def test_a_resumed_run_keeps_its_live_edits_and_ends_bitwise_as_an_uninterrupted
 
 
 def test_a_checkpoint_whose_live_config_is_out_of_range_is_refused(tmp_path, capsys):
-    from engines.core.store import CheckpointError
+    from engines.core.checkpoints import CheckpointError
     from engines.runs import restore_engine
 
     assert cli_main(["train", "rbm", "--steps", "5", "--run-dir", str(tmp_path / "run"), *smoke_args("rbm")]) == 0
     store = RunStore.open(tmp_path / "run", writable=True)
-    checkpoint = store.latest_checkpoint()
+    checkpoint = latest_checkpoint(store)
     state = load_checkpoint(checkpoint)
     state["live_config"]["lr"] = -1.0
     torch.save(state, checkpoint)
@@ -113,7 +114,7 @@ def test_a_full_disk_ends_training_in_one_line_and_a_stopped_run_that_resumes(tm
                           "its last checkpoint is step-000000100.pt")
     assert "Traceback" not in "\n".join(errors)
     store = RunStore.open(run)
-    assert store.meta()["status"] == "stopped" and store.latest_checkpoint().name == "step-000000100.pt"
+    assert store.meta()["status"] == "stopped" and latest_checkpoint(store).name == "step-000000100.pt"
     store.close()
     full["now"] = False                                   # space freed: the run goes on from step 100
     assert cli_main(["train", "--resume", str(run), "--steps", "30"]) == 0
@@ -145,7 +146,7 @@ def test_a_killed_trainer_leaves_a_crashed_run_that_resumes_from_its_last_checkp
     assert recorded.status == "crashed" and not recorded.running
     recorded.close()
     store = RunStore.open(run)
-    checkpoint_step = load_checkpoint(store.latest_checkpoint())["step"]
+    checkpoint_step = load_checkpoint(latest_checkpoint(store))["step"]
     last = store.last_step()
     assert store._query("PRAGMA integrity_check")[0][0] == "ok"
     store.close()

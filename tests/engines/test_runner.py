@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from engines.core.runner import Control, Runner, RunnerSettings
-from engines.core.store import RunStore, load_checkpoint
+from engines.core.checkpoints import latest_checkpoint, load_checkpoint
+from engines.core.store import RunStore
 from engines.registry import describe
 from tests.engines.training import fill_the_disk_when
 
@@ -38,7 +39,7 @@ def test_runs_to_max_steps_and_records_everything(toy, tmp_path):
     assert [v["name"] for v in meta["views"]] == ["mean", "bars"] and meta["fields"][0]["name"] == "lr"
     assert list(reader.scalars("loss")[0]) == list(range(1, 51))
     assert reader.frame_steps("mean") == [20, 40, 50]
-    assert load_checkpoint(reader.latest_checkpoint())["step"] == 50
+    assert load_checkpoint(latest_checkpoint(reader))["step"] == 50
 
 
 def test_pause_single_step_live_change_actions_and_stop(toy, tmp_path):
@@ -75,7 +76,7 @@ def test_pause_single_step_live_change_actions_and_stop(toy, tmp_path):
     reader = RunStore.open(tmp_path / "run")
     assert ("set", "lr=0.3") in [(kind, msg) for _, kind, msg in reader.events()]
     assert reader.meta()["status"] == "stopped"
-    assert load_checkpoint(reader.latest_checkpoint())["step"] == engine.step
+    assert load_checkpoint(latest_checkpoint(reader))["step"] == engine.step
 
 
 def test_frames_are_made_only_to_be_recorded(toy, tmp_path):
@@ -108,7 +109,7 @@ def test_nan_stops_the_run_as_diverged_and_keeps_the_last_good_checkpoint(toy, t
     assert summary["status"] == "diverged" and "step 30" in summary["message"]
     reader = RunStore.open(tmp_path / "run")
     assert reader.meta()["status"] == "diverged"
-    assert load_checkpoint(reader.latest_checkpoint())["step"] == 20
+    assert load_checkpoint(latest_checkpoint(reader))["step"] == 20
     assert any(kind == "error" and "NaN" in msg for _, kind, msg in reader.events())
 
 
@@ -197,7 +198,7 @@ def test_a_full_disk_pauses_an_interactive_run_and_stops_a_headless_one(toy, tmp
         assert summary["status"] == "stopped"
         if not interactive:
             assert "nearly full" in summary["message"]
-        assert RunStore.open(tmp_path / f"run{interactive}").latest_checkpoint() is not None
+        assert latest_checkpoint(RunStore.open(tmp_path / f"run{interactive}")) is not None
 
 
 def test_a_failed_write_ends_with_a_message_and_the_last_checkpoint(toy, tmp_path, monkeypatch):
@@ -209,7 +210,7 @@ def test_a_failed_write_ends_with_a_message_and_the_last_checkpoint(toy, tmp_pat
     assert summary["message"].count("the disk is full") == 1
     reader = RunStore.open(tmp_path / "run")
     assert reader.meta()["status"] == "stopped"
-    assert load_checkpoint(reader.latest_checkpoint())["step"] == 20
+    assert load_checkpoint(latest_checkpoint(reader))["step"] == 20
     assert not list((tmp_path / "run" / "checkpoints").glob("*.tmp"))
 
 
@@ -224,5 +225,5 @@ def test_a_run_whose_last_checkpoint_cannot_be_written_is_stopped_at_its_last_go
                                   "its last checkpoint is step-000000040.pt")
     reader = RunStore.open(tmp_path / "run")
     assert reader.meta()["status"] == "stopped"
-    assert load_checkpoint(reader.latest_checkpoint())["step"] == 40
+    assert load_checkpoint(latest_checkpoint(reader))["step"] == 40
     assert not list((tmp_path / "run" / "checkpoints").glob("*.tmp"))

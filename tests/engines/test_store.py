@@ -9,7 +9,8 @@ import torch
 
 from engines.boltzmann.frames import ChainState
 from engines.core.frames import ImageGrid, as_unit, decode, encode
-from engines.core.store import CheckpointError, RunStore, StoreError, load_checkpoint
+from engines.core.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from engines.core.store import RunStore, StoreError
 
 
 def grid(step):
@@ -80,11 +81,11 @@ def test_another_process_reads_a_run_while_it_is_written(tmp_path):
 def test_checkpoints_are_atomic_and_only_the_newest_are_kept(tmp_path):
     store = RunStore.create(tmp_path / "run", {})
     for step in (10, 20, 30, 40):
-        store.save_checkpoint(step, {"w": torch.full((2,), float(step))}, keep_last=2)
+        save_checkpoint(store, step, {"w": torch.full((2,), float(step))}, keep_last=2)
     files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
     assert files == ["step-000000030.pt", "step-000000040.pt"]
-    assert store.latest_checkpoint().name == "step-000000040.pt"
-    assert load_checkpoint(store.latest_checkpoint())["w"][0] == 40
+    assert latest_checkpoint(store).name == "step-000000040.pt"
+    assert load_checkpoint(latest_checkpoint(store))["w"][0] == 40
 
 
 class Hostile:

@@ -32,7 +32,7 @@ def assert_same(a, b, path="state"):
 def fill_the_disk_when(monkeypatch, full) -> None:
     """Writing a checkpoint file fails as on a full disk (part of it written, then ENOSPC) once
     ``full()`` is true."""
-    import engines.core.store as store_module
+    import engines.core.checkpoints as checkpoints_module
 
     def open_on_a_full_disk(file, mode="r", *args, **kwargs):
         handle = open(file, mode, *args, **kwargs)
@@ -41,4 +41,4 @@ def fill_the_disk_when(monkeypatch, full) -> None:
             handle.close()
             raise OSError(28, "No space left on device")
         return handle
-    monkeypatch.setattr(store_module, "open", open_on_a_full_disk, raising=False)
+    monkeypatch.setattr(checkpoints_module, "open", open_on_a_full_disk, raising=False)

@@ -28,11 +28,12 @@ def store_events(run_dir):
 
 
 def store_meta(run_dir):
+    from engines.core.checkpoints import latest_checkpoint
     from engines.core.store import RunStore
 
     store = RunStore.open(run_dir)
     try:
-        return store.meta(), store.latest_checkpoint()
+        return store.meta(), latest_checkpoint(store)
     finally:
         store.close()
 

@@ -163,6 +163,7 @@ def test_the_display_budget_can_be_chosen_in_the_environment(monkeypatch, value,
 
 
 def test_session_stop_keeps_the_run(tmp_path):
+    from engines.core.checkpoints import latest_checkpoint
     from engines.core.store import RunStore
 
     live = TrainingSession(RunSpec(**SPEC, runs_root=str(tmp_path), live=False))
@@ -173,7 +174,7 @@ def test_session_stop_keeps_the_run(tmp_path):
     assert live.pull().summary["status"] == "stopped"
     store = RunStore.open(live.run_dir)
     assert store.meta()["status"] == "stopped"
-    assert store.latest_checkpoint() is not None
+    assert latest_checkpoint(store) is not None
     store.close()
 
 
