@@ -9,10 +9,11 @@ import bisect
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from studio.panels import create_panel
-from studio.panels.curves import PALETTE, PLOT_MIN_HEIGHT
-from studio.recorded_view import Timeline
 from engines.records.replay import RecordedRun
+from engines.records.series import ScalarSeries
+from studio.panels import create_panel
+from studio.panels.curves import PALETTE, PLOT_MIN_HEIGHT, draw_smoothed, smoothed_curves
+from studio.recorded_view import Timeline
 
 COMPARE_SIZE = (1300, 900)
 PANEL_HEIGHT = 260           # each row of pictures
@@ -36,22 +37,46 @@ def differing_settings(metas: list[dict]) -> list[tuple[str, list]]:
     return rows
 
 
-class OverlaidCurves(pg.GraphicsLayoutWidget):
-    """One plot per metric, a curve per run in the run's colour, with a legend."""
+class OverlaidCurves(QtWidgets.QWidget):
+    """One plot per metric, a curve per run in the run's colour, with a legend, and the curves
+    panel's smoothing (a debiased EMA over the faint raw curve; the same series data,
+    :class:`~engines.records.series.ScalarSeries`, bounded in memory however long the runs)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, 99)
+        self.smoothing_slider.setFixedWidth(110)
+        self.smoothing_slider.setToolTip("EMA smoothing weight, debiased as in TensorBoard")
+        self.smoothing_value = QtWidgets.QLabel("0.00")
+        toolbar = QtWidgets.QHBoxLayout()
+        toolbar.setContentsMargins(0, 0, 0, 0)
+        toolbar.addWidget(QtWidgets.QLabel("Smoothing"))
+        toolbar.addWidget(self.smoothing_slider)
+        toolbar.addWidget(self.smoothing_value)
+        toolbar.addStretch(1)
+        self.graphics = pg.GraphicsLayoutWidget()
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(toolbar)
+        layout.addWidget(self.graphics, 1)
         self.plots: dict[str, pg.PlotItem] = {}
+        self._curves: list[tuple[ScalarSeries, pg.PlotDataItem, pg.PlotDataItem]] = []
+        self.smoothing_slider.valueChanged.connect(self._on_smoothing_changed)
+
+    @property
+    def smoothing(self) -> float:
+        return self.smoothing_slider.value() / 100.0
 
     def set_runs(self, labels: list[str], series: list[dict]) -> None:
-        self.clear()
-        self.plots = {}
+        self.graphics.clear()
+        self.plots, self._curves = {}, []
         names = []
         for run in series:
             names += [n for n in run if n not in names]
         first = None
         for row, name in enumerate(names):
-            plot = self.addPlot(row=row, col=0)
+            plot = self.graphics.addPlot(row=row, col=0)
             plot.setTitle(name, size="9pt", justify="left")
             plot.addLegend(offset=(-10, 5))
             plot.setDownsampling(auto=True, mode="peak")
@@ -63,11 +88,24 @@ class OverlaidCurves(pg.GraphicsLayoutWidget):
                 plot.setXLink(first)
             for i, (label, run) in enumerate(zip(labels, series)):
                 if name in run:
-                    steps, _, values = run[name]
-                    plot.plot(steps, values, pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1), name=label,
-                              connect="finite")
+                    data = ScalarSeries(name)
+                    data.extend(*run[name])
+                    raw, curve = smoothed_curves(plot, PALETTE[i % len(PALETTE)], label)
+                    self._curves.append((data, raw, curve))
             self.plots[name] = plot
-        self.setMinimumHeight(len(names) * PLOT_MIN_HEIGHT)
+        self.graphics.setMinimumHeight(len(names) * PLOT_MIN_HEIGHT)
+        self._draw()
+
+    def _draw(self) -> None:
+        weight = self.smoothing
+        for data, raw, curve in self._curves:
+            draw_smoothed(data, raw, curve, data.steps[:data.n], weight)
+
+    def _on_smoothing_changed(self, value: int) -> None:
+        self.smoothing_value.setText(f"{value / 100:.2f}")
+        for data, _, _ in self._curves:
+            data.reset_smoothing()
+        self._draw()
 
 
 class CompareWindow(QtWidgets.QMainWindow):

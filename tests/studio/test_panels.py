@@ -13,7 +13,7 @@ from engines.core.config import fields_of
 from engines.core.frames import ImageGrid, tile
 from engines.core.views import View
 from studio.panels import ChainsPanel, CurvesPanel, StillPanel, create_panel, panel_class
-from studio.panels.curves import ema, smooth_debiased
+from engines.records.series import ema, smooth_debiased
 from tests.toy.engine import ToyConfig, ToyEngine
 from tests.toy.frames import Bars
 
@@ -461,9 +461,9 @@ def test_a_million_points_per_curve_in_chunks(qtbot):
 
 
 def test_a_very_long_curve_keeps_bounded_memory_and_its_spikes(qtbot, monkeypatch):
-    import studio.panels.curves as curves
+    import engines.records.series as series
 
-    monkeypatch.setattr(curves, "MAX_POINTS", 1000)
+    monkeypatch.setattr(series, "MAX_POINTS", 1000)
     panel = shown(qtbot, CurvesPanel())
     values = np.ones(5000)
     values[3333] = 50.0                                         # a spike that must survive thinning

@@ -154,9 +154,13 @@ def test_compare_shows_shared_views_at_one_step_overlaid_curves_and_what_differs
     window.timeline.slider.setValue(3)                            # step 80: run a ended at 60
     assert window.panels[0]["bars"].caption.text().endswith("step 60")
     assert window.panels[1]["bars"].caption.text().endswith("step 80")
-    items = window.curves.plots["loss"].listDataItems()
+    items = [item for item in window.curves.plots["loss"].listDataItems() if item.name()]
     assert [item.name() for item in items] == ["toy-a", "toy-b"]
     assert len(items[1].getData()[0]) == 80
+    raw = items[1].getData()[1].copy()
+    window.curves.smoothing_slider.setValue(90)                   # the curves panel's smoothing, per run
+    smoothed = items[1].getData()[1]
+    assert len(smoothed) == 80 and smoothed[0] == raw[0] and not np.allclose(smoothed, raw)
     rows = {window.diff_table.verticalHeaderItem(r).text(): (window.diff_table.item(r, 0).text(),
                                                              window.diff_table.item(r, 1).text())
             for r in range(window.diff_table.rowCount())}
