@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from engines.records.replay import RecordedRun
+from studio.shown_run import ShownRun
 from studio.stepwise import Stepwise
 
 FOLLOW_INTERVAL_MS = 1000   # how often a recorded run that is still training is read again
@@ -74,10 +75,11 @@ class Timeline(QtWidgets.QToolBar):
 
 
 class RecordedRunView(QtCore.QObject):
-    """Shows one :class:`RecordedRun` through the window's panels: ``framesShown`` carries the frames
-    at the step the timeline picks, ``rowsArrived`` and ``eventsArrived`` the scalars and events a followed run adds, ``statusChanged``
+    """Shows one :class:`RecordedRun` through the window's panels: ``opened`` says what the run is
+    (a :class:`~studio.shown_run.ShownRun`), ``framesShown`` carries the frames at the step the timeline picks, ``rowsArrived`` and ``eventsArrived`` the scalars and events a followed run adds, ``statusChanged``
     (state, step) texts for the status bar; ``failed`` a problem reading the run."""
 
+    opened = QtCore.Signal(object)
     framesShown = QtCore.Signal(list)
     curvesLoaded = QtCore.Signal(dict, list)   # every scalar series and the events, read step by step
     rowsArrived = QtCore.Signal(list)
@@ -104,6 +106,10 @@ class RecordedRunView(QtCore.QObject):
         """Show the newest recorded frames at once; read the curves one at a time between the
         window's events (a long run has millions of rows), then follow the run if it is still
         being written."""
+        meta, recorded = self.recorded.meta, self.recorded
+        self.opened.emit(ShownRun(recorded.path, meta["model"], meta.get("data", ""), meta.get("device", ""),
+                                  meta.get("device", "auto"), meta.get("seed", 0), meta.get("config") or {},
+                                  tuple(recorded.views()), tuple(recorded.fields()), live=False))
         self.timeline.show()
         self._update_timeline(jump_to_end=True)
         self._report_status()

@@ -3,9 +3,12 @@ and menus.
 
 It owns at most one training run (a :class:`~studio.worker.TrainingWorker`, whose signals arrive
 in the GUI thread) or one recorded run being viewed (a :class:`~studio.recorded_view.RecordedRunView`).
-It knows no model and no panel by name: a run's views (from the training process, or from the run
-store of a recording) say which panels to show, and every panel is wired the same way.
-Nothing here imports torch: the window shows first, the training process loads the heavy parts.
+Both announce the run they show the same way (``opened``: a :class:`~studio.shown_run.ShownRun`),
+and :meth:`MainWindow._run_opened` shows either. It knows no model and no panel by name: a run's
+views (from its model's spec, or from the run store of a recording) say which panels to show, and
+every panel is wired the same way. Its commands come from one table (:mod:`studio.actions`); live
+pictures are paced by :mod:`studio.live_pictures`. Nothing here imports torch: the window shows
+first, the training process loads the heavy parts.
 """
 from __future__ import annotations
 
@@ -15,24 +18,26 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engines.core.config import FieldInfo, fields_of
+from engines.core.config import FieldInfo
 from engines.core.views import View
+from engines.live.protocol import Pause, Resume, RunSpec, Step
+from studio.actions import MENUS, SAVE_PICTURE, TOOLBAR, VIEW_MENU, fill, make_actions, shortcut_rows
 from studio.controls import RunSetup
 from studio.keys import ShortcutsWin
 from studio.layout import DockLayout, settings
+from studio.live_pictures import LivePictures
 from studio.panels.images import Caption
-from engines.live.protocol import Pause, Resume, RunSpec, Step
-from engines.registry import model_spec
 from studio.recorded_view import RecordedRunView, Timeline
 from studio.run_browser import RunBrowser
+from studio.shown_run import RunState, ShownRun
 from studio.worker import TrainingWorker
 
 SCREEN_FILL = 0.92                # first launch: this share of the screen's available area
 STATUS_MESSAGE_MS = 10_000        # how long a status-bar message stays
 PICTURE_RATE_WINDOW_S = 2.0       # pictures/s: the main panel's pictures painted in the last 2 s
-RUN_BACKLOG_S = 0.5               # a run of sampling pictures more than this far behind plays faster
 MARKED_EVENTS = ("set", "action", "rewound", "resumed")  # run events shown as lines on the curves
 RESUMABLE = ("stopped", "crashed")
+
 
 def version() -> str:
     """The installed package's version (or "development" from a checkout that is not installed)."""
@@ -59,21 +64,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_status: dict = {}
         self.last_frames: dict[str, object] = {}  # newest frame of each name, as drawn
         self.frames_shown = 0                     # frame messages received (a first picture, for tests)
-        self._views_known = False                 # the run's panels exist: frames can be drawn
-        self._pending: dict[str, object] = {}     # live frames not drawn yet, by name
-        self._pending_timer = QtCore.QTimer(self)
-        self._pending_timer.setInterval(0)
-        self._pending_timer.timeout.connect(self._draw_next_pending)
+        self.live_pictures = LivePictures(self._draw, self)
         self._wanted_timer = QtCore.QTimer(self)
         self._wanted_timer.setSingleShot(True)
         self._wanted_timer.timeout.connect(self._send_wanted)
-        self._playlist: deque = deque()          # sampling pictures still to play: (frames, state time)
-        self._play_timer = QtCore.QTimer(self)
-        self._play_timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
-        self._play_timer.timeout.connect(self._play_next)
-        self._spacing = 0.0
-        self._next_play = 0.0
-        self._state_wall = 0.0                    # when the state of the live frames queued was taken
         self._painted: deque = deque()            # (time, main panel's pictures painted) samples
         self._paused = False
         self._last_message = ""
@@ -97,7 +91,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layout_.visibilityChanged.connect(self._visibility_changed)
         self.curves = self.layout_.curves
 
-        self._make_actions()
+        self._actions = make_actions(self)
+        self.save_picture_menu = QtWidgets.QMenu("Save picture of", self)
+        self.save_picture_menu.setToolTipsVisible(True)
+        self.save_picture_menu.aboutToShow.connect(self._fill_save_picture_menu)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)     # Esc in a field gives the window the keys
         QtWidgets.QApplication.instance().installEventFilter(ShortcutsWin(self))
         self._make_menus_and_toolbars()
@@ -105,7 +102,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timeline = Timeline(self)
         self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, self.timeline)
         self.timeline.hide()
-        self._set_state("idle")
+        self._set_state(RunState.IDLE)
         self._restore_geometry()
 
     def _restore_geometry(self) -> None:
@@ -132,57 +129,16 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.layout_.setup_dock
 
     # ------------------------------------------------------------------------------ building
-    def _action(self, text: str, slot, shortcuts=(), tip: str = "", checkable: bool = False) -> QtGui.QAction:
-        action = QtGui.QAction(text, self)
-        action.setShortcuts([QtGui.QKeySequence(s) for s in shortcuts])
-        action.setStatusTip(tip)
-        action.setToolTip(f"{tip} ({', '.join(shortcuts)})" if shortcuts else tip)
-        action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(slot)
-        self.addAction(action)   # shortcuts work even with the toolbar hidden
-        return action
-
-    def _make_actions(self) -> None:
-        self.action_start = self._action("Start", self.start_clicked, ["F5"], "Start a run with these settings")
-        self.action_pause = self._action("Pause", self.set_paused, ["Space"], "Pause or resume training", checkable=True)
-        self.action_step = self._action("Step", self.step_once, ["S", "Ctrl+Right"], "Train exactly one step")
-        self.action_stop = self._action("Stop", self.stop_run, ["Shift+F5"], "Stop training (the run is kept)")
-        self.action_reset = self._action("Reset", self.reset_run, ["Ctrl+R"], "Stop this run and start a new one")
-        self.action_open = self._action("Open run…", self.open_run_dialog, ["Ctrl+O"], "Open a recorded run")
-        self.action_resume = self._action("Resume run", self.resume_viewed_run, ["Ctrl+Shift+R"],
-                                          "Continue the run shown (stopped or crashed) from its last checkpoint")
-        self.save_picture_menu = QtWidgets.QMenu("Save picture of", self)
-        self.save_picture_menu.setToolTipsVisible(True)
-        self.save_picture_menu.aboutToShow.connect(self._fill_save_picture_menu)
-        self.action_export = self._action("Export…", self.open_export_dialog, ["Ctrl+E"], "Export an animation")
-        self.action_quit = self._action("Quit", self.close, ["Ctrl+Q"], "Quit genstudio")
-        self.action_reset_layout = self._action("Reset layout", self.reset_layout, tip="Put the panels back")
-        self.action_shortcuts = self._action("Keyboard shortcuts", self.show_shortcuts, ["F1"], "List the shortcuts")
-        self.action_about = self._action("About genstudio", self.show_about)
-        for action in (self.action_open, self.action_export, self.action_quit):
-            action.setShortcutContext(QtCore.Qt.ShortcutContext.ApplicationShortcut)
-
     def _make_menus_and_toolbars(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addActions([self.action_open, self.action_resume, self.action_export])
-        file_menu.addMenu(self.save_picture_menu)
-        file_menu.addSeparator()
-        file_menu.addAction(self.action_quit)
-        run_menu = menu.addMenu("&Run")
-        run_menu.addActions([self.action_start, self.action_pause, self.action_step, self.action_stop,
-                             self.action_reset])
-        self.view_menu = menu.addMenu("&View")
-        help_menu = menu.addMenu("&Help")
-        help_menu.addActions([self.action_shortcuts, self.action_about])
-
+        submenus = {SAVE_PICTURE: self.save_picture_menu}
+        menus = {title: self.menuBar().addMenu(title) for title in (*list(MENUS)[:2], VIEW_MENU, *list(MENUS)[2:])}
+        for title, names in MENUS.items():
+            fill(menus[title], names, self._actions, submenus)
+        self.view_menu = menus[VIEW_MENU]
         toolbar = self.addToolBar("Run controls")
         toolbar.setObjectName("toolbar-run")
         toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
-        toolbar.addActions([self.action_start, self.action_pause, self.action_step, self.action_stop,
-                            self.action_reset])
-        toolbar.addSeparator()
-        toolbar.addAction(self.action_export)
+        fill(toolbar, TOOLBAR, self._actions, submenus)
 
         self.addToolBarBreak()
         self.banner_bar = QtWidgets.QToolBar("Messages")
@@ -229,16 +185,14 @@ class MainWindow(QtWidgets.QMainWindow):
         for name in self.layout_.views:
             self.panels[name].set_config(config)
             self.panels[name].set_live(live)
-        self._views_known = True
         self._visibility_changed()
-        if self._pending and not self._pending_timer.isActive():
-            self._pending_timer.start()
+        self.live_pictures.set_panels_ready()
 
     def _visibility_changed(self) -> None:
         self._wanted_timer.start(0)     # once the dock moves of this event have settled
 
     def _send_wanted(self) -> None:
-        if self.worker is not None and self._views_known:
+        if self.worker is not None and self.live_pictures.panels_ready:
             self.worker.set_wanted(self.layout_.visible_frames())
 
     def reset_layout(self) -> None:
@@ -246,27 +200,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layout_.reset()
 
     # ------------------------------------------------------------------------------ state
-    def _set_state(self, state: str) -> None:
-        """idle | starting | running | paused | viewing: enables what makes sense."""
+    def _set_state(self, state: RunState) -> None:
+        """Enable what makes sense in ``state``."""
         self.state = state
-        training = state in ("starting", "running", "paused")
-        live = state in ("running", "paused")
-        self.action_start.setEnabled(not training)
-        self.action_pause.setEnabled(live or state == "viewing")
-        self.action_step.setEnabled(live)
-        self.action_stop.setEnabled(training)
+        viewing = state is RunState.VIEWING
+        self.action_start.setEnabled(not state.training)
+        self.action_pause.setEnabled(state.live or viewing)
+        self.action_step.setEnabled(state.live)
+        self.action_stop.setEnabled(state.training)
         self.action_reset.setEnabled(True)
         self.action_export.setEnabled(self.run_dir is not None)
-        self.action_resume.setEnabled(state == "viewing" and self.viewer is not None
+        self.action_resume.setEnabled(viewing and self.viewer is not None
                                       and self.viewer.recorded.status in RESUMABLE)
         with QtCore.QSignalBlocker(self.action_pause):
-            self.action_pause.setChecked(state == "paused")
-        self.action_pause.setText({"paused": "Resume", "viewing": "Play / pause"}.get(state, "Pause"))
-        self.action_pause.setStatusTip("Play or pause the recorded run's timeline" if state == "viewing"
+            self.action_pause.setChecked(state is RunState.PAUSED)
+        self.action_pause.setText({RunState.PAUSED: "Resume", RunState.VIEWING: "Play / pause"}.get(state, "Pause"))
+        self.action_pause.setStatusTip("Play or pause the recorded run's timeline" if viewing
                                        else "Pause or resume training")
-        self.setup.set_running(training)
+        self.setup.set_running(state.training)
         for name in self.layout_.views:
-            self.panels[name].set_live(training)
+            self.panels[name].set_live(state.training)
         self.state_label.setText(state)
 
     def show_error(self, message: str) -> None:
@@ -306,41 +259,51 @@ class MainWindow(QtWidgets.QMainWindow):
                            overrides=self.setup.editor.overrides())
         self._shutdown_worker()
         self._close_recorded()
-        self.clear_error()
-        self.curves.clear()
-        self.last_frames.clear()
-        self._pending.clear()
-        self._playlist.clear()
-        self._views_known = False
-        self._shown_up_to = -1                    # live rows at or before this step are shown already
-        self.run_dir = None
+        self._clear_run()
         self.run_label.setText(f"starting {spec.model}…")
         self.setup.show_starting(spec.model, spec.data, spec.seed)     # not the first model of the list
         self.worker = TrainingWorker(spec, self, children)
-        self.worker.ready.connect(self._worker_ready)
+        self._connect_run(self.worker)
         self.worker.framesArrived.connect(self._live_frames)
         self.worker.runArrived.connect(self.queue_run)
-        self.worker.rowsArrived.connect(self._rows_arrived)
-        self.worker.eventsArrived.connect(self._events_arrived)
         self.worker.statusChanged.connect(self._status_changed)
         self.worker.failed.connect(self._worker_failed)
         self.worker.finished.connect(self._worker_finished)
         self.worker.building.connect(self._building)
         self._paused = spec.paused
-        self._set_state("starting")
+        self._set_state(RunState.STARTING)
 
-    def _worker_ready(self, info: dict) -> None:
-        self.run_dir = Path(info["run_dir"])
-        spec = self.worker.spec
-        model = model_spec(info["model"])
-        self.setup.set_run(model.name, info["data"], spec.device, spec.seed, info["config"])
-        self._show_views(model.name, list(model.views), fields_of(model.Config), info["config"], live=True)
-        if spec.resume:
-            self._show_recorded_curves(self.run_dir)     # the curves so far; live rows continue them
-        self.device_label.setText(info["device"])
-        self.run_label.setText(f"recording to {self.run_dir}")
-        self.setWindowTitle(f"genstudio — {self.run_dir.name}")
-        self._set_state("paused" if self._paused else "running")
+    def _clear_run(self) -> None:
+        """Nothing of the run shown before: no error, curves, frames or frames waiting."""
+        self.clear_error()
+        self.curves.clear()
+        self.last_frames.clear()
+        self.live_pictures.clear()
+        self._shown_up_to = -1                    # live rows at or before this step are shown already
+        self.run_dir = None
+
+    def _connect_run(self, source) -> None:
+        """What a live run and a recorded one both say (see :mod:`studio.shown_run`)."""
+        source.opened.connect(self._run_opened)
+        source.rowsArrived.connect(self._rows_arrived)
+        source.eventsArrived.connect(self._events_arrived)
+
+    def _run_opened(self, run: ShownRun) -> None:
+        """Show a run, live or recorded: its settings on the left, its panels, where it is recorded."""
+        self.run_dir = run.run_dir
+        self.setup.set_run(run.model, run.data, run.device_setting, run.seed, run.config, fields=list(run.fields))
+        self._show_views(run.model, list(run.views), list(run.fields), run.config, live=run.live)
+        self.device_label.setText(run.device)
+        if run.live:
+            if self.worker.spec.resume:
+                self._show_recorded_curves(run.run_dir)     # the curves so far; live rows continue them
+            self.run_label.setText(f"recording to {run.run_dir}")
+            self.setWindowTitle(f"genstudio — {run.run_dir.name}")
+            self._set_state(RunState.PAUSED if self._paused else RunState.RUNNING)
+        else:
+            self.run_label.setText(f"viewing {run.run_dir}")
+            self.setWindowTitle(f"genstudio — {run.run_dir.name} (recorded)")
+            self._set_state(RunState.VIEWING)
 
     def _building(self, text: str, done: bool) -> None:
         """A first use builds a cached artefact (a dataset, the digit classifier): the status bar
@@ -352,14 +315,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self.worker.deleteLater()
         self.worker = None
         self.run_label.setText("")
-        self._set_state("idle")
+        self._set_state(RunState.IDLE)
         self.show_error(f"Could not start training: {message}")
 
     def _worker_finished(self, summary: dict) -> None:
         if self.worker is not None:
             self.worker.deleteLater()
         self.worker = None
-        self._set_state("idle")
+        self._set_state(RunState.IDLE)
         status = summary.get("status", "")
         self.state_label.setText(status)
         where = f" (the run is kept in {self.run_dir})" if self.run_dir else ""
@@ -391,8 +354,8 @@ class MainWindow(QtWidgets.QMainWindow):
         for step, kind, text in events:
             if kind == "alert":
                 self.show_error(text[:1].upper() + text[1:])
-                if self.state == "running":
-                    self._set_state("paused")           # the run paused itself
+                if self.state is RunState.RUNNING:
+                    self._set_state(RunState.PAUSED)    # the run paused itself
 
     def show_frames(self, frames: list) -> None:
         """Hand each frame to its panel now."""
@@ -401,59 +364,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames_shown += 1
 
     def _live_frames(self, frames: list) -> None:
-        self._state_wall = self.worker.state_wall if self.worker is not None else 0.0
-        self.queue_frames(frames)
+        self.queue_frames(frames, self.worker.state_wall if self.worker is not None else 0.0)
 
-    def queue_frames(self, frames: list) -> None:
-        """Live frames: each panel takes its frame in a turn of the event loop of its own (the
-        newest frame of a name wins), so the UI is never blocked for all panels' painting at once.
-        A frame of a name that a run of sampling pictures still holds replaces the run's (it was
-        drawn for what the user did, after them)."""
-        names = {frame.name for frame in frames}
-        for frame in frames:
-            self._pending[frame.name] = frame
-        if self._playlist and names:
-            kept = [([f for f in picture if f.name not in names], wall) for picture, wall in self._playlist]
-            self._playlist = deque((picture, wall) for picture, wall in kept if picture)
+    def queue_frames(self, frames: list, state_wall: float = 0.0) -> None:
+        """Live frames, drawn one panel per turn of the event loop (:mod:`studio.live_pictures`)."""
+        self.live_pictures.queue_frames(frames, state_wall)
         self.frames_shown += 1
-        if self._views_known and not self._pending_timer.isActive():
-            self._pending_timer.start()
 
     def queue_run(self, pictures: list, spacing: float, state_wall: float) -> None:
-        """Pictures of sampling views drawn from one training state, played ``spacing`` seconds
-        apart (a little faster while more than ``RUN_BACKLOG_S`` of them wait)."""
-        self._playlist.extend((picture, state_wall) for picture in pictures)
-        self._spacing = spacing
+        """Pictures of sampling views drawn from one training state, played ``spacing`` seconds apart."""
+        self.live_pictures.queue_run(pictures, spacing, state_wall)
         self.frames_shown += 1
-        if not self._play_timer.isActive():
-            self._next_play = time.monotonic()
-            self._play_next()
-
-    def _play_next(self) -> None:
-        """Show the next sampling picture; the one after it is due ``spacing`` after this one was
-        (a clock of its own: the time a picture takes to show does not slow the pace)."""
-        if not self._playlist or not self._views_known:
-            self._play_timer.stop()
-            return
-        picture, wall = self._playlist.popleft()
-        for frame in picture:
-            self._draw(frame, wall)
-        behind = len(self._playlist) * self._spacing > RUN_BACKLOG_S
-        now = time.monotonic()
-        self._next_play = max(now, self._next_play + self._spacing * (0.75 if behind else 1.0))
-        self._play_timer.setSingleShot(True)
-        self._play_timer.start(max(0, round(1000 * (self._next_play - now))))
-
-    def _draw_next_pending(self) -> None:
-        if not self._pending or not self._views_known:
-            self._pending_timer.stop()
-            return
-        self._draw(self._pending.pop(next(iter(self._pending))), self._state_wall)
 
     def _draw(self, frame, state_wall: float = 0.0) -> None:
         panel, new = self.layout_.panel_for(frame)
         if new:
-            panel.set_live(self.state in ("starting", "running", "paused"))
+            panel.set_live(self.state.training)
         panel.state_wall = state_wall
         panel.show_frame(frame)
         panel.picture_shown()
@@ -476,21 +402,21 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def set_paused(self, paused: bool) -> None:
         """Space: pause or resume training; while a recorded run is viewed, play or pause its timeline."""
-        if self.state == "viewing":
+        if self.state is RunState.VIEWING:
             with QtCore.QSignalBlocker(self.action_pause):
                 self.action_pause.setChecked(False)
             self.timeline.toggle_play()
             return
-        if self.worker is None or self.state not in ("running", "paused"):
+        if self.worker is None or not self.state.live:
             return
         self.worker.send(Pause() if paused else Resume())
-        self._set_state("paused" if paused else "running")
+        self._set_state(RunState.PAUSED if paused else RunState.RUNNING)
 
     def step_once(self) -> None:
         """Exactly one training step; a running run is paused first."""
-        if self.worker is None or self.state not in ("running", "paused"):
+        if self.worker is None or not self.state.live:
             return
-        if self.state == "running":
+        if self.state is RunState.RUNNING:
             self.set_paused(True)
         self.worker.send(Step(1))
 
@@ -499,7 +425,7 @@ class MainWindow(QtWidgets.QMainWindow):
         show it as a recorded run: every frame it recorded is on the timeline."""
         run_dir = self.run_dir
         self._shutdown_worker()
-        self._set_state("idle")
+        self._set_state(RunState.IDLE)
         if run_dir is not None:
             self.open_run(run_dir, confirm=False)
 
@@ -568,26 +494,11 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         self._shutdown_worker()
         self._close_recorded()
-        self.clear_error()
-        self.run_dir = recorded.path
-        meta = recorded.meta
-        model, fields, config = meta["model"], recorded.fields(), meta.get("config") or {}
-        self.setup.set_run(model, meta.get("data", ""), meta.get("device", "auto"), meta.get("seed", 0), config,
-                           fields=fields)
-        self.curves.clear()
-        self.last_frames.clear()
-        self._pending.clear()
-        self._playlist.clear()
-        self._show_views(model, recorded.views(), fields, config, live=False)
-        self.device_label.setText(meta.get("device", ""))
-        self.run_label.setText(f"viewing {recorded.path}")
-        self.setWindowTitle(f"genstudio — {recorded.path.name} (recorded)")
+        self._clear_run()
         self.viewer = RecordedRunView(recorded, self.timeline, self)
-        self._set_state("viewing")
+        self._connect_run(self.viewer)
         self.viewer.framesShown.connect(self.show_frames)
         self.viewer.curvesLoaded.connect(self._curves_loaded)
-        self.viewer.rowsArrived.connect(self.curves.add_rows)
-        self.viewer.eventsArrived.connect(self._events_arrived)
         self.viewer.statusChanged.connect(self._recorded_status)
         self.viewer.failed.connect(self.show_error)
         self.viewer.start()
@@ -711,13 +622,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().showMessage(f"Saved {self.docks[name].windowTitle()} to {path}", STATUS_MESSAGE_MS)
         return True
 
-    def shortcut_rows(self) -> list[tuple[str, str]]:
-        """(keys, what they do) of every action with a shortcut: F1's list, made from the actions themselves."""
-        return [(" or ".join(k.toString(QtGui.QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()),
-                 action.statusTip()) for action in self.actions() if action.shortcuts()]
-
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for keys, what in self.shortcut_rows())
+        """F1: every shortcut, listed from the actions themselves."""
+        rows = "".join(f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for keys, what in shortcut_rows(self))
         self._message("Keyboard shortcuts", f"<table>{rows}<tr><td><b>Esc</b>&nbsp;&nbsp;</td>"
                                             f"<td>Leave a field (the shortcuts above work in one too, "
                                             f"except the keys that type)</td></tr></table>")

@@ -18,15 +18,18 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from engines.core.commands import CallMethod, SetField
+from engines.core.config import fields_of
 from engines.data.artefacts import Building
 from engines.live.training import training_process
 from engines.live.display import display_process
 from engines.live.protocol import Done, Failed, Frames, Pull, Pulled, Ready, RunSpec, Stop, Wanted
 from engines.registry import model_spec
+from studio.shown_run import ShownRun
 
 STATUS_INTERVAL_S = 0.5      # the GUI asks the training process for its status and scalars this often
 STOP_TIMEOUT_S = 30.0        # a stop saves a checkpoint first; after this long the processes are killed
@@ -127,7 +130,7 @@ class TrainingWorker(QObject):
     """GUI-thread handle on the training and display processes of one run (started here, or
     already by :func:`start_children`)."""
 
-    ready = Signal(dict)          # run_dir, device, data, config, model
+    opened = Signal(object)       # the run, once built and recording (a ShownRun)
     framesArrived = Signal(list)   # the display copy's newest frames, to show at once
     runArrived = Signal(list, float, float)   # sampling pictures to play: (pictures, spacing s, state time)
     rowsArrived = Signal(list)    # (step, wall, {name: value})
@@ -262,9 +265,12 @@ class TrainingWorker(QObject):
                 self.runArrived.emit(message.run, message.spacing, message.state_wall)
             self._pull(self._display_conn)          # the display answers when it has new frames
         elif isinstance(message, Ready):
-            self.info = message.info
-            self.actions = {name for view in model_spec(message.info["model"]).views for name in view.actions}
-            self.ready.emit(self.info)
+            self.info = info = message.info
+            spec = model_spec(info["model"])
+            self.actions = {name for view in spec.views for name in view.actions}
+            self.opened.emit(ShownRun(Path(info["run_dir"]), spec.name, info["data"], info["device"], self.spec.device,
+                                      self.spec.seed, info["config"], spec.views, tuple(fields_of(spec.Config)),
+                                      live=True))
         elif isinstance(message, Failed):
             self._close()
             for process in self._processes[1:]:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from studio.app import main as app_main
 from engines.live.protocol import RunSpec
+from studio.actions import ACTIONS, MENUS, TOOLBAR, shortcut_rows
 from studio.window import MainWindow
 
 SPEC = RunSpec(model="toy", data="digits")
@@ -130,8 +131,8 @@ def test_shortcuts_work_whatever_has_focus_and_esc_leaves_a_field(live_window, q
     panel = window.panels["mean"]
     qtbot.mouseClick(panel, QtCore.Qt.MouseButton.LeftButton)                # a click on a panel takes focus
     assert QtWidgets.QApplication.focusWidget() is panel
-    assert ("F1", "List the shortcuts") in window.shortcut_rows()
-    assert any(keys == "Ctrl+Shift+R" for keys, _ in window.shortcut_rows())
+    assert ("F1", "List the shortcuts") in shortcut_rows(window)
+    assert any(keys == "Ctrl+Shift+R" for keys, _ in shortcut_rows(window))
 
 
 def test_panel_controls_calls_and_actions_are_wired_the_same_for_every_panel(live_window, qtbot):
@@ -245,7 +246,7 @@ def test_stop_keeps_the_run_and_shows_it_with_every_recorded_frame_and_resume_ke
 
 def test_quitting_while_the_run_starts_is_quiet(qtbot):
     """Ctrl+Q while 'starting…': what the run sends while it stops (its Ready) is for a window that
-    has moved on (it raised AttributeError from _worker_ready)."""
+    has moved on (it raised AttributeError when the run it started said it was ready)."""
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
@@ -630,7 +631,7 @@ def test_a_run_of_sampling_pictures_plays_at_its_pace_and_each_painted_picture_c
 
     started = time.monotonic()
     window.queue_run([picture(s) for s in range(1, 11)], 0.05, time.time() - 0.3)
-    qtbot.waitUntil(lambda: not window._playlist and window.last_frames["chains"].gibbs_steps[0] == 10, timeout=5_000)
+    qtbot.waitUntil(lambda: not window.live_pictures._playlist and window.last_frames["chains"].gibbs_steps[0] == 10, timeout=5_000)
     assert time.monotonic() - started >= 9 * 0.05 * 0.9              # played at its pace, not at once
     qtbot.waitUntil(lambda: window.main_pictures_painted >= 8, timeout=5_000)
     assert window.main_pictures_painted <= 10
@@ -640,5 +641,30 @@ def test_a_run_of_sampling_pictures_plays_at_its_pace_and_each_painted_picture_c
     window.queue_frames(picture(99))                                 # a chain restarted by a click
     qtbot.waitUntil(lambda: window.last_frames["chains"].gibbs_steps[0] == 99, timeout=5_000)
     qtbot.wait(200)
-    assert window.last_frames["chains"].gibbs_steps[0] == 99 and not window._playlist
+    assert window.last_frames["chains"].gibbs_steps[0] == 99 and not window.live_pictures._playlist
     assert window.pictures_per_s() >= 0
+
+
+def test_the_menus_the_toolbar_and_the_f1_list_come_from_one_table(qtbot):
+    """Every command is a row of studio.actions.ACTIONS: in a menu (the View menu's is Reset layout),
+    the toolbar's are the table's, and F1 lists exactly the rows with keys, in words from the table."""
+    from PySide6 import QtGui, QtWidgets
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+
+    def texts(menu) -> list[str]:
+        return [a.text() for a in menu.actions() if not a.isSeparator()]
+
+    menus = {a.text(): a.menu() for a in window.menuBar().actions()}
+    in_menus = {text for menu in menus.values() for text in texts(menu)}
+    assert {row.text for row in ACTIONS} <= in_menus
+    for title, names in MENUS.items():
+        shown = texts(menus[title])
+        assert [r.text for n in names for r in ACTIONS if r.name == n] == [t for t in shown if t != "Save picture of"]
+    toolbar = window.findChild(QtWidgets.QToolBar, "toolbar-run")
+    assert texts(toolbar) == [r.text for n in TOOLBAR for r in ACTIONS if r.name == n]
+    native = QtGui.QKeySequence.SequenceFormat.NativeText
+    assert shortcut_rows(window) == [(" or ".join(QtGui.QKeySequence(k).toString(native) for k in row.keys), row.tip)
+                                     for row in ACTIONS if row.keys]
+    window.close()

@@ -195,7 +195,7 @@ def test_child_process_trains_streams_and_stops_cleanly(qtbot):
     got = {"frames": [], "rows": []}
     worker.framesArrived.connect(got["frames"].append)
     worker.rowsArrived.connect(got["rows"].extend)
-    with qtbot.waitSignal(worker.ready, timeout=60_000):
+    with qtbot.waitSignal(worker.opened, timeout=60_000):
         pass
     assert worker.actions == {"jump"}
     qtbot.waitUntil(lambda: len(got["frames"]) >= 3 and len(got["rows"]) >= 2, timeout=30_000)
