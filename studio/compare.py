@@ -12,7 +12,8 @@ from PySide6 import QtCore, QtWidgets
 from engines.records.replay import RecordedRun
 from engines.records.series import ScalarSeries
 from studio.panels import create_panel
-from studio.panels.curves import PALETTE, PLOT_MIN_HEIGHT, draw_smoothed, smoothed_curves
+from studio.panels.curves import (PALETTE, PLOT_MIN_HEIGHT, add_smoothing_control, draw_smoothed, smoothed_curves,
+                                  smoothing_control, smoothing_text)
 from studio.recorded_view import Timeline
 
 COMPARE_SIZE = (1300, 900)
@@ -44,16 +45,10 @@ class OverlaidCurves(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.smoothing_slider.setRange(0, 99)
-        self.smoothing_slider.setFixedWidth(110)
-        self.smoothing_slider.setToolTip("EMA smoothing weight, debiased as in TensorBoard")
-        self.smoothing_value = QtWidgets.QLabel("0.00")
+        self.smoothing_slider, self.smoothing_value = smoothing_control()
         toolbar = QtWidgets.QHBoxLayout()
         toolbar.setContentsMargins(0, 0, 0, 0)
-        toolbar.addWidget(QtWidgets.QLabel("Smoothing"))
-        toolbar.addWidget(self.smoothing_slider)
-        toolbar.addWidget(self.smoothing_value)
+        add_smoothing_control(toolbar, self.smoothing_slider, self.smoothing_value)
         toolbar.addStretch(1)
         self.graphics = pg.GraphicsLayoutWidget()
         layout = QtWidgets.QVBoxLayout(self)
@@ -102,7 +97,7 @@ class OverlaidCurves(QtWidgets.QWidget):
             draw_smoothed(data, raw, curve, data.steps[:data.n], weight)
 
     def _on_smoothing_changed(self, value: int) -> None:
-        self.smoothing_value.setText(f"{value / 100:.2f}")
+        self.smoothing_value.setText(smoothing_text(value))
         for data, _, _ in self._curves:
             data.reset_smoothing()
         self._draw()

@@ -95,16 +95,31 @@ def draw_smoothed(series: ScalarSeries, raw_curve: pg.PlotDataItem, curve: pg.Pl
         raw_curve.clear()
 
 
+def smoothing_control() -> tuple[QtWidgets.QSlider, QtWidgets.QLabel]:
+    """The smoothing weight's slider (0 to 0.99, in hundredths) and the label that shows it."""
+    slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+    slider.setRange(0, 99)
+    slider.setFixedWidth(110)
+    slider.setToolTip("EMA smoothing weight, debiased as in TensorBoard")
+    return slider, QtWidgets.QLabel(smoothing_text(0))
+
+
+def add_smoothing_control(row: QtWidgets.QHBoxLayout, slider: QtWidgets.QSlider, value: QtWidgets.QLabel) -> None:
+    row.addWidget(QtWidgets.QLabel("Smoothing"))
+    row.addWidget(slider)
+    row.addWidget(value)
+
+
+def smoothing_text(value: int) -> str:
+    return f"{value / 100:.2f}"
+
+
 class CurvesPanel(QtWidgets.QWidget):
     """Live scalar curves. Feed it with ``add_rows`` (live) or ``set_series`` (a recorded run)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.smoothing_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.smoothing_slider.setRange(0, 99)
-        self.smoothing_slider.setFixedWidth(110)
-        self.smoothing_slider.setToolTip("EMA smoothing weight, debiased as in TensorBoard")
-        self.smoothing_value = QtWidgets.QLabel("0.00")
+        self.smoothing_slider, self.smoothing_value = smoothing_control()
         self.x_axis_combo = QtWidgets.QComboBox()
         self.x_axis_combo.addItems(X_AXES)
         self.x_axis_combo.setToolTip("x axis: training step, or seconds since the first row")
@@ -113,9 +128,7 @@ class CurvesPanel(QtWidgets.QWidget):
 
         toolbar = QtWidgets.QHBoxLayout()
         toolbar.setContentsMargins(0, 0, 0, 0)
-        toolbar.addWidget(QtWidgets.QLabel("Smoothing"))
-        toolbar.addWidget(self.smoothing_slider)
-        toolbar.addWidget(self.smoothing_value)
+        add_smoothing_control(toolbar, self.smoothing_slider, self.smoothing_value)
         toolbar.addSpacing(8)
         toolbar.addWidget(QtWidgets.QLabel("x"))
         toolbar.addWidget(self.x_axis_combo)
@@ -423,7 +436,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self._request_redraw()
 
     def _on_smoothing_changed(self, value: int) -> None:
-        self.smoothing_value.setText(f"{value / 100:.2f}")
+        self.smoothing_value.setText(smoothing_text(value))
         for s in self._series.values():
             s.reset_smoothing()
         self._stale.update(self._series)
