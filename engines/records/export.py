@@ -149,21 +149,18 @@ def _latest_at_or_before(steps: list[int], t: int) -> int:
 
 
 # --------------------------------------------------------------------------------------- drawing
-def render_frame(frame: Frame, scale: int = 3) -> np.ndarray:
-    """One frame as an (H, W, 3) uint8 RGB picture: its still picture (images tiled as the studio
-    shows them), each pixel repeated ``scale`` times in both directions (nearest neighbour)."""
-    return _to_rgb(_still(frame), scale)
-
-
-def _to_rgb(picture: np.ndarray, scale: int) -> np.ndarray:
+def to_rgb(picture: np.ndarray, scale: int) -> np.ndarray:
+    """A still picture as (H, W, 3) uint8 RGB, each pixel repeated ``scale`` times in both
+    directions (nearest neighbour)."""
     pixels = as_u8(picture)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], 3, axis=2)
     return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
-def _still(frame: Frame) -> np.ndarray:
-    """A frame's still picture in [0, 1], (H, W) or (H, W, 3), grey lines between its tiles."""
+def still_picture(frame: Frame) -> np.ndarray:
+    """A frame's still picture in [0, 1], (H, W) or (H, W, 3), its images tiled as the studio shows
+    them with grey lines between the tiles."""
     try:
         return frame.still(fill=CELL_SEPARATOR)
     except NotImplementedError:
@@ -223,7 +220,7 @@ def _pictures_of(frame: Frame) -> list[np.ndarray]:
     """One picture per step of the frame's own animation for a kind that has one (DRAW's
     glimpses, a turntable's azimuths), else its still picture."""
     animation = frame.animation()
-    return animation if animation is not None else [_still(frame)]
+    return animation if animation is not None else [still_picture(frame)]
 
 
 class _Spool:
@@ -305,7 +302,7 @@ def _composed(drawn: _Drawn, layout: _Layout):
     frame animates (glimpses, azimuths) plays it, the others hold their picture meanwhile. One
     picture at a time, read back from the spool."""
     for t, indices in drawn.points:
-        pictures = [[_to_rgb(drawn.spool.read(i), layout.scale) for i in panel] for panel in indices]
+        pictures = [[to_rgb(drawn.spool.read(i), layout.scale) for i in panel] for panel in indices]
         for i in range(max(map(len, pictures))):
             yield layout.compose(t, [p[min(i, len(p) - 1)] for p in pictures])
 

@@ -250,16 +250,6 @@ class CurvesPanel(QtWidgets.QWidget):
     def names(self) -> list[str]:
         return [*self._series, *self._waiting]
 
-    def plotted(self, name: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """(x, y) given to the main curve of ``name`` (smoothed when smoothing is on), before log
-        mapping and downsampling."""
-        self._make_waiting_plots()
-        return self._series[name].curve.getOriginalDataset()
-
-    def plot_item(self, name: str) -> pg.PlotItem:
-        self._make_waiting_plots()
-        return self._series[name].plot
-
     def _note_first_wall(self, wall: float) -> None:
         if self._t0 is None or wall < self._t0:
             self._t0 = wall

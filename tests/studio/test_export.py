@@ -14,8 +14,8 @@ from PIL import Image
 from engines.boltzmann.frames import ChainHistory, ChainState
 from engines.core.frames import ImageGrid
 from studio import __main__ as cli
-from engines.records.export import (GAP, ExportCancelled, ExportError, export_run, exportable_panels,
-                           render_frame, step_range)
+from engines.records.export import (GAP, ExportCancelled, ExportError, export_run, exportable_panels, step_range,
+                                    still_picture, to_rgb)
 
 RECORDED_STEPS = [10, 20, 30, 40, 50, 60]
 
@@ -64,24 +64,24 @@ def test_panels_and_step_range_come_from_the_store(run_dir):
     assert step_range(run_dir, ["chain_history", "filters"]) == (10, 60)
 
 
-def test_render_frame_tiles_upright_and_upscales():
+def test_a_frame_is_drawn_tiled_upright_and_upscaled():
     images = np.zeros((4, 2, 3), np.float32)
     images[0, 0, 0] = 1.0                         # top-left pixel of the first image
-    picture = render_frame(ImageGrid("filters", 5, images, columns=2), scale=2)
+    picture = to_rgb(still_picture(ImageGrid("filters", 5, images, columns=2)), 2)
     assert picture.dtype == np.uint8 and picture.shape == ((2 * 2 + 1) * 2, (2 * 3 + 1) * 2, 3)
     assert (picture[:2, :2] == 255).all() and (picture[2:4, :2] == 0).all()
     assert (picture[4:6, :] > 0).all()            # the separator row between the two rows of images
 
     probs = np.random.default_rng(0).random((3, 2, 2)).astype(np.float32)
     chains = ChainState("chains", 1, probs, (probs > 0.5).astype(np.uint8), np.zeros(3, int), columns=3)
-    assert render_frame(chains, 1).shape == (2, 8, 3)
-    assert render_frame(chains, 1)[0, 0, 0] == round(probs[0, 0, 0] * 255)   # probabilities, not samples
+    assert to_rgb(still_picture(chains), 1).shape == (2, 8, 3)
+    assert to_rgb(still_picture(chains), 1)[0, 0, 0] == round(probs[0, 0, 0] * 255)   # probabilities, not samples
 
     history = ChainHistory("chain_history", 1, np.zeros((5, 4, 2, 2), np.float32), np.arange(5), 10)
-    assert render_frame(history, 1).shape == (5 * 3 - 1, 4 * 3 - 1, 3)      # one row per record
+    assert to_rgb(still_picture(history), 1).shape == (5 * 3 - 1, 4 * 3 - 1, 3)      # one row per record
 
     colour = ImageGrid("samples", 1, np.ones((2, 2, 2, 3), np.float32) * [1, 0, 0], columns=2)
-    assert (render_frame(colour, 1)[0, 0] == [255, 0, 0]).all()
+    assert (to_rgb(still_picture(colour), 1)[0, 0] == [255, 0, 0]).all()
 
 
 def test_a_kind_of_its_own_exports_its_still_and_an_animated_kind_plays_its_pictures(tmp_path):

@@ -212,11 +212,24 @@ def rows_of(steps, walls, **series):
             for i, (s, w) in enumerate(zip(steps, walls, strict=True))]
 
 
+def plot_item(panel: CurvesPanel, name: str):
+    """The plot of metric ``name`` (made now if it waits for its turn of the event loop)."""
+    panel._make_waiting_plots()
+    return panel._series[name].plot
+
+
+def plotted(panel: CurvesPanel, name: str):
+    """(x, y) given to the main curve of ``name`` (smoothed when smoothing is on), before log
+    mapping and downsampling."""
+    panel._make_waiting_plots()
+    return panel._series[name].curve.getOriginalDataset()
+
+
 def plotted_now(panel: CurvesPanel, name: str):
     """What ``name``'s curve shows once pending redraws have run (the panel holds them off for a
     moment when redraws get slow, e.g. on a loaded machine)."""
     panel.redraw()
-    return panel.plotted(name)
+    return plotted(panel, name)
 
 
 def reference_smoothing(values, weight):
@@ -243,14 +256,14 @@ def test_add_rows_creates_a_curve_per_metric_and_fills_buffers(qtbot):
     np.testing.assert_array_equal(values, [3.0, 2.0, 1.5])
 
     def all_rows_drawn():
-        x, _ = panel.plotted("loss")
+        x, _ = plotted(panel, "loss")
         assert x is not None and len(x) == 3
 
     qtbot.waitUntil(all_rows_drawn)
-    x, y = panel.plotted("loss")
+    x, y = plotted(panel, "loss")
     np.testing.assert_array_equal(x, [10, 20, 30])
     np.testing.assert_array_equal(y, [3.0, 2.0, 1.5])
-    assert panel.plot_item("loss") is not panel.plot_item("acc")      # one plot per metric
+    assert plot_item(panel, "loss") is not plot_item(panel, "acc")      # one plot per metric
     panel.clear()
     assert panel.names() == []
 
@@ -347,17 +360,17 @@ def test_log_axis_maps_positive_values_and_skips_the_rest(qtbot):
     panel.add_rows(rows_of([1, 2, 3, 4], [0, 1, 2, 3], m=[10.0, 0.0, -1.0, 1000.0], neg=[-1, -2, -3, -4]))
     panel.redraw()
     panel.log_check.setChecked(True)
-    plot = panel.plot_item("m")
+    plot = plot_item(panel, "m")
     assert plot.getAxis("left").logMode
     _, shown_y = panel._series["m"].curve.getData()
     np.testing.assert_array_equal(shown_y[[0, 3]], [1.0, 3.0])
     assert np.isnan(shown_y[1]) and np.isnan(shown_y[2])
     (_, _), (y0, y1) = plot.getViewBox().viewRange()
     assert y0 <= 1.0 and y1 >= 3.0                            # log10 space: 10 .. 1000 visible
-    assert "log" in panel.plot_item("neg").titleLabel.text      # nothing to show, said so
-    assert all(np.isfinite(panel.plot_item("neg").getViewBox().viewRange()[1]))
+    assert "log" in plot_item(panel, "neg").titleLabel.text      # nothing to show, said so
+    assert all(np.isfinite(plot_item(panel, "neg").getViewBox().viewRange()[1]))
     panel.log_check.setChecked(False)
-    assert panel.plot_item("neg").titleLabel.text == "neg"
+    assert plot_item(panel, "neg").titleLabel.text == "neg"
 
 
 def test_curves_get_a_readable_height_and_columns_when_wide(qtbot):
@@ -367,9 +380,9 @@ def test_curves_get_a_readable_height_and_columns_when_wide(qtbot):
     qtbot.waitUntil(lambda: panel.plots.minimumHeight() >= 6 * 120)   # one column: the panel scrolls
     panel.resize(1300, 300)
     qtbot.waitUntil(lambda: panel.plots.minimumHeight() == 2 * 120)   # three columns of two rows
-    assert panel.plot_item("m0").getAxis("bottom").labelText == "step"
+    assert plot_item(panel, "m0").getAxis("bottom").labelText == "step"
     panel.x_axis_combo.setCurrentIndex(1)
-    assert panel.plot_item("m0").getAxis("bottom").labelText == "wall time (s)"
+    assert plot_item(panel, "m0").getAxis("bottom").labelText == "wall time (s)"
 
 
 def test_live_edits_are_marked_on_every_plot(qtbot):
@@ -377,7 +390,7 @@ def test_live_edits_are_marked_on_every_plot(qtbot):
     panel.add_rows(rows_of([10, 20, 30], [0, 1, 2], a=[1, 2, 3]))
     panel.add_markers([(20, "lr=0.5")])
     panel.add_rows(rows_of([40], [3], a=[4], b=[5]))             # a plot made later gets it too
-    lines = [item for name in ("a", "b") for item in panel.plot_item(name).items
+    lines = [item for name in ("a", "b") for item in plot_item(panel, name).items
              if isinstance(item, pg.InfiniteLine)]
     assert [line.value() for line in lines] == [20, 20] and panel.markers() == [(20, "lr=0.5")]
     assert lines[0].label is not None and lines[0].label.format == "lr=0.5"
@@ -390,7 +403,7 @@ def settled_range(qtbot, panel: CurvesPanel, name: str):
     when it paints; forced in case it has not)."""
     panel.redraw()
     qtbot.wait(10)
-    view = panel.plot_item(name).getViewBox()
+    view = plot_item(panel, name).getViewBox()
     view.updateAutoRange()
     return view.viewRange()
 
@@ -414,12 +427,12 @@ def test_hover_shows_the_nearest_point(qtbot):
     panel = shown(qtbot, CurvesPanel(), (600, 500))
     panel.add_rows(rows_of([0, 100, 200, 300], [50.0, 51.0, 52.0, 53.0], loss=[4.0, 3.0, 2.5, 2.0], acc=[0.1] * 4))
     qtbot.wait(20)
-    view = panel.plot_item("loss").getViewBox()
+    view = plot_item(panel, "loss").getViewBox()
     panel._on_mouse_moved(view.mapViewToScene(QtCore.QPointF(190.0, 2.6)))
     text = panel.readout.text()
     assert "loss" in text and "step 200" in text and "2.5" in text and "2.0 s" in text
     assert panel._series["loss"].marker.isVisible()
-    acc_view = panel.plot_item("acc").getViewBox()
+    acc_view = plot_item(panel, "acc").getViewBox()
     panel._on_mouse_moved(acc_view.mapViewToScene(QtCore.QPointF(20.0, 0.1)))
     assert panel.readout.text().startswith("acc · step 0")
     assert not panel._series["loss"].marker.isVisible()
@@ -429,12 +442,12 @@ def test_hidden_panel_defers_drawing_until_shown(qtbot):
     panel = CurvesPanel()
     qtbot.addWidget(panel)
     panel.add_rows(rows_of([1, 2], [0, 1], m=[1.0, 2.0]))
-    assert panel.plotted("m") == (None, None)            # nothing drawn while hidden
+    assert plotted(panel, "m") == (None, None)            # nothing drawn while hidden
     np.testing.assert_array_equal(panel.series("m")[2], [1.0, 2.0])
     panel.show()
     qtbot.waitExposed(panel)
-    qtbot.waitUntil(lambda: panel.plotted("m")[1] is not None, timeout=1000)
-    np.testing.assert_array_equal(panel.plotted("m")[1], [1.0, 2.0])
+    qtbot.waitUntil(lambda: plotted(panel, "m")[1] is not None, timeout=1000)
+    np.testing.assert_array_equal(plotted(panel, "m")[1], [1.0, 2.0])
 
 
 def test_a_million_points_per_curve_in_chunks(qtbot):
