@@ -14,7 +14,7 @@ from engines.core.frames import ImageGrid, tile
 from engines.core.views import View
 from studio.panels import ChainsPanel, CurvesPanel, StillPanel, create_panel, panel_class
 from engines.records.series import ema, smooth_debiased
-from tests.toy.engine import ToyConfig, ToyEngine
+from tests.toy.spec import TOY_SPEC, ToyConfig
 from tests.toy.frames import Bars
 
 RNG = np.random.default_rng(0)
@@ -49,14 +49,34 @@ def test_panel_class_follows_the_kind_hierarchy(qtbot):
     assert panel_class("engines.boltzmann.frames:ChainHistory") is ChainsPanel
     assert panel_class("engines.core.frames:ImageGrid") is StillPanel     # via Frame
     assert panel_class("tests.toy.frames:Bars") is StillPanel             # a kind no studio code knows
-    panel = create_panel(ToyEngine.views[1], TOY_FIELDS)
+    panel = create_panel(TOY_SPEC.views[1], TOY_FIELDS)
     qtbot.addWidget(panel)
     assert isinstance(panel, StillPanel) and panel.title == "Bars"
     assert list(panel.control_editors) == ["bars"]                        # the view's control
 
 
+def test_a_new_picture_kind_needs_one_panel_and_one_line(qtbot, monkeypatch):
+    """A family whose picture needs a widget of its own adds a Panel subclass and one PANELS line
+    (here the toy's bar chart, tests/toy/panel.py): the view then gets it, it draws the kind's
+    frames, and its clicks reach the view's call; nothing else in the studio changes."""
+    from studio.panels import PANELS
+    from tests.toy.panel import BarsPanel
+
+    monkeypatch.setitem(PANELS, Bars, BarsPanel)
+    assert panel_class("tests.toy.frames:Bars") is BarsPanel
+    panel = shown(qtbot, create_panel(TOY_SPEC.views[1], TOY_FIELDS))
+    assert type(panel) is BarsPanel and list(panel.control_editors) == ["bars"]
+    panel.show_frame(Bars("bars", 3, np.array([0.2, 1.0, 0.6], np.float32), highlight=1))
+    np.testing.assert_allclose(panel.bars.opts["height"], [0.2, 1.0, 0.6])
+    panel.set_live(True)
+    with qtbot.waitSignal(panel.methodCalled) as blocker:
+        panel._clicked(type("Click", (), {"scenePos": lambda self: panel.plot.getPlotItem().vb.mapViewToScene(
+            QtCore.QPointF(2.0, 0.3))})())
+    assert blocker.args == ["poke", (2,)]
+
+
 def test_a_panel_edits_its_views_controls_only_when_live(qtbot):
-    panel = shown(qtbot, create_panel(ToyEngine.views[1], TOY_FIELDS))
+    panel = shown(qtbot, create_panel(TOY_SPEC.views[1], TOY_FIELDS))
     panel.set_config({"bars": 12, "lr": 0.5})
     editor = panel.control_editors["bars"]
     assert editor.value == 12 and not editor.widget.isEnabled()          # replay: shown, greyed out
@@ -72,7 +92,7 @@ def test_a_panel_edits_its_views_controls_only_when_live(qtbot):
 
 
 def test_still_panel_draws_any_kind(qtbot):
-    panel = shown(qtbot, create_panel(ToyEngine.views[1], TOY_FIELDS))
+    panel = shown(qtbot, create_panel(TOY_SPEC.views[1], TOY_FIELDS))
     bars = Bars("bars", 3, np.array([0.0, 0.5, 1.0], np.float32))
     panel.show_frame(bars)
     np.testing.assert_array_equal(panel.image_item.image, bars.still())
