@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="change a config field (repeatable); see `list`")
     t.add_argument("--frame-every", type=int, default=200,
                    help="steps between recorded frames, and at least one every 30 s (default 200; 0: none)")
+    t.add_argument("--early-frames", action=argparse.BooleanOptionalAction, default=True,
+                   help="also record frames at steps 1, 2, 3, ... ever further apart until they are --frame-every "
+                        "apart, where training changes fastest (default: on)")
     t.add_argument("--checkpoint-every", type=int, default=1000, help="steps between checkpoints")
     t.add_argument("--max-store-mb", type=float, default=1024,
                    help="past this size the run's older frames are thinned (default 1024; 0: never)")
@@ -149,7 +152,7 @@ def cmd_train(args) -> int:
         previous = {sig: signal.signal(sig, lambda *_: control.stop()) for sig in STOP_SIGNALS}
         progress = Progress(steps, engine.step, enabled=rank == 0)
         settings = RunnerSettings(max_steps=engine.step + steps, record_frames_every=args.frame_every,
-                                  checkpoint_every=args.checkpoint_every,
+                                  record_frames_early=args.early_frames, checkpoint_every=args.checkpoint_every,
                                   max_store_bytes=int(args.max_store_mb * 2**20))
         try:
             summary = Runner(engine, store, control, settings, on_step=progress.update).run()

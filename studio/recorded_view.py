@@ -2,7 +2,7 @@
 that reads the run for it, following a run that another process is still writing."""
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.records.replay import RecordedRun
 from studio.shown_run import ShownRun
@@ -10,6 +10,46 @@ from studio.stepwise import Stepwise
 
 FOLLOW_INTERVAL_MS = 1000   # how often a recorded run that is still training is read again
 PLAY_FPS = 5.0              # the timeline plays this many recorded frames a second by default
+
+
+class FrameMarks(QtWidgets.QWidget):
+    """Where a run's frames were recorded, along its steps: a tick per recorded step (dense early,
+    where training changes fastest, then the regular cadence), the one shown in the highlight colour."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.steps: list[int] = []
+        self.current = -1
+        self.setFixedHeight(7)
+        self.setMinimumWidth(80)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+
+    def set_steps(self, steps: list[int]) -> None:
+        self.steps = list(steps)
+        self.setToolTip(f"{len(steps):,} recorded frames, from step {steps[0]:,} to {steps[-1]:,}" if steps
+                        else "no frames recorded yet")
+        self.update()
+
+    def set_current(self, index: int) -> None:
+        self.current = index
+        self.update()
+
+    def x_of(self, step: int) -> int:
+        """Where ``step`` is drawn: from the run's start (step 0) to its last recorded step."""
+        last = max(1, self.steps[-1]) if self.steps else 1
+        return round(step / last * (self.width() - 1))
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        painter = QtGui.QPainter(self)
+        painter.setPen(QtGui.QColor("#888888"))
+        for step in self.steps:
+            x = self.x_of(step)
+            painter.drawLine(x, 1, x, self.height() - 1)
+        if 0 <= self.current < len(self.steps):
+            painter.setPen(QtGui.QColor("#ffa726"))
+            x = self.x_of(self.steps[self.current])
+            painter.drawLine(x, 0, x, self.height())
+        painter.end()
 
 
 class Timeline(QtWidgets.QToolBar):
@@ -32,6 +72,13 @@ class Timeline(QtWidgets.QToolBar):
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
         self.slider.setPageStep(10)
+        self.marks = FrameMarks()
+        track = QtWidgets.QWidget()                 # the slider over where its frames are, in steps
+        column = QtWidgets.QVBoxLayout(track)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.slider)
+        column.addWidget(self.marks)
         self.label = QtWidgets.QLabel("no frames recorded")
         self.follow_box = QtWidgets.QCheckBox("Follow")
         self.follow_box.setToolTip("Keep showing the newest frames while the run is still being written")
@@ -39,7 +86,7 @@ class Timeline(QtWidgets.QToolBar):
         self.addWidget(self.play_button)
         self.addWidget(self.speed_spin)
         self.addWidget(QtWidgets.QLabel(" Recorded step "))
-        self.addWidget(self.slider)
+        self.addWidget(track)
         self.addWidget(self.label)
         self.addWidget(self.follow_box)
         self._play_timer = QtCore.QTimer(self)
@@ -149,6 +196,7 @@ class RecordedRunView(QtCore.QObject):
         at_end = slider.value() >= slider.maximum()
         with QtCore.QSignalBlocker(slider):
             slider.setRange(0, max(0, len(self.steps) - 1))
+        self.timeline.marks.set_steps(self.steps)
         if self.steps and (jump_to_end or (at_end and self.timeline.follow_box.isChecked())):
             slider.setValue(slider.maximum())
             self.show_index(slider.maximum())
@@ -167,6 +215,7 @@ class RecordedRunView(QtCore.QObject):
             self.failed.emit(f"Cannot show the frames of step {step:,}: {exc}")
             return
         self.framesShown.emit(frames)
+        self.timeline.marks.set_current(index)
         self.timeline.label.setText(f" {step:,} ({index + 1}/{len(self.steps)}) ")
 
     def _follow(self) -> None:

@@ -15,7 +15,7 @@ import pytest
 from engines.core.config import ConfigError, fields_of, to_dict, with_overrides
 from engines.core.engine import Engine
 from engines.core.frames import decode, encode
-from engines.core.runner import Runner, RunnerSettings
+from engines.core.runner import Runner, RunnerSettings, early_frame_steps
 from engines.core.checkpoints import latest_checkpoint, load_checkpoint
 from engines.core.store import RunStore
 from engines.core.views import kind_id
@@ -26,7 +26,7 @@ from tests.engines.training import assert_same
 MODELS = sorted(models())
 SMOKE_STEPS = 3
 RUN_STEPS = 12       # a recorded smoke run: each of the cadences below passes in it more than once
-CADENCES = dict(record_frames_every=4, monitor_every=3, checkpoint_every=RUN_STEPS // 2,
+CADENCES = dict(record_frames_every=4, record_frames_early=True, monitor_every=3, checkpoint_every=RUN_STEPS // 2,
                 record_frames_seconds=0, checkpoint_seconds=0)
 
 
@@ -275,9 +275,9 @@ def test_a_recorded_run_passes_every_cadence_resumes_bit_for_bit_and_evaluates(m
     store = RunStore.open(tmp_path / "whole")
     declared = {name for view in whole.views for name in view.frames}
     assert declared <= set(store.frame_names())
-    every = CADENCES["record_frames_every"]
+    every, early = CADENCES["record_frames_every"], early_frame_steps(CADENCES["record_frames_every"])
     for name in declared:
-        assert store.frame_steps(name) == list(range(every, RUN_STEPS + 1, every)), name
+        assert store.frame_steps(name) == [s for s in range(1, RUN_STEPS + 1) if s % every == 0 or s in early], name
     assert load_checkpoint(latest_checkpoint(store))["step"] == RUN_STEPS
     whole_scalars = {name: store.scalars(name, RUN_STEPS // 2) for name in store.scalar_names()}
     store.close()

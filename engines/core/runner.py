@@ -141,12 +141,30 @@ class LatestSlot:
 
 
 THIN_CHECK_EVERY = 10      # records of frames between two checks of the run's size
+EARLY_GROWTH = 1.08        # early frames: each step about 8 % past the one before
+
+
+def early_frame_steps(every: int, growth: float = EARLY_GROWTH) -> frozenset[int]:
+    """The steps recorded before the regular cadence takes over: from step 1, each gap
+    ``⌊(growth − 1)·step⌋`` (at least 1) after the step before, so the gaps never shrink, while they
+    are under ``every`` steps. Training changes fastest at first: with ``every`` = 200 that is
+    76 frames in the first 1,000 steps and 88 in all (the last at step 2,484), beside the 5 and 12 of the
+    cadence alone."""
+    steps, step = set(), 1
+    while True:
+        gap = max(1, int((growth - 1) * step))
+        if every <= 0 or gap >= every:
+            return frozenset(steps)
+        steps.add(step)
+        step += gap
+
 
 
 @dataclass
 class RunnerSettings:
     max_steps: int | None = None          # None: until stopped
     record_frames_every: int = 200        # steps between frames written to the store (0: never)
+    record_frames_early: bool = False     # also at the ever sparser steps of early_frame_steps (CLI, studio)
     record_frames_seconds: float = 30.0   # and at least this often in time (a slow engine; 0: by steps only)
     monitor_every: int = 10               # steps between the engine's costlier diagnostics
     checkpoint_every: int = 1000          # steps between checkpoints (0: only at the end)
@@ -182,6 +200,8 @@ class Runner:
         self._records = 0
         self._last_record_step = -1
         self._last_record_time = time.monotonic()
+        s = self.settings
+        self._early = early_frame_steps(s.record_frames_every) if s.record_frames_early else frozenset()
         self.last_scalars: dict[str, float] = {}
         engine.prepare_training()
 
@@ -321,13 +341,14 @@ class Runner:
         return self._record_due(step) or self._checkpoint_due(step)
 
     def _record_due(self, step: int) -> bool:
-        """Frames are recorded every ``record_frames_every`` steps, and at least every
+        """Frames are recorded every ``record_frames_every`` steps, at the early steps of
+        :func:`early_frame_steps` when ``record_frames_early``, and at least every
         ``record_frames_seconds`` (an engine of a few steps a second still gets its pictures)."""
         s = self.settings
         if not s.record_frames_every:
             return False
         by_time = s.record_frames_seconds and time.monotonic() - self._last_record_time >= s.record_frames_seconds
-        return step % s.record_frames_every == 0 or bool(by_time)
+        return step % s.record_frames_every == 0 or step in self._early or bool(by_time)
 
     def _run_commands(self) -> None:
         """Obey the queued commands; each applied edit or action is an event (recorded, and shown

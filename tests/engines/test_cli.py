@@ -84,6 +84,21 @@ def test_epochs_count_passes_over_the_training_set(tmp_path):
     assert json.loads(out.stdout.splitlines()[-1])["steps"] == round(0.5 * (1617 // 50))
 
 
+def test_train_records_early_frames_unless_told_not_to(trained, tmp_path):
+    from engines.core.runner import early_frame_steps
+    from engines.core.store import RunStore
+
+    run, _ = trained                                            # 60 steps, the default cadence of 200
+    store = RunStore.open(run)
+    assert store.frame_steps("chains") == sorted(s for s in early_frame_steps(200) if s <= 60) + [60]
+    store.close()
+    out = cli("train", "rbm", "--steps", 60, "--no-early-frames", "--run-dir", tmp_path / "plain", *SMALL)
+    assert out.returncode == 0, out.stderr
+    store = RunStore.open(tmp_path / "plain")
+    assert store.frame_steps("chains") == [60]                 # the last step only
+    store.close()
+
+
 def one_line_error(out, *words):
     assert out.returncode == 2, (out.stdout, out.stderr)
     lines = out.stderr.strip().splitlines()

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from engines.core.runner import Control, Runner, RunnerSettings
+from engines.core.runner import Control, Runner, RunnerSettings, early_frame_steps
 from engines.core.checkpoints import latest_checkpoint, load_checkpoint
 from engines.core.store import RunStore
 from engines.registry import describe
@@ -40,6 +40,23 @@ def test_runs_to_max_steps_and_records_everything(toy, tmp_path):
     assert list(reader.scalars("loss")[0]) == list(range(1, 51))
     assert reader.frame_steps("mean") == [20, 40, 50]
     assert load_checkpoint(latest_checkpoint(reader))["step"] == 50
+
+
+def test_frames_are_dense_early_and_at_the_cadence_later(toy, tmp_path):
+    """With early frames (the CLI's and the studio's default), a run records steps 1, 2, 3, … ever
+    further apart until they are a cadence apart: at least 60 frames in the first 1,000 steps at the
+    default cadence of 200 (5 without), all of them within the first 2,500 steps; then the cadence."""
+    early = early_frame_steps(200)
+    assert sum(s <= 1000 for s in early) >= 60 and max(early) < 2500
+    gaps = np.diff(sorted(early))
+    assert gaps.min() >= 1 and gaps.max() < 200 and np.all(np.diff(gaps) >= 0)     # ever further apart
+    engine = toy()
+    store = RunStore.create(tmp_path / "run", describe(engine, "digits"))
+    Runner(engine, store, settings=RunnerSettings(max_steps=150, record_frames_every=50, record_frames_early=True,
+                                                  record_frames_seconds=0)).run()
+    recorded = RunStore.open(tmp_path / "run").frame_steps("mean")
+    assert recorded == sorted((set(early_frame_steps(50)) | {50, 100, 150}) & set(range(1, 151)))
+    assert recorded[:5] == [1, 2, 3, 4, 5] and recorded[-1] == 150
 
 
 def test_pause_single_step_live_change_actions_and_stop(toy, tmp_path):

@@ -349,6 +349,9 @@ def test_open_recorded_run_shows_frames_curves_and_scrubs(qtbot, recorded_run):
     assert window.state == "viewing" and window.timeline.isVisible()
     assert list(window.layout_.views) == ["mean", "bars"]          # the run described its views
     assert window.last_frames["bars"].step == 120                 # the frames at once ...
+    marks = window.timeline.marks                                  # where the frames are, along the steps
+    assert marks.steps == window.viewer.steps == [30, 60, 90, 120] and marks.current == 3
+    assert marks.x_of(120) == marks.width() - 1 and marks.x_of(30) < marks.x_of(60)
     qtbot.waitUntil(lambda: "loss" in window.curves.names(), timeout=5_000)   # ... the curves read meanwhile
     assert len(window.curves.series("loss")[0]) == 120
     assert window.viewer.steps == [30, 60, 90, 120]
