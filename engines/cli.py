@@ -1,4 +1,4 @@
-"""Command line: ``python -m engines train|eval|list`` (also installed as ``genstudio-train``).
+"""Command line: ``python -m engines train|eval|animate|list|export-tb`` (also installed as ``genstudio-train``).
 
 Bad input (unknown model, dataset or key, a value of the wrong type, a missing image folder, an
 unwritable run directory, a corrupt or hostile checkpoint) prints one line on stderr and exits 2.
@@ -68,6 +68,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="change an evaluation setting for this evaluation only (e.g. "
                         "ais_max_temperatures=232000); the recorded run is not changed")
 
+    a = sub.add_parser("animate", help="an animation of a model's own dynamics from a run's last checkpoint "
+                                       "(Gibbs chains mixing a sweep a frame; DRAW's glimpses)")
+    a.add_argument("run_dir")
+    a.add_argument("--view", default=None, help="the view to animate (default: the first that animates)")
+    a.add_argument("--frames", type=int, default=300, help="pictures (a sampling view: one per call, default 300)")
+    a.add_argument("--out", required=True, help="the file: .mp4, .gif or .png (a sheet of the pictures)")
+    a.add_argument("--fps", type=float, default=15.0)
+    a.add_argument("--scale", type=int, default=None, help="screen pixels per image pixel (default: fit 960 px)")
+    a.add_argument("--device", default="auto")
+
     tb = sub.add_parser("export-tb", help="write a recorded run as TensorBoard event files")
     tb.add_argument("run_dir")
     tb.add_argument("out_dir")
@@ -87,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
 
     stop_reporting = artefacts.listen(BuildReport().update)
     try:
-        return {"train": cmd_train, "eval": cmd_eval, "list": cmd_list, "export-tb": cmd_export_tb}[args.command](args)
+        commands = {"train": cmd_train, "eval": cmd_eval, "animate": cmd_animate, "list": cmd_list,
+                    "export-tb": cmd_export_tb}
+        return commands[args.command](args)
     except (ConfigError, DataError, DeviceError, StoreError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -271,6 +283,29 @@ def cmd_eval(args) -> int:
             print(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
         for line in engine.metric_notes(metrics):
             print(line)
+    return 0
+
+
+def cmd_animate(args) -> int:
+    from engines.animation import animatable_views, animate
+    from engines.core.store import RunStore
+    from engines.records.export import ExportError
+    from engines.runs import restore_engine
+
+    store = RunStore.open(args.run_dir)
+    try:
+        _threads()
+        engine = restore_engine(store, args.device)
+    finally:
+        store.close()
+    view = args.view or next(iter(animatable_views(engine)), None)
+    if view is None:
+        raise UsageError(f"no view of {engine.name} animates on its own (its pictures change only with training)")
+    try:
+        count = animate(engine, view, args.frames, args.out, fps=args.fps, scale=args.scale)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {count} pictures of {engine.name}'s {view} from step {engine.step} to {args.out}")
     return 0
 
 

@@ -180,8 +180,10 @@ class _Layout:
     """Panels side by side, top-aligned, under a caption band ("step N" above the panel names).
     Each panel gets the largest size any of its frames needs, so every picture has one size."""
 
-    def __init__(self, panels: list[str], sizes: list[tuple[int, int]], scale: int, colour: bool, count: int):
+    def __init__(self, panels: list[str], sizes: list[tuple[int, int]], scale: int, colour: bool, count: int,
+                 unit: str = "step"):
         self.panels = panels
+        self.unit = unit                 # what the caption counts: training steps, or an animation's sweeps
         self.scale = scale
         self.colour = colour             # any colour image; otherwise every picture is grey
         self.count = count               # pictures in the export
@@ -210,7 +212,7 @@ class _Layout:
     def _caption(self, step: int) -> np.ndarray:
         band = Image.new("RGB", (self.width, self.band), BACKGROUND)
         draw = ImageDraw.Draw(band)
-        draw.text((MARGIN, MARGIN), f"step {step}", fill=TEXT, font=self.font)
+        draw.text((MARGIN, MARGIN), f"{self.unit} {step}", fill=TEXT, font=self.font)
         for left, name in zip(self.lefts, self.panels):
             draw.text((left, MARGIN + self.line), name, fill=TEXT, font=self.font)
         return np.asarray(band)
@@ -283,14 +285,14 @@ def _drawn(store, plan: _Plan):
         spool.close()
 
 
-def _layout(drawn: _Drawn, panels: list[str], scale: int | None) -> _Layout:
+def _layout(drawn: _Drawn, panels: list[str], scale: int | None, unit: str = "step") -> _Layout:
     """The panels' places at ``scale`` (None: the largest whole scale that keeps the picture within
     ``AUTO_WIDTH`` pixels), from the sizes of the pictures drawn."""
     sizes = drawn.sizes
     natural_width = sum(w for _, w in sizes) + GAP * (len(sizes) - 1) + 2 * MARGIN
     if scale is None:
         scale = max(1, min(MAX_SCALE, AUTO_WIDTH // max(1, natural_width)))
-    layout = _Layout(panels, [(h * scale, w * scale) for h, w in sizes], scale, drawn.colour, drawn.count)
+    layout = _Layout(panels, [(h * scale, w * scale) for h, w in sizes], scale, drawn.colour, drawn.count, unit)
     if layout.width * layout.height > MAX_PICTURE_PIXELS:
         raise ExportError(f"at scale {scale} each picture would be {layout.width}x{layout.height} pixels; "
                           "choose a smaller scale or fewer panels")
@@ -394,7 +396,7 @@ WRITERS = {"mp4": _write_mp4, "gif": _write_gif, "png": _write_png}
 # --------------------------------------------------------------------------------------- export
 def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: float = 10.0,
                first_step: int = 0, last_step: int | None = None, scale: int | None = None,
-               progress=None) -> int:
+               progress=None, unit: str = "step") -> int:
     """Write the recorded frames of ``panels`` (side by side) between ``first_step`` and
     ``last_step`` to ``out`` as ``fmt`` (from ``out``'s suffix if None); return the picture count.
     ``scale``: screen pixels per image pixel (None: the largest that keeps ``AUTO_WIDTH``).
@@ -402,13 +404,14 @@ def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: flo
     Time points are the recorded steps of the first panel; another panel shows its latest frame
     at or before each (its first frame before it has any). ``progress(done, total)`` is called
     after each frame; returning False cancels (:class:`ExportCancelled`, and no file is left).
+    ``unit`` names what the caption counts ("step N"; an animation's "sweep N").
     """
     out = Path(out).expanduser()
     fmt = _format(out, fmt)
     panels = _checked_options(panels, fps, scale, first_step, last_step)
     _check_writable(out.parent)
     with _open_run(run_dir) as store, _drawn(store, _plan(store, panels, first_step, last_step)) as drawn:
-        layout = _layout(drawn, panels, scale)
+        layout = _layout(drawn, panels, scale, unit)
         count = layout.count
         if fmt == "png":
             _check_sheet_size(layout, count)

@@ -99,6 +99,15 @@ def test_train_records_early_frames_unless_told_not_to(trained, tmp_path):
     store.close()
 
 
+def test_animate_writes_the_chains_mixing_and_refuses_a_still_view(trained, tmp_path):
+    run, _ = trained
+    out = cli("animate", run, "--frames", 12, "--out", tmp_path / "chains.gif")
+    assert out.returncode == 0, out.stderr
+    assert "wrote 12 pictures of rbm's chains from step 60" in out.stdout and (tmp_path / "chains.gif").stat().st_size
+    out = cli("animate", run, "--view", "filters", "--out", tmp_path / "f.gif")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "changes only with training" in out.stderr
+
+
 def one_line_error(out, *words):
     assert out.returncode == 2, (out.stdout, out.stderr)
     lines = out.stderr.strip().splitlines()
