@@ -134,7 +134,7 @@ class RBMPath:
 
 
 class DBMPath:
-    """A deep Boltzmann machine's path (:class:`engines.boltzmann.dbm.DBM`), with the odd layers
+    """A deep Boltzmann machine's path (:class:`engines.boltzmann.dbm_model.DBM`), with the odd layers
     (h¹, h³) summed out analytically and the chain over the even ones (v, h²). With
     ``a_l = x_{l−1}W_{l−1} + x_{l+1}W_lᵀ + c_l`` and the base model's hidden biases ``c_A,l``,
 

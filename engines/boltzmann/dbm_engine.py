@@ -3,7 +3,7 @@
 Training runs in two phases, chosen by the step count:
 
 1. **Greedy pretraining** (``pretrain_steps`` updates per layer, bottom up): CD-1 on one RBM per
-   weight matrix, with the doubled inputs of :func:`~engines.boltzmann.dbm.pretrain_scales`;
+   weight matrix, with the doubled inputs of :func:`~engines.boltzmann.dbm_model.pretrain_scales`;
    the RBM of layer l sees the layer below's up-probabilities through the already trained RBMs.
    After every update the DBM's biases are the composition of the RBMs' (``compose_biases``).
 2. **Joint training**: the data term from mean-field (``mean_field_steps`` sweeps), the model term
