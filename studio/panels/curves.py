@@ -206,13 +206,22 @@ class CurvesPanel(QtWidgets.QWidget):
 
     def _make_next_plot(self) -> None:
         if not self._waiting or not shiboken6.isValid(self.plots.ci):   # none left, or the window closed
-            self._plot_timer.stop()
+            self._drop_waiting_plots()
             return
         name = next(iter(self._waiting))
+        try:
+            series = self._get_series(name)
+        except RuntimeError:        # the window closed under it: its plot layout's C++ side is gone
+            self._drop_waiting_plots()
+            return
         for steps, walls, values in self._waiting.pop(name):
-            self._get_series(name).extend(steps, walls, np.asarray(values, dtype=np.float64))
+            series.extend(steps, walls, np.asarray(values, dtype=np.float64))
         self._stale.add(name)
         self._request_redraw()
+
+    def _drop_waiting_plots(self) -> None:
+        self._plot_timer.stop()
+        self._waiting.clear()
 
     def _make_waiting_plots(self) -> None:
         """Every plot still to be made, now (before reading or drawing the curves)."""

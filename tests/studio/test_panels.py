@@ -309,6 +309,22 @@ def test_plots_still_to_be_made_when_the_window_closes_are_dropped_quietly(qtbot
     assert not panel._plot_timer.isActive()
 
 
+def test_a_plot_layout_deleted_under_a_valid_looking_wrapper_drops_the_waiting_plots(qtbot, monkeypatch):
+    """Closing the window can delete the plots' C++ layout while its wrapper still passes the
+    validity check (a first-use test caught this in the window's teardown): the plots waiting to be
+    made are dropped, nothing raises in the event loop, and reading the curves does not spin."""
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+
+    def deleted(*args, **kwargs):
+        raise RuntimeError("libshiboken: Internal C++ object (GraphicsLayout) already deleted.")
+    monkeypatch.setattr(panel.plots, "addPlot", deleted)
+    panel.add_rows([(1, 0.0, {"loss": 1.0, "kl": 2.0})])
+    qtbot.wait(50)                                               # an exception in a slot fails the test
+    assert not panel._plot_timer.isActive() and panel.names() == []
+
+
 def test_a_marker_label_lies_inside_its_plot(qtbot):
     panel = shown(qtbot, CurvesPanel(), (500, 230))      # a short plot: the label is a large share of it
     panel.add_rows(rows_of([10, 20, 30], [100.0, 101.0, 102.0], loss=[3.0, 2.0, 1.0]))
