@@ -173,8 +173,7 @@ class CompareWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(splitter)
 
         self.steps = sorted({s for run in self.runs for s in run.frame_steps()})
-        self.timeline.slider.setRange(0, max(0, len(self.steps) - 1))
-        self.timeline.marks.set_steps(self.steps)
+        self.timeline.set_steps(self.steps)
         self.timeline.slider.valueChanged.connect(self.show_index)
         if self.steps:
             self.timeline.slider.setValue(len(self.steps) - 1)
@@ -193,8 +192,7 @@ class CompareWindow(QtWidgets.QMainWindow):
                 for panel in panels.values():
                     if frame.name in panel.view.frames:
                         panel.show_frame(frame)
-        self.timeline.marks.set_current(index)
-        self.timeline.label.setText(f" {step:,} ({index + 1}/{len(self.steps)}) ")
+        self.timeline.show_step(index, self.steps)
 
     def close_runs(self) -> None:
         for run in self.runs:

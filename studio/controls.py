@@ -167,10 +167,10 @@ class RunSetup(QtWidgets.QWidget):
         spec = self.specs.get(model)
         if spec is None and not fields:
             self.summary.setText(self.unavailable.get(model, f"unknown model '{model}'"))
-            self.editor.set_fields([], None)
+            self.editor.set_fields([])
             return
         self.summary.setText(spec.summary if spec is not None else "")
-        self.editor.set_fields(fields or fields_of(spec.Config), None)
+        self.editor.set_fields(fields or fields_of(spec.Config))
 
     def set_running(self, running: bool) -> None:
         for widget in (self.model_combo, self.data_combo, self.device_combo, self.seed_spin):

@@ -94,6 +94,17 @@ class Timeline(QtWidgets.QToolBar):
         self.play_button.toggled.connect(self._play_toggled)
         self.speed_spin.valueChanged.connect(self._speed_changed)
 
+    def set_steps(self, steps: list[int]) -> None:
+        """The recorded steps the slider runs over (no signal: the slider's value is the caller's to set)."""
+        with QtCore.QSignalBlocker(self.slider):
+            self.slider.setRange(0, max(0, len(steps) - 1))
+        self.marks.set_steps(steps)
+
+    def show_step(self, index: int, steps: list[int]) -> None:
+        """Say which recorded step is shown: its number, its place among the frames, its mark."""
+        self.marks.set_current(index)
+        self.label.setText(f" {steps[index]:,} ({index + 1}/{len(steps)}) ")
+
     def toggle_play(self) -> None:
         self.play_button.toggle()
 
@@ -123,8 +134,10 @@ class Timeline(QtWidgets.QToolBar):
 
 class RecordedRunView(QtCore.QObject):
     """Shows one :class:`RecordedRun` through the window's panels: ``opened`` says what the run is
-    (a :class:`~studio.shown_run.ShownRun`), ``framesShown`` carries the frames at the step the timeline picks, ``rowsArrived`` and ``eventsArrived`` the scalars and events a followed run adds, ``statusChanged``
-    (state, step) texts for the status bar; ``failed`` a problem reading the run."""
+    (a :class:`~studio.shown_run.ShownRun`), ``framesShown`` carries the frames at the step the
+    timeline picks, ``rowsArrived`` and ``eventsArrived`` the scalars and events a followed run
+    adds, ``statusChanged`` (state, step) texts for the status bar; ``failed`` a problem reading
+    the run."""
 
     opened = QtCore.Signal(object)
     framesShown = QtCore.Signal(list)
@@ -194,9 +207,7 @@ class RecordedRunView(QtCore.QObject):
         slider = self.timeline.slider
         self.steps = self.recorded.frame_steps()
         at_end = slider.value() >= slider.maximum()
-        with QtCore.QSignalBlocker(slider):
-            slider.setRange(0, max(0, len(self.steps) - 1))
-        self.timeline.marks.set_steps(self.steps)
+        self.timeline.set_steps(self.steps)
         if self.steps and (jump_to_end or (at_end and self.timeline.follow_box.isChecked())):
             slider.setValue(slider.maximum())
             self.show_index(slider.maximum())
@@ -215,8 +226,7 @@ class RecordedRunView(QtCore.QObject):
             self.failed.emit(f"Cannot show the frames of step {step:,}: {exc}")
             return
         self.framesShown.emit(frames)
-        self.timeline.marks.set_current(index)
-        self.timeline.label.setText(f" {step:,} ({index + 1}/{len(self.steps)}) ")
+        self.timeline.show_step(index, self.steps)
 
     def _follow(self) -> None:
         from engines.core.store import StoreError

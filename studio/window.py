@@ -131,7 +131,9 @@ class MainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------------------ building
     def _make_menus_and_toolbars(self) -> None:
         submenus = {SAVE_PICTURE: self.save_picture_menu}
-        menus = {title: self.menuBar().addMenu(title) for title in (*list(MENUS)[:2], VIEW_MENU, *list(MENUS)[2:])}
+        titles = list(MENUS)
+        titles.insert(titles.index("&Help"), VIEW_MENU)              # the docks' menu, before Help
+        menus = {title: self.menuBar().addMenu(title) for title in titles}
         for title, names in MENUS.items():
             fill(menus[title], names, self._actions, submenus)
         self.view_menu = menus[VIEW_MENU]

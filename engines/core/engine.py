@@ -23,9 +23,9 @@ from engines.data.base import ImageDataset
 
 class Engine(ABC):
     """Base of all engines. A concrete engine names its :class:`~engines.core.spec.ModelSpec`
-    (``spec = RBM``), from which it takes ``name``, ``summary``, ``Config``, ``views`` and
-    ``default_data``, and implements the abstract methods; the model itself is an ``nn.Module`` kept separate from the
-    engine. ``smoke_overrides`` is a config that trains in about a second (tests, quick checks);
+    (``spec = RBM_SPEC``), from which it takes ``name``, ``summary``, ``Config``, ``views`` and
+    ``default_data``, and implements the abstract methods; the model itself is an ``nn.Module``
+    kept separate from the engine. ``smoke_overrides`` is a config that trains in about a second (tests, quick checks);
     ``steady_overrides`` puts a fresh run straight into the regime it spends most of its training in
     (speed benchmarks compare runs of different ages: a phase that lasts only the first steps and
     runs at another speed would make them disagree)."""

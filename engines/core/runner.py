@@ -147,9 +147,9 @@ EARLY_GROWTH = 1.08        # early frames: each step about 8 % past the one befo
 def early_frame_steps(every: int, growth: float = EARLY_GROWTH) -> frozenset[int]:
     """The steps recorded before the regular cadence takes over: from step 1, each gap
     ``⌊(growth − 1)·step⌋`` (at least 1) after the step before, so the gaps never shrink, while they
-    are under ``every`` steps. Training changes fastest at first: with ``every`` = 200 that is
-    76 frames in the first 1,000 steps and 88 in all (the last at step 2,484), beside the 5 and 12 of the
-    cadence alone."""
+    are under ``every`` steps. Training changes fastest at first: with ``every`` = 200 that is 76
+    frames in the first 1,000 steps and 88 in all (the last at step 2,484), where the cadence alone
+    records 5 and 12."""
     steps, step = set(), 1
     while True:
         gap = max(1, int((growth - 1) * step))
@@ -157,7 +157,6 @@ def early_frame_steps(every: int, growth: float = EARLY_GROWTH) -> frozenset[int
             return frozenset(steps)
         steps.add(step)
         step += gap
-
 
 
 @dataclass

@@ -136,7 +136,8 @@ class TrainingSession:
         self.data = spec.data or self.engine.default_data
         self.feed = StateFeed(self.engine, display_conn) if display_conn is not None else None
         self.control = Control(paused=spec.paused)
-        self.runner = Runner(self.engine, self.store, self.control, RunnerSettings(interactive=True, record_frames_early=True),
+        settings = RunnerSettings(interactive=True, record_frames_early=True)
+        self.runner = Runner(self.engine, self.store, self.control, settings,
                              on_step=self.feed.offer if self.feed else None,
                              on_change=self.feed.change if self.feed else None)
         # Live scalars go through the Runner's slot (the live pictures come from the display process).
