@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from engines.core.store import RunStore, StoreError
-from engines.records.export import ExportError, export_run
+from engines.records.export import ExportError, checked_request, export_run
 
 ANIMATED = {"sampling": "sweep", "playback": "step"}     # motion -> what a picture's number counts
 
@@ -45,6 +45,7 @@ def animate(engine, view_name: str, count: int, out, fps: float = 15.0, scale: i
     if not 1 <= count <= 100_000:
         raise ExportError(f"frames must be from 1 to 100,000, got {count}")
     name = view.frames[0]
+    checked_request(out, None, [name], fps, scale)               # a bad request is told before drawing
     with tempfile.TemporaryDirectory(prefix="genstudio-animate-") as folder:
         store = RunStore.create(Path(folder) / "run", {"model": engine.name, "views": [view.to_dict()]})
         try:

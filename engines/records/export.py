@@ -406,10 +406,7 @@ def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: flo
     after each frame; returning False cancels (:class:`ExportCancelled`, and no file is left).
     ``unit`` names what the caption counts ("step N"; an animation's "sweep N").
     """
-    out = Path(out).expanduser()
-    fmt = _format(out, fmt)
-    panels = _checked_options(panels, fps, scale, first_step, last_step)
-    _check_writable(out.parent)
+    out, fmt, panels = checked_request(out, fmt, panels, fps, scale, first_step, last_step)
     with _open_run(run_dir) as store, _drawn(store, _plan(store, panels, first_step, last_step)) as drawn:
         layout = _layout(drawn, panels, scale, unit)
         count = layout.count
@@ -460,6 +457,17 @@ def estimate_export(run_dir, panels: list[str], fmt: str, first_step: int = 0, l
     per_picture = size / len(sample)
     total = size if fmt == "png" and layout.count <= len(sample) else per_picture * layout.count
     return Estimate(layout.count, layout.width, layout.height, layout.scale, int(total))
+
+
+def checked_request(out, fmt: str | None, panels, fps: float, scale: int | None, first_step: int = 0,
+                    last_step: int | None = None) -> tuple[Path, str, list[str]]:
+    """(output path, format, panels) of an export request, or :class:`ExportError` saying what is
+    wrong with it, before anything is read or drawn."""
+    out = Path(out).expanduser()
+    fmt = _format(out, fmt)
+    panels = _checked_options(panels, fps, scale, first_step, last_step)
+    _check_writable(out.parent)
+    return out, fmt, panels
 
 
 def _format(out: Path, fmt: str | None) -> str:
