@@ -286,6 +286,10 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
 def cmd_animate(args) -> int:
     from engines.animation import animatable_views, animate
     from engines.core.store import RunStore
@@ -301,10 +305,13 @@ def cmd_animate(args) -> int:
     view = args.view or next(iter(animatable_views(engine)), None)
     if view is None:
         raise UsageError(f"no view of {engine.name} animates on its own (its pictures change only with training)")
+    previous = signal.signal(signal.SIGTERM, _interrupted)   # as Ctrl+C: no file, no temp folder left
     try:
         count = animate(engine, view, args.frames, args.out, fps=args.fps, scale=args.scale)
     except ExportError as exc:
         raise UsageError(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(f"wrote {count} pictures of {engine.name}'s {view} from step {engine.step} to {args.out}")
     return 0
 

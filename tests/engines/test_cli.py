@@ -108,6 +108,27 @@ def test_animate_writes_the_chains_mixing_and_refuses_a_still_view(trained, tmp_
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "changes only with training" in out.stderr
 
 
+def test_animate_stopped_by_sigterm_leaves_no_file_and_no_temp_folder(trained, tmp_path):
+    import glob
+    import signal
+    import tempfile
+    import time
+
+    run, _ = trained
+    before = set(glob.glob(f"{tempfile.gettempdir()}/genstudio-animate-*"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "engines", "animate", str(run), "--frames", "100000",
+                                "--out", str(tmp_path / "long.mp4")], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while set(glob.glob(f"{tempfile.gettempdir()}/genstudio-animate-*")) <= before and time.monotonic() < deadline:
+        time.sleep(0.1)                                        # drawing has begun
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and err.strip() == "error: interrupted"
+    assert not (tmp_path / "long.mp4").exists() and set(glob.glob(f"{tempfile.gettempdir()}/genstudio-animate-*")) <= before
+
+
 def one_line_error(out, *words):
     assert out.returncode == 2, (out.stdout, out.stderr)
     lines = out.stderr.strip().splitlines()
