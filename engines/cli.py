@@ -68,14 +68,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="change an evaluation setting for this evaluation only (e.g. "
                         "ais_max_temperatures=232000); the recorded run is not changed")
 
-    a = sub.add_parser("animate", help="an animation of a model's own dynamics from a run's last checkpoint "
-                                       "(Gibbs chains mixing a sweep a frame; DRAW's glimpses)")
+    a = sub.add_parser("animate", help="an animation of a model's own dynamics from a run's checkpoint (Gibbs "
+                                       "chains mixing a sweep a frame, a walk through a VAE's latent plane, "
+                                       "a GAN's latent loop, a chair turning, DRAW's glimpses)")
     a.add_argument("run_dir")
     a.add_argument("--view", default=None, help="the view to animate (default: the first that animates)")
-    a.add_argument("--frames", type=int, default=300, help="pictures (a sampling view: one per call, default 300)")
+    a.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="the checkpoint to animate (default: the run's newest; its checkpoints/step-*.pt "
+                        "keep the last few)")
+    a.add_argument("--frames", type=int, default=300,
+                   help="pictures (a loop: one round; a sampling view: one per sweep; default 300)")
     a.add_argument("--out", required=True, help="the file: .mp4, .gif or .png (a sheet of the pictures)")
     a.add_argument("--fps", type=float, default=15.0)
-    a.add_argument("--scale", type=int, default=None, help="screen pixels per image pixel (default: fit 960 px)")
+    a.add_argument("--scale", type=int, default=None, help="screen pixels per image pixel (default: fit a 1280x720 slide)")
     a.add_argument("--device", default="auto")
 
     tb = sub.add_parser("export-tb", help="write a recorded run as TensorBoard event files")
@@ -299,10 +304,10 @@ def cmd_animate(args) -> int:
     store = RunStore.open(args.run_dir)
     try:
         _threads()
-        engine = restore_engine(store, args.device)
+        engine = restore_engine(store, args.device, checkpoint=args.checkpoint)
     finally:
         store.close()
-    view = args.view or next(iter(animatable_views(engine)), None)
+    view = args.view or next(iter(animatable_views(engine.views)), None)
     if view is None:
         raise UsageError(f"no view of {engine.name} animates on its own (its pictures change only with training)")
     previous = signal.signal(signal.SIGTERM, _interrupted)   # as Ctrl+C: no file, no temp folder left

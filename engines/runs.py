@@ -24,15 +24,15 @@ def new_run(engine, data: str | None, run_dir) -> RunStore:
 
 
 def restore_engine(store, device: str = "auto", shard: tuple[int, int] = (0, 1),
-                   overrides: dict[str, str] | None = None) -> "Engine":
-    """The engine a recorded run describes, with its latest checkpoint loaded (``eval``,
-    ``train --resume``), its config changed by ``overrides`` (``eval --set``: the run itself is
-    not changed). A run without a description or a checkpoint, or a checkpoint that does not fit,
-    raises a StoreError/ConfigError saying so."""
+                   overrides: dict[str, str] | None = None, checkpoint=None) -> "Engine":
+    """The engine a recorded run describes, with ``checkpoint`` (a file; None: the run's latest)
+    loaded (``eval``, ``train --resume``, ``animate``), its config changed by ``overrides`` (``eval
+    --set``: the run itself is not changed). A run without a description or a checkpoint, or a
+    checkpoint that does not fit, raises a StoreError/ConfigError saying so."""
     meta = store.meta()
     if "model" not in meta or "config" not in meta:
         raise StoreError(f"{store.path} holds no run description")
-    checkpoint = latest_checkpoint(store)
+    checkpoint = latest_checkpoint(store) if checkpoint is None else Path(checkpoint)
     if checkpoint is None:
         raise CheckpointError(f"{store.path} has no checkpoint yet")
     config = from_dict(engine_class(meta["model"]).Config, meta["config"])

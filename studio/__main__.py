@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--first-step", type=int, default=0)
     e.add_argument("--last-step", type=int, help="default: the last recorded step")
     e.add_argument("--scale", type=int, help="pixels per image pixel, 1 to 16 (default: as large as keeps "
-                                             "the picture about 960 pixels wide)")
+                                             "the picture within a 1280x720 slide)")
     return p
 
 

@@ -108,7 +108,7 @@ class ExportDialog(QtWidgets.QDialog):
         self.scale_spin = QtWidgets.QSpinBox()
         self.scale_spin.setRange(0, MAX_SCALE)
         self.scale_spin.setSpecialValueText("auto")
-        self.scale_spin.setToolTip("Screen pixels per image pixel; auto keeps the picture about 960 pixels wide")
+        self.scale_spin.setToolTip("Screen pixels per image pixel; auto: the largest that fits a 1280×720 slide")
         self.format_combo = QtWidgets.QComboBox()
         for fmt in FORMATS:
             self.format_combo.addItem(FORMAT_LABELS.get(fmt, fmt), fmt)

@@ -241,6 +241,18 @@ def test_its_views_call_only_its_own_methods(trained):
         engine.apply(CallMethod("state_dict"))
 
 
+def test_its_loops_draw_their_views_frame_round_a_closed_path(trained):
+    """A view's ``loop`` (its animation of the model itself) draws the view's own frame kind, moves
+    with the phase and comes back where it started: phase 1 is phase 0."""
+    engine, _ = trained
+    for view in (v for v in engine.views if v.loop):
+        loop = getattr(engine, view.loop)
+        start, quarter, end = loop(0.0), loop(0.25), loop(1.0)
+        assert start.name == view.frames[0] and kind_id(type(start)) in view.kinds, view.name
+        assert not np.array_equal(start.still(), quarter.still()), view.name
+        np.testing.assert_allclose(start.still(), end.still(), atol=1e-4, err_msg=view.name)
+
+
 def recorded_run(engine, store, steps: int) -> dict:
     """Train ``engine`` to step ``steps`` through the Runner, recording into ``store`` at
     :data:`CADENCES` (as the CLI and the studio record a run), and close the store."""

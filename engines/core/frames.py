@@ -60,6 +60,7 @@ class Frame:
     """Common part of every frame: which panel it belongs to (``name``) and the training step."""
     name: str
     step: int
+    animation_unit = ""       # what one picture of animation() is ("glimpse"), named in captions
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -16,7 +16,11 @@ model, a panel or a frame. A view says:
   (e.g. one discriminator step only); an engine obeys no method name that is in neither list;
 - ``area``: ``"main"`` (the big dock beside the run setup) or ``"side"`` (the column beside it);
 - ``motion``: how the picture moves while a run trains live (:data:`MOTIONS`), which decides how
-  often the display copy draws it and whether it needs fresh weights to move.
+  often the display copy draws it and whether it needs fresh weights to move;
+- ``loop``: an engine method ``loop(phase) -> Frame`` drawing the view's picture at ``phase`` ∈ [0, 1)
+  of a closed path through the model's own inputs (a VAE's latent plane, a GAN's noise on a great
+  circle, a chair's azimuth): the view's animation of the model itself (``python -m engines
+  animate``, Export → Animate), pictures at phases i/N making a seamless loop. Empty: none.
 """
 from __future__ import annotations
 
@@ -53,6 +57,7 @@ class View:
     actions: tuple[str, ...] = ()
     area: str = "side"
     motion: str = "state"
+    loop: str = ""
 
     def __post_init__(self):
         kinds = tuple(k if isinstance(k, str) else kind_id(k) for k in self.kinds)
@@ -71,7 +76,7 @@ class View:
     def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "kinds": list(self.kinds), "frames": list(self.frames),
                 "controls": list(self.controls), "calls": list(self.calls), "actions": list(self.actions),
-                "area": self.area, "motion": self.motion}
+                "area": self.area, "motion": self.motion, "loop": self.loop}
 
     @classmethod
     def from_dict(cls, values: dict) -> "View":
@@ -80,6 +85,7 @@ class View:
             return cls(str(values["name"]), str(values["title"]), tuple(map(str, values["kinds"])),
                        tuple(map(str, values.get("frames", ()))), tuple(map(str, values.get("controls", ()))),
                        tuple(map(str, values.get("calls", ()))), tuple(map(str, values.get("actions", ()))),
-                       str(values.get("area", "side")), str(values.get("motion", "state")))
+                       str(values.get("area", "side")), str(values.get("motion", "state")),
+                       str(values.get("loop", "")))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"unreadable view description {values!r}") from exc

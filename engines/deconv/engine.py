@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from engines.core.engine import BatchSampler, NetworkEngine, wants
 from engines.core.frames import ImageGrid, image_array
+from engines.core.loops import there_and_back
 from engines.data.base import DataError
 from engines.deconv.frames import ChairView, Turntable
 from engines.deconv.model import (IDENTITY, TRANSFORMS, ChairGenerator, random_transforms, transform,
@@ -201,22 +202,42 @@ class ChairsEngine(NetworkEngine):
             frames.append(Turntable("turntable", self.step, image_array(rgb, shape),
                                     np.array(self.TURNTABLE_AZIMUTHS), chair, elevation))
         if wants(wanted, "morph"):
-            frames.append(ImageGrid("morph", self.step, self.morph(cfg.morph_from, cfg.morph_to),
+            t = torch.linspace(0, 1, self.MORPH_STEPS, device=self.device)
+            frames.append(ImageGrid("morph", self.step, self.morph(cfg.morph_from, cfg.morph_to, t),
                                     columns=self.MORPH_STEPS, reflow=False))
         if wants(wanted, "heldout"):
             frames.append(ImageGrid("heldout", self.step, self.heldout_picture(8), columns=8, reflow=False))
         return frames
 
-    def morph(self, first: int, last: int) -> np.ndarray:
-        """Chair codes ``(1 − t) e_first + t e_last`` for t = 0 … 1, one row per azimuth of
-        :data:`MORPH_AZIMUTHS`."""
+    def morph(self, first: int, last: int, t: torch.Tensor) -> np.ndarray:
+        """Chair codes ``(1 − t) e_first + t e_last`` for each of the fractions ``t``, one row per
+        azimuth of :data:`MORPH_AZIMUTHS`."""
         a, b = self.one_hot(torch.tensor([self._clamp_chair(first), self._clamp_chair(last)], device=self.device))
-        t = torch.linspace(0, 1, self.MORPH_STEPS, device=self.device)[:, None]
-        codes = ((1 - t) * a + t * b).repeat(len(self.MORPH_AZIMUTHS), 1)
-        azimuths = torch.tensor(self.MORPH_AZIMUTHS, device=self.device).repeat_interleave(self.MORPH_STEPS)
+        codes = ((1 - t[:, None]) * a + t[:, None] * b).repeat(len(self.MORPH_AZIMUTHS), 1)
+        azimuths = torch.tensor(self.MORPH_AZIMUTHS, device=self.device).repeat_interleave(len(t))
         elevation = torch.full_like(azimuths, float(self.train_set["elevation"][0]), dtype=torch.float32)
         rgb, _ = self.generate(codes, azimuths, elevation)
         return image_array(rgb, (3, self.size, self.size))
+
+    # ------------------------------------------------------------------------------ loops (View.loop)
+    @torch.no_grad()
+    def turntable_spin(self, phase: float) -> Turntable:
+        """The turntable chair at azimuth 360°·φ: one full turn, in as many pictures as asked for
+        (the generator takes any azimuth, not only the 15° steps of the data)."""
+        chair = self._clamp_chair(self.config.turntable_chair)
+        elevation = float(self.train_set["elevation"][0])
+        azimuth = 360.0 * phase
+        rgb, _ = self.generate(self.one_hot(torch.tensor([chair], device=self.device)), [azimuth], [elevation])
+        return Turntable("turntable", self.step, image_array(rgb, (3, self.size, self.size)), np.array([azimuth]),
+                         chair, elevation)
+
+    @torch.no_grad()
+    def morph_loop(self, phase: float) -> ImageGrid:
+        """The morph played: chair code ``(1 − s) e_from + s e_to`` with ``s = (1 − cos 2πφ)/2`` (there
+        and back, :func:`there_and_back`), one picture per azimuth of :data:`MORPH_AZIMUTHS`."""
+        t = torch.tensor([there_and_back(phase)], device=self.device)
+        return ImageGrid("morph", self.step, self.morph(self.config.morph_from, self.config.morph_to, t),
+                         columns=len(self.MORPH_AZIMUTHS))
 
     def heldout_picture(self, count: int) -> np.ndarray:
         """Rows: ``count`` held-out views, what the generator makes of them, the same chair's

@@ -41,6 +41,7 @@ class Turntable(Frame):
     """A full azimuth sweep of one generated chair: ``images`` (A, H, W, 3) at ``azimuths``
     (degrees) and one ``elevation``. The still is the sweep as one row; :meth:`animation` is one
     picture per azimuth (what a turntable GIF/MP4 shows)."""
+    animation_unit = "view"
     images: np.ndarray = image_field()
     azimuths: np.ndarray
     chair: int = 0

@@ -30,8 +30,10 @@ class ChairsConfig:
 CHAIRS_VIEWS = (
     View("sliders", "Chair from sliders: generated | mask | true render", kinds=(ChairView,),
          calls=("set_view",), area="main"),
-    View("turntable", "Turntable (generated)", kinds=(Turntable,), controls=("turntable_chair",)),
-    View("morph", "Morph between two chairs", kinds=(ImageGrid,), controls=("morph_from", "morph_to")),
+    View("turntable", "Turntable (generated)", kinds=(Turntable,), controls=("turntable_chair",),
+         loop="turntable_spin"),
+    View("morph", "Morph between two chairs", kinds=(ImageGrid,), controls=("morph_from", "morph_to"),
+         loop="morph_loop"),
     View("heldout", "Held-out views: truth / generated / nearest training view", kinds=(ImageGrid,)),
 )
 

@@ -114,6 +114,7 @@ class GlimpseTrace(Frame):
     prior noise. ``write[s, t]`` is the write window of step t+1 ((S, T, 5); (S, T, 0) without
     attention) and ``read[s, t]`` the read window of reconstruction s ((R, T, 5), R =
     ``reconstructions``, or no rows without attention). ``columns`` samples per row."""
+    animation_unit = "glimpse"
     canvases: np.ndarray = image_field()
     write: np.ndarray
     read: np.ndarray
@@ -217,6 +218,7 @@ class CaptionTrace(Frame):
     ((S, T, L), padded with zeros past the caption's ``len(words[r])`` words; each row sums to 1
     over the words). ``typed`` says row 0 is the user's caption, ``unknown`` its words outside
     ``vocabulary`` (left out of the encoding), ``suggestions`` held-out compositions to try."""
+    animation_unit = "glimpse"
     canvases: np.ndarray = image_field()
     write: np.ndarray
     alignment: np.ndarray

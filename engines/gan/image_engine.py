@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from engines.core.engine import BatchSampler, wants
 from engines.core.frames import ImageGrid, image_array
+from engines.core.loops import great_circle, there_and_back
 from engines.data.base import DataError, ImageDataset
 from engines.gan.engine import GANEngine, evaluating
 from engines.gan.frames import GANSamples
@@ -101,6 +102,7 @@ class ImageGANEngine(GANEngine):
         watch_generator = torch.Generator(device=device).manual_seed(seed + 3)
         self.watch_noise = self.noise_batch(WATCH_SAMPLES, watch_generator)
         self.last_watch = 0
+        self._loop_noise = None          # the interpolation loop's second end, drawn when first animated
         self._classifier = None
         self._test_features = None
 
@@ -135,6 +137,21 @@ class ImageGANEngine(GANEngine):
             out.append(ImageGrid("interpolation", self.step, image_array(self.sample(self.interp_noise), self.shape),
                                  columns=INTERP_STEPS, reflow=False))
         return out
+
+    # ------------------------------------------------------------------------------ loops (View.loop)
+    def interpolation_loop(self, phase: float) -> ImageGrid:
+        """The samples' fixed noise carried round a closed path with a second fixed draw: a great
+        circle ``z₁ cos 2πφ + z₂ sin 2πφ`` for Gaussian noise (a prior draw at every φ), there and back
+        along the straight line for uniform noise (which a circle would carry out of its cube)."""
+        if self._loop_noise is None:
+            generator = torch.Generator(device=self.device).manual_seed(self.seed + 5)
+            self._loop_noise = self.noise_batch(self.config.samples, generator)
+        if self.config.noise == "gaussian":
+            noise = [great_circle(a, b, phase) for a, b in zip(self.fixed_noise, self._loop_noise)]
+        else:
+            s = there_and_back(phase)
+            noise = [(1 - s) * a + s * b for a, b in zip(self.fixed_noise, self._loop_noise)]
+        return ImageGrid("interpolation", self.step, image_array(self.sample(noise), self.shape), columns=8)
 
     # ------------------------------------------------------------------------------ metrics
     def classifier(self):

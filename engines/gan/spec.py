@@ -91,7 +91,7 @@ class GAN2DConfig(GANConfig):
 IMAGE_GAN_VIEWS = (
     View("samples", "Samples (fixed noise)", kinds=(GANSamples,), controls=PLAYER_CONTROLS, actions=PLAYER_ACTIONS,
          area="main"),
-    View("interpolation", "Latent interpolation", kinds=(ImageGrid,)),
+    View("interpolation", "Latent interpolation", kinds=(ImageGrid,), loop="interpolation_loop"),
 )
 LAPGAN_VIEWS = (*IMAGE_GAN_VIEWS, View("pyramid", "Pyramid levels (coarse → fine)", kinds=(PyramidLevels,)))
 GAN2D_VIEWS = (

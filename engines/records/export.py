@@ -39,8 +39,8 @@ GAP = 6                          # pixels between panels (and between pictures o
 MARGIN = 4
 MAX_SHEET_PIXELS = 64_000_000    # ~190 MB of RGB: beyond that a sheet is unwieldy to build or view
 MAX_SCALE = 16                   # screen pixels per image pixel, at most
-MAX_PICTURE_PIXELS = 4096 * 4096 # one exported picture (all panels side by side), at most
-AUTO_WIDTH = 960                 # with no scale given, the largest whole scale that keeps this width
+MAX_SIDE = 4096                  # one exported picture (all panels side by side): at most this wide and high
+SLIDE = (1280, 720)              # with no scale given, the largest whole scale whose pictures fit a 720p slide
 LONG_GIF = 200                   # pictures: beyond this an MP4 is the better choice
 
 
@@ -199,20 +199,21 @@ class _Layout:
         self.width = x - GAP + MARGIN
         self.height = self.band + max(h for h, _ in sizes) + MARGIN
 
-    def compose(self, step: int, pictures: list[np.ndarray]) -> np.ndarray:
-        """One (height, width, 3) uint8 picture: the caption band, then the panels' pictures."""
+    def compose(self, step: int, pictures: list[np.ndarray], detail: str = "") -> np.ndarray:
+        """One (height, width, 3) uint8 picture: the caption band ("step N", then ``detail``: which
+        picture of a frame's own animation it is), then the panels' pictures."""
         canvas = np.empty((self.height, self.width, 3), np.uint8)
-        canvas[:self.band] = self._caption(step)
+        canvas[:self.band] = self._caption(f"{self.unit} {step}" + (f" · {detail}" if detail else ""))
         canvas[self.band:] = BACKGROUND
         for left, picture in zip(self.lefts, pictures):
             h, w = picture.shape[:2]
             canvas[self.band:self.band + h, left:left + w] = picture
         return canvas
 
-    def _caption(self, step: int) -> np.ndarray:
+    def _caption(self, title: str) -> np.ndarray:
         band = Image.new("RGB", (self.width, self.band), BACKGROUND)
         draw = ImageDraw.Draw(band)
-        draw.text((MARGIN, MARGIN), f"{self.unit} {step}", fill=TEXT, font=self.font)
+        draw.text((MARGIN, MARGIN), title, fill=TEXT, font=self.font)
         for left, name in zip(self.lefts, self.panels):
             draw.text((left, MARGIN + self.line), name, fill=TEXT, font=self.font)
         return np.asarray(band)
@@ -253,9 +254,10 @@ class _Spool:
 
 @dataclass
 class _Drawn:
-    """Every picture of an export, drawn: ``points[i] = (step, [picture indices of each panel])``."""
+    """Every picture of an export, drawn: ``points[i] = (step, [picture indices of each panel],
+    [what each panel's pictures count: "glimpse", or "" for a still])``."""
     spool: _Spool
-    points: list[tuple[int, list[list[int]]]]
+    points: list[tuple[int, list[list[int]], list[str]]]
     sizes: list[tuple[int, int]]
     colour: bool
     count: int
@@ -268,7 +270,7 @@ def _drawn(store, plan: _Plan):
     try:
         points, sizes, colour, count = [], [(0, 0)] * len(plan.panels), False, 0
         for t, frames in plan.frame_sets(store):
-            indices = []
+            indices, units = [], []
             for p, frame in enumerate(frames):
                 pictures = _pictures_of(frame)
                 for picture in pictures:
@@ -276,7 +278,8 @@ def _drawn(store, plan: _Plan):
                     sizes[p] = (max(sizes[p][0], h), max(sizes[p][1], w))
                     colour |= picture.ndim == 3
                 indices.append([spool.add(picture) for picture in pictures])
-            points.append((t, indices))
+                units.append(frame.animation_unit if len(pictures) > 1 else "")
+            points.append((t, indices, units))
             count += max(map(len, indices))
         yield _Drawn(spool, points, sizes, colour, count)
     except OSError as exc:
@@ -286,16 +289,17 @@ def _drawn(store, plan: _Plan):
 
 
 def _layout(drawn: _Drawn, panels: list[str], scale: int | None, unit: str = "step") -> _Layout:
-    """The panels' places at ``scale`` (None: the largest whole scale that keeps the picture within
-    ``AUTO_WIDTH`` pixels), from the sizes of the pictures drawn."""
+    """The panels' places at ``scale`` (None: the largest whole scale at which the pictures, side by
+    side, fit a :data:`SLIDE`; 1 if none does), from the sizes of the pictures drawn."""
     sizes = drawn.sizes
-    natural_width = sum(w for _, w in sizes) + GAP * (len(sizes) - 1) + 2 * MARGIN
     if scale is None:
-        scale = max(1, min(MAX_SCALE, AUTO_WIDTH // max(1, natural_width)))
+        natural_width = sum(w for _, w in sizes) + GAP * (len(sizes) - 1) + 2 * MARGIN
+        natural_height = max(h for h, _ in sizes) + 2 * MARGIN
+        scale = max(1, min(MAX_SCALE, SLIDE[0] // max(1, natural_width), SLIDE[1] // max(1, natural_height)))
     layout = _Layout(panels, [(h * scale, w * scale) for h, w in sizes], scale, drawn.colour, drawn.count, unit)
-    if layout.width * layout.height > MAX_PICTURE_PIXELS:
-        raise ExportError(f"at scale {scale} each picture would be {layout.width}x{layout.height} pixels; "
-                          "choose a smaller scale or fewer panels")
+    if max(layout.width, layout.height) > MAX_SIDE:
+        raise ExportError(f"at scale {scale} each picture would be {layout.width}x{layout.height} pixels, over "
+                          f"{MAX_SIDE} on a side; choose a smaller scale or fewer panels")
     return layout
 
 
@@ -303,10 +307,11 @@ def _composed(drawn: _Drawn, layout: _Layout):
     """The export's pictures in order: at each time point, the panels side by side; a panel whose
     frame animates (glimpses, azimuths) plays it, the others hold their picture meanwhile. One
     picture at a time, read back from the spool."""
-    for t, indices in drawn.points:
+    for t, indices, units in drawn.points:
         pictures = [[to_rgb(drawn.spool.read(i), layout.scale) for i in panel] for panel in indices]
         for i in range(max(map(len, pictures))):
-            yield layout.compose(t, [p[min(i, len(p) - 1)] for p in pictures])
+            detail = " · ".join(f"{unit} {min(i, len(p) - 1) + 1}/{len(p)}" for unit, p in zip(units, pictures) if unit)
+            yield layout.compose(t, [p[min(i, len(p) - 1)] for p in pictures], detail)
 
 
 # --------------------------------------------------------------------------------------- writers
@@ -399,7 +404,7 @@ def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: flo
                progress=None, unit: str = "step") -> int:
     """Write the recorded frames of ``panels`` (side by side) between ``first_step`` and
     ``last_step`` to ``out`` as ``fmt`` (from ``out``'s suffix if None); return the picture count.
-    ``scale``: screen pixels per image pixel (None: the largest that keeps ``AUTO_WIDTH``).
+    ``scale``: screen pixels per image pixel (None: the largest whole scale that fits a 720p slide).
 
     Time points are the recorded steps of the first panel; another panel shows its latest frame
     at or before each (its first frame before it has any). ``progress(done, total)`` is called

@@ -13,6 +13,8 @@ axes), and a posterior mean ``μ`` has plane coordinates ``((μ − a)·b₁, (�
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -20,6 +22,7 @@ import torch.nn.functional as F
 from engines.core.config import ConfigError
 from engines.core.engine import BatchSampler, NetworkEngine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
+from engines.core.loops import great_circle
 from engines.data.base import DataError, ImageDataset
 from engines.vae.frames import Drawing, LatentGrid, LatentScatter, LatentStats
 from engines.vae.model import VAE, importance_bounds, standard_normal_ppf
@@ -75,6 +78,7 @@ class VAEEngineBase(NetworkEngine):
         first = torch.from_numpy(data.test[:1]).to(device).mean(1, keepdim=True)
         self.drawing = resize_images(first, (DRAW_SIZE, DRAW_SIZE))[0, 0].cpu().numpy()
         self._drawing_version = 0
+        self._loop_noise = None          # the samples loop's second end, drawn when first animated
         self._memo: dict[str, tuple[tuple, object]] = {}
 
     # ------------------------------------------------------------------------------ building
@@ -239,15 +243,17 @@ class VAEEngineBase(NetworkEngine):
     def images(self, flat: torch.Tensor) -> np.ndarray:
         return image_array(flat, self.shape)
 
-    def _latent_grid(self) -> LatentGrid:
+    def _latent_grid(self, shift: tuple[float, float] = (0.0, 0.0)) -> LatentGrid:
         """The plane's grid, decoded in one batch: offsets ``span · Φ⁻¹(linspace(.05, .95, n))``
-        (times the test means' spread along principal directions) around the chosen centre."""
+        (times the test means' spread along principal directions) around the chosen centre, moved by
+        ``shift`` (in the same spread units)."""
         cfg, post = self.config, self.test_posterior()
         n = cfg.grid_size
         quantiles = standard_normal_ppf(torch.linspace(0.05, 0.95, n, device=self.device)) * cfg.grid_span
         centre = {"origin": torch.zeros(self.n_latent, device=self.device), "mean": post["mean"],
                   "probe": self.plane_latent(post, torch.from_numpy(self.probe).to(self.device)[None])[0]}
         centre_xy = (centre[cfg.grid_centre] - post["anchor"]) @ post["axes"].t()
+        centre_xy = centre_xy + torch.tensor(shift, device=self.device) * post["scale"]
         xs = centre_xy[0] + quantiles * post["scale"][0]
         ys = centre_xy[1] + quantiles.flip(0) * post["scale"][1]
         if self.n_latent == 1:
@@ -286,13 +292,17 @@ class VAEEngineBase(NetworkEngine):
     def _traversals(self) -> ImageGrid:
         """One row per dimension (the most active first, at most 10): ``z_d`` from −3 to 3, the other
         dimensions at the probe point's latent; decoded in one batch."""
+        values = torch.linspace(-3, 3, TRAVERSAL_STEPS, device=self.device)
+        return ImageGrid("traversals", self.step, self._traversed(values), columns=TRAVERSAL_STEPS, reflow=False)
+
+    def _traversed(self, values: torch.Tensor) -> np.ndarray:
+        """Decodings of the probe's latent with ``z_d`` set to each of ``values``, for each of the
+        most active dimensions d (at most 10): (dims × values) images, one dimension after another."""
         post = self.test_posterior()
         dims = torch.argsort(post["kl_dim"], descending=True)[:TRAVERSAL_DIMS]
-        values = torch.linspace(-3, 3, TRAVERSAL_STEPS, device=self.device)
-        z = self._probe_latent(post).repeat(len(dims) * TRAVERSAL_STEPS, 1).view(len(dims), TRAVERSAL_STEPS, -1)
+        z = self._probe_latent(post).repeat(len(dims) * len(values), 1).view(len(dims), len(values), -1)
         z[torch.arange(len(dims), device=self.device), :, dims] = values
-        return ImageGrid("traversals", self.step, self.images(self.model.mean_image(z.view(-1, self.n_latent))),
-                         columns=TRAVERSAL_STEPS, reflow=False)
+        return self.images(self.model.mean_image(z.view(-1, self.n_latent)))
 
     def _morph(self) -> ImageGrid:
         """Test image i, the decodings of ``(1 − t)·μ_i + t·μ_j`` for t from 0 to 1, test image j."""
@@ -316,6 +326,31 @@ class VAEEngineBase(NetworkEngine):
 
     def _samples(self) -> ImageGrid:
         return ImageGrid("samples", self.step, self.images(self.model.mean_image(self.prior_noise)), columns=8)
+
+    # ------------------------------------------------------------------------------ loops (View.loop)
+    @torch.no_grad()
+    def samples_loop(self, phase: float) -> ImageGrid:
+        """The samples' fixed prior noise n₁ carried round a great circle with a second fixed draw
+        n₂: ``z = n₁ cos 2πφ + n₂ sin 2πφ``, a prior draw at every φ (:func:`great_circle`)."""
+        if self._loop_noise is None:
+            generator = torch.Generator(device=self.device).manual_seed(self.seed + 5)
+            self._loop_noise = torch.randn(self.prior_noise.shape, generator=generator, device=self.device)
+        z = great_circle(self.prior_noise, self._loop_noise, phase)
+        return ImageGrid("samples", self.step, self.images(self.model.mean_image(z)), columns=8)
+
+    @torch.no_grad()
+    def latent_grid_walk(self, phase: float) -> LatentGrid:
+        """The latent grid with its centre walking once round a circle of radius one spread (one
+        standard deviation of the test means along each axis of the plane): a pan through the plane."""
+        angle = 2 * math.pi * phase
+        return self._latent_grid((math.cos(angle) - 1, math.sin(angle)))
+
+    @torch.no_grad()
+    def traversals_sweep(self, phase: float) -> ImageGrid:
+        """Each of the most active dimensions swept at once: ``z_d = 3 sin 2πφ`` about the probe's
+        latent, one picture per dimension (the traversals' rows, played instead of laid out)."""
+        value = torch.tensor([3 * math.sin(2 * math.pi * phase)], device=self.device)
+        return ImageGrid("traversals", self.step, self._traversed(value), columns=TRAVERSAL_DIMS)
 
     # ------------------------------------------------------------------------------ evaluation
     @torch.no_grad()

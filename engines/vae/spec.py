@@ -61,16 +61,18 @@ class ConvVAEConfig(VAEConfig):
 
 VAE_VIEWS = (
     View("latent_grid", "Latent grid", kinds=(LatentGrid,),
-         controls=("grid_size", "grid_span", "grid_plane", "grid_dims", "grid_centre"), area="main"),
+         controls=("grid_size", "grid_span", "grid_plane", "grid_dims", "grid_centre"), area="main",
+         loop="latent_grid_walk"),
     View("latent_scatter", "Latent scatter · drag the probe", kinds=(LatentScatter,), calls=("set_probe",),
          area="main"),
     View("draw", "Draw to encode", kinds=(Drawing,), calls=("encode_drawing",)),
-    View("traversals", "Traversals (most active dimensions, −3…3 around the probe)", kinds=(ImageGrid,)),
+    View("traversals", "Traversals (most active dimensions, −3…3 around the probe)", kinds=(ImageGrid,),
+         loop="traversals_sweep"),
     View("morph", "Interpolation between two test images", kinds=(ImageGrid,),
          controls=("morph_from", "morph_to")),
     View("latent_stats", "KL per dimension (active units)", kinds=(LatentStats,)),
     View("reconstructions", "Reconstructions (test images above)", kinds=(ImageGrid,)),
-    View("samples", "Samples from fixed prior noise", kinds=(ImageGrid,)),
+    View("samples", "Samples from fixed prior noise", kinds=(ImageGrid,), loop="samples_loop"),
 )
 
 

@@ -1,4 +1,4 @@
-"""Animations of a model's own dynamics from a run's last checkpoint (``python -m engines animate``)."""
+"""Animations of a model's own dynamics from a run's checkpoint (``python -m engines animate``)."""
 import numpy as np
 import pytest
 
@@ -34,7 +34,7 @@ def decoded(path) -> list[np.ndarray]:
 def test_300_gibbs_sweeps_from_a_checkpoint_make_an_mp4_that_decodes(model, tmp_path):
     engine = recorded(model, tmp_path)
     state = {k: v.clone() for k, v in engine.model.state_dict().items()}
-    assert animatable_views(engine) == ["chains"]
+    assert animatable_views(engine.views) == ["chains"]
     assert animate(engine, "chains", 300, tmp_path / "chains.mp4", fps=30) == 300
     pictures = decoded(tmp_path / "chains.mp4")
     assert len(pictures) == 300 and pictures[0].shape[0] % 2 == 0 and pictures[0].shape[1] % 2 == 0
@@ -50,3 +50,32 @@ def test_a_view_without_dynamics_of_its_own_is_refused_in_one_line(tmp_path):
         animate(engine, "filters", 10, tmp_path / "f.gif")
     with pytest.raises(ExportError, match="no view 'nothing'"):
         animate(engine, "nothing", 10, tmp_path / "f.gif")
+
+
+def test_a_walk_through_the_vae_latent_plane_loops_from_the_grid_shown(tmp_path):
+    engine = recorded("vae", tmp_path)
+    assert animatable_views(engine.views) == ["latent_grid", "traversals", "samples"]
+    assert animate(engine, "latent_grid", 24, tmp_path / "walk.mp4", fps=24) == 24
+    pictures = decoded(tmp_path / "walk.mp4")
+    assert len(pictures) == 24 and max(pictures[0].shape[:2]) <= 4096
+    shown = next(f for f in engine.frames({"latent_grid"}) if f.name == "latent_grid")
+    np.testing.assert_allclose(engine.latent_grid_walk(0.0).images, shown.images, atol=1e-6)  # starts at the grid
+    band = 30
+    moved = [not np.array_equal(a[band:], b[band:]) for a, b in zip(pictures, pictures[1:])]
+    assert all(moved)                                                         # every picture a step on
+
+
+def test_a_gan_latent_loop_starts_at_the_fixed_noise_samples(tmp_path):
+    engine = recorded("dcgan", tmp_path)
+    samples = next(f for f in engine.frames({"samples"}) if f.name == "samples")
+    np.testing.assert_allclose(engine.interpolation_loop(0.0).images, samples.images, atol=1e-5)
+    assert animate(engine, "interpolation", 8, tmp_path / "loop.gif") == 8
+
+
+def test_each_glimpse_of_a_playback_is_labelled(tmp_path):
+    engine = recorded("draw", tmp_path)
+    count = animate(engine, "attention", 1, tmp_path / "glimpses.mp4")
+    pictures = decoded(tmp_path / "glimpses.mp4")
+    assert count == len(pictures) == engine.config.T > 1
+    band = 30
+    assert not np.array_equal(pictures[0][:band], pictures[1][:band])          # "glimpse 1/T", "glimpse 2/T"
