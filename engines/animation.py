@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from engines.core.store import RunStore, StoreError
-from engines.records.export import ExportError, checked_request, export_run
+from engines.records.export import ExportCancelled, ExportError, checked_request, export_run
 
 UNITS = {"loop": "frame", "sampling": "sweep", "playback": "step"}   # what a picture's caption counts
 
@@ -46,9 +46,10 @@ def animatable_views(views) -> list[str]:
 def animate(engine, view_name: str, count: int, out, fps: float = 15.0, scale: int | None = None,
             progress=None) -> int:
     """Write ``count`` pictures of view ``view_name`` moving on from ``engine``'s state to ``out``
-    (MP4, GIF or a PNG sheet, by its suffix); returns the pictures written. Training state is not
-    touched: a sampling view moves its own chains, with its own generator; a loop draws from the
-    weights as they are."""
+    (MP4, GIF or a PNG sheet, by its suffix); returns the pictures written. ``progress(done, total)``
+    is called after each picture drawn and each written (False cancels: ExportCancelled, no file).
+    Training state is not touched: a sampling view moves its own chains, with its own generator; a
+    loop draws from the weights as they are."""
     views = {view.name: view for view in engine.views}
     if view_name not in views:
         raise ExportError(f"{engine.name} has no view '{view_name}' (its views: {', '.join(views)})")
@@ -64,13 +65,17 @@ def animate(engine, view_name: str, count: int, out, fps: float = 15.0, scale: i
     checked_request(out, None, [name], fps, scale)               # a bad request is told before drawing
     with tempfile.TemporaryDirectory(prefix="genstudio-animate-") as folder:
         store = RunStore.create(Path(folder) / "run", {"model": engine.name, "views": [view.to_dict()]})
+        drawn = count if kind != "playback" else 1
         try:
-            for i in range(count if kind != "playback" else 1):
+            for i in range(drawn):
                 store.add_frames([_picture(engine, view, kind, i, count)])
+                if progress is not None and progress(i + 1, 2 * drawn) is False:
+                    raise ExportCancelled(f"animation cancelled after drawing {i + 1} of {drawn} pictures")
             store.close()
         except StoreError as exc:
             raise ExportError(f"cannot draw the animation: {exc}") from None
-        return export_run(Path(folder) / "run", [name], out, fps=fps, scale=scale, progress=progress,
+        written = None if progress is None else (lambda done, total: progress(drawn + done, drawn + total))
+        return export_run(Path(folder) / "run", [name], out, fps=fps, scale=scale, progress=written,
                           unit=UNITS[kind])
 
 

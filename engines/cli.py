@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--fps", type=float, default=15.0)
     a.add_argument("--scale", type=int, default=None, help="screen pixels per image pixel (default: fit a 1280x720 slide)")
     a.add_argument("--device", default="auto")
+    a.add_argument("--progress", action="store_true",
+                   help="print 'progress DONE TOTAL' after each picture written (the studio's progress bar)")
 
     tb = sub.add_parser("export-tb", help="write a recorded run as TensorBoard event files")
     tb.add_argument("run_dir")
@@ -312,13 +314,18 @@ def cmd_animate(args) -> int:
         raise UsageError(f"no view of {engine.name} animates on its own (its pictures change only with training)")
     previous = signal.signal(signal.SIGTERM, _interrupted)   # as Ctrl+C: no file, no temp folder left
     try:
-        count = animate(engine, view, args.frames, args.out, fps=args.fps, scale=args.scale)
+        count = animate(engine, view, args.frames, args.out, fps=args.fps, scale=args.scale,
+                        progress=_print_progress if args.progress else None)
     except ExportError as exc:
         raise UsageError(str(exc)) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(f"wrote {count} pictures of {engine.name}'s {view} from step {engine.step} to {args.out}")
     return 0
+
+
+def _print_progress(done: int, total: int) -> None:
+    print(f"progress {done} {total}", flush=True)
 
 
 def cmd_export_tb(args) -> int:

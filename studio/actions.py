@@ -3,7 +3,8 @@ shortcuts and the F1 list are all made.
 
 Each row names the window method it runs, its keys and what it does (the status tip, the tooltip
 and the F1 line). :data:`MENUS` and :data:`TOOLBAR` place the rows by name (``"-"``: a separator;
-:data:`SAVE_PICTURE`: the File menu's "Save picture of" submenu, filled when it opens).
+:data:`SAVE_PICTURE`, :data:`RECORD_PANEL`: the File menu's "Save picture of" and "Record panel"
+submenus, filled when they open).
 """
 from __future__ import annotations
 
@@ -33,17 +34,23 @@ ACTIONS = (
     ActionRow("resume", "Resume run", "resume_viewed_run", ("Ctrl+Shift+R",),
               "Continue the run shown (stopped or crashed) from its last checkpoint"),
     ActionRow("export", "Export…", "open_export_dialog", ("Ctrl+E",), "Export an animation", everywhere=True),
+    ActionRow("animate", "Animate…", "open_animate_dialog", ("Ctrl+Shift+A",),
+              "Animate the model itself from a checkpoint: chains mixing, a latent walk, a GAN's loop", everywhere=True),
+    ActionRow("record", "Record", "set_recording", ("F9",),
+              "Record the window as it looks to a video; again to stop and save (File → Record panel: one panel)",
+              checkable=True),
     ActionRow("quit", "Quit", "close", ("Ctrl+Q",), "Quit genstudio", everywhere=True),
     ActionRow("reset_layout", "Reset layout", "reset_layout", (), "Put the panels back"),
     ActionRow("shortcuts", "Keyboard shortcuts", "show_shortcuts", ("F1",), "List the shortcuts"),
     ActionRow("about", "About genstudio", "show_about"),
 )
 SAVE_PICTURE = "save_picture_menu"
-MENUS = {"&File": ("open", "resume", "export", SAVE_PICTURE, "-", "quit"),
+RECORD_PANEL = "record_panel_menu"
+MENUS = {"&File": ("open", "resume", "export", "animate", SAVE_PICTURE, "-", "record", RECORD_PANEL, "-", "quit"),
          "&Run": ("start", "pause", "step", "stop", "reset"),
          "&Help": ("shortcuts", "about")}
 VIEW_MENU = "&View"                  # the docks' toggles, then reset_layout (rebuilt as docks come and go)
-TOOLBAR = ("start", "pause", "step", "stop", "reset", "-", "export")
+TOOLBAR = ("start", "pause", "step", "stop", "reset", "-", "export", "record")
 
 
 def make_actions(window: QtWidgets.QMainWindow) -> dict[str, QtGui.QAction]:

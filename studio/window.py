@@ -21,12 +21,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from engines.core.config import FieldInfo
 from engines.core.views import View
 from engines.live.protocol import Pause, Resume, RunSpec, Step
-from studio.actions import MENUS, SAVE_PICTURE, TOOLBAR, VIEW_MENU, fill, make_actions, shortcut_rows
+from studio.actions import MENUS, RECORD_PANEL, SAVE_PICTURE, TOOLBAR, VIEW_MENU, fill, make_actions, shortcut_rows
 from studio.controls import RunSetup
 from studio.keys import ShortcutsWin
 from studio.layout import DockLayout, settings
 from studio.live_pictures import LivePictures
 from studio.panels.images import Caption
+from studio.record_control import RecordControl
 from studio.recorded_view import RecordedRunView, Timeline
 from studio.run_browser import RunBrowser
 from studio.shown_run import RunState, ShownRun
@@ -61,6 +62,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker: TrainingWorker | None = None
         self.viewer: RecordedRunView | None = None
         self.run_dir: Path | None = None          # the run File → Export works on
+        self.shown_model: str | None = None       # its model (File → Animate)
         self.last_status: dict = {}
         self.last_frames: dict[str, object] = {}  # newest frame of each name, as drawn
         self.frames_shown = 0                     # frame messages received (a first picture, for tests)
@@ -97,8 +99,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.save_picture_menu.aboutToShow.connect(self._fill_save_picture_menu)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)     # Esc in a field gives the window the keys
         QtWidgets.QApplication.instance().installEventFilter(ShortcutsWin(self))
-        self._make_menus_and_toolbars()
         self._make_status_bar()
+        self.record_control = RecordControl(self)
+        self._make_menus_and_toolbars()
         self.timeline = Timeline(self)
         self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, self.timeline)
         self.timeline.hide()
@@ -130,7 +133,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------------------ building
     def _make_menus_and_toolbars(self) -> None:
-        submenus = {SAVE_PICTURE: self.save_picture_menu}
+        submenus = {SAVE_PICTURE: self.save_picture_menu, RECORD_PANEL: self.record_control.menu}
         titles = list(MENUS)
         titles.insert(titles.index("&Help"), VIEW_MENU)              # the docks' menu, before Help
         menus = {title: self.menuBar().addMenu(title) for title in titles}
@@ -292,7 +295,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _run_opened(self, run: ShownRun) -> None:
         """Show a run, live or recorded: its settings on the left, its panels, where it is recorded."""
-        self.run_dir = run.run_dir
+        self.run_dir, self.shown_model = run.run_dir, run.model
         self.setup.set_run(run.model, run.data, run.device_setting, run.seed, run.config, fields=list(run.fields))
         self._show_views(run.model, list(run.views), list(run.fields), run.config, live=run.live)
         self.device_label.setText(run.device)
@@ -603,6 +606,27 @@ class MainWindow(QtWidgets.QMainWindow):
         dialog.show()
         return dialog
 
+    def open_animate_dialog(self):
+        """File → Animate for the current run: its model's own dynamics from a checkpoint; returns the
+        dialog. The views come from the model's spec (a run recorded before a view could animate
+        animates as the model does now)."""
+        from engines.core.config import ConfigError
+        from engines.registry import model_spec
+        from studio.animate_dialog import AnimateDialog
+
+        if self.run_dir is None or self.shown_model is None:
+            self.show_error("Nothing to animate yet: start a run or open one first.")
+            return None
+        try:
+            views = model_spec(self.shown_model).views
+        except ConfigError as exc:
+            self.show_error(f"Cannot animate: {exc}")
+            return None
+        dialog = AnimateDialog(self.run_dir, self.shown_model, views, self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     def _fill_save_picture_menu(self) -> None:
         """One entry per panel shown: File → Save picture of → a panel saves it as a PNG."""
         self.save_picture_menu.clear()
@@ -623,6 +647,14 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         self.statusBar().showMessage(f"Saved {self.docks[name].windowTitle()} to {path}", STATUS_MESSAGE_MS)
         return True
+
+    def set_recording(self, on: bool) -> None:
+        """Record (F9): record the whole window, or stop and save the recording running."""
+        self.record_control.toggle_window(on)
+
+    def record(self, name: str | None, path=None) -> bool:
+        """Record panel ``name`` (None: the window) until Record is pressed again."""
+        return self.record_control.record(name, path)
 
     def show_shortcuts(self) -> None:
         """F1: every shortcut, listed from the actions themselves."""
@@ -646,6 +678,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------------------ closing
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         """Save the layout, stop training (the run is kept, with a checkpoint) and wait for it."""
+        self.record_control.finish()
         self.layout_.save()
         settings().setValue("window/geometry", self.saveGeometry())
         settings().setValue("window/screen", self.layout_.screen_key)

@@ -176,6 +176,15 @@ def _font(scale: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
+@dataclass(frozen=True)
+class Canvas:
+    """What a writer needs of its pictures: their one size, and whether any is in colour (a grey
+    GIF keeps its exact greys)."""
+    width: int
+    height: int
+    colour: bool
+
+
 class _Layout:
     """Panels side by side, top-aligned, under a caption band ("step N" above the panel names).
     Each panel gets the largest size any of its frames needs, so every picture has one size."""
@@ -198,6 +207,7 @@ class _Layout:
             x += max(w, int(self.font.getlength(name)) + 2) + GAP
         self.width = x - GAP + MARGIN
         self.height = self.band + max(h for h, _ in sizes) + MARGIN
+        self.canvas = Canvas(self.width, self.height, colour)
 
     def compose(self, step: int, pictures: list[np.ndarray], detail: str = "") -> np.ndarray:
         """One (height, width, 3) uint8 picture: the caption band ("step N", then ``detail``: which
@@ -315,11 +325,11 @@ def _composed(drawn: _Drawn, layout: _Layout):
 
 
 # --------------------------------------------------------------------------------------- writers
-def _write_mp4(pictures, path: Path, fps: float, count: int, layout: _Layout) -> None:
+def _write_mp4(pictures, path: Path, fps: float, count: int, canvas: Canvas) -> None:
     """H.264 (libx264, yuv420p: sizes padded to even numbers) in an MP4 container."""
     import av  # ~0.13 s to import: only when a video is written
 
-    height, width = layout.height, layout.width
+    height, width = canvas.height, canvas.width
     try:
         with av.open(str(path), mode="w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
@@ -338,16 +348,16 @@ def _write_mp4(pictures, path: Path, fps: float, count: int, layout: _Layout) ->
         raise ExportError(f"the video encoder failed: {exc}") from None
 
 
-def _write_gif(pictures, path: Path, fps: float, count: int, layout: _Layout) -> None:
+def _write_gif(pictures, path: Path, fps: float, count: int, canvas: Canvas) -> None:
     """Looping GIF, written one picture at a time (Pillow's animated GIF writer holds every frame
     in memory): grey pictures with their exact greys, colour ones with an adaptive palette each."""
     delay = max(2, round(100 / fps))                     # GIF delays are in 1/100 s
     with open(path, "wb") as f:
-        f.write(b"GIF89a" + struct.pack("<HHBBB", layout.width, layout.height, 0, 0, 0))
+        f.write(b"GIF89a" + struct.pack("<HHBBB", canvas.width, canvas.height, 0, 0, 0))
         f.write(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")     # loop forever
         for picture in pictures:
             image = Image.fromarray(picture)
-            image = image.convert("P", palette=Image.Palette.ADAPTIVE) if layout.colour else image.convert("L")
+            image = image.convert("P", palette=Image.Palette.ADAPTIVE) if canvas.colour else image.convert("L")
             f.write(b"\x21\xf9\x04\x00" + struct.pack("<H", delay) + b"\x00\x00")   # graphic control
             f.write(_gif_image_block(image))
         f.write(b"\x3b")
@@ -376,9 +386,9 @@ def _gif_image_block(image: Image.Image) -> bytes:
     return data[pos:-1]
 
 
-def _write_png(pictures, path: Path, fps: float, count: int, layout: _Layout) -> None:
+def _write_png(pictures, path: Path, fps: float, count: int, canvas: Canvas) -> None:
     """One PNG sheet: the pictures (each with its step caption) in a grid ~sqrt(count) wide."""
-    height, width = layout.height, layout.width
+    height, width = canvas.height, canvas.width
     columns, rows = _sheet_grid(count)
     sheet = np.empty((rows * (height + GAP) - GAP, columns * (width + GAP) - GAP, 3), np.uint8)
     sheet[:] = BACKGROUND
@@ -386,7 +396,7 @@ def _write_png(pictures, path: Path, fps: float, count: int, layout: _Layout) ->
         r, c = divmod(i, columns)
         sheet[r * (height + GAP):r * (height + GAP) + height, c * (width + GAP):c * (width + GAP) + width] = picture
     image = Image.fromarray(sheet)
-    (image if layout.colour else image.convert("L")).save(path, format="PNG")
+    (image if canvas.colour else image.convert("L")).save(path, format="PNG")
 
 
 def _sheet_grid(count: int) -> tuple[int, int]:
@@ -418,7 +428,7 @@ def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: flo
         if fmt == "png":
             _check_sheet_size(layout, count)
         pictures = _reporting(_composed(drawn, layout), count, progress)
-        _write_atomically(out, lambda path: WRITERS[fmt](pictures, path, fps, count, layout))
+        _write_atomically(out, lambda path: WRITERS[fmt](pictures, path, fps, count, layout.canvas))
     return count
 
 
@@ -457,7 +467,7 @@ def estimate_export(run_dir, panels: list[str], fmt: str, first_step: int = 0, l
                 break
     with tempfile.TemporaryDirectory(prefix="genstudio-estimate-") as tmp:
         path = Path(tmp) / f"sample.{fmt}"
-        WRITERS[fmt](iter(sample), path, 10.0, len(sample), layout)
+        WRITERS[fmt](iter(sample), path, 10.0, len(sample), layout.canvas)
         size = path.stat().st_size
     per_picture = size / len(sample)
     total = size if fmt == "png" and layout.count <= len(sample) else per_picture * layout.count

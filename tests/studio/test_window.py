@@ -658,13 +658,14 @@ def test_the_menus_the_toolbar_and_the_f1_list_come_from_one_table(qtbot):
 
     def texts(menu) -> list[str]:
         return [a.text() for a in menu.actions() if not a.isSeparator()]
+    SUBMENUS = ("Save picture of", "Record panel")
 
     menus = {a.text(): a.menu() for a in window.menuBar().actions()}
     in_menus = {text for menu in menus.values() for text in texts(menu)}
     assert {row.text for row in ACTIONS} <= in_menus
     for title, names in MENUS.items():
         shown = texts(menus[title])
-        assert [r.text for n in names for r in ACTIONS if r.name == n] == [t for t in shown if t != "Save picture of"]
+        assert [r.text for n in names for r in ACTIONS if r.name == n] == [t for t in shown if t not in SUBMENUS]
     toolbar = window.findChild(QtWidgets.QToolBar, "toolbar-run")
     assert texts(toolbar) == [r.text for n in TOOLBAR for r in ACTIONS if r.name == n]
     native = QtGui.QKeySequence.SequenceFormat.NativeText

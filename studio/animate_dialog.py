@@ -1,0 +1,222 @@
+"""File → Animate: an animation of the model's own dynamics from one of the run's checkpoints (Gibbs
+chains mixing a sweep a picture, a walk through a VAE's latent plane, a GAN's latent loop, a chair
+turning, DRAW's glimpses), as ``python -m engines animate`` makes it.
+
+The views offered are those the model's spec says animate (:func:`engines.animation.animatable_views`);
+the checkpoints are the run's kept ones, newest first (a live run writes one at least every minute, so
+the newest is the live state of a minute ago at most). The animation is made by that command in a
+child process (torch and the drawing stay out of the GUI), whose ``progress`` lines move the
+progress bar; Cancel sends it SIGTERM, which leaves no file.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from engines.animation import animatable_views, animation_kind
+from engines.core.checkpoints import FOLDER
+from engines.records.export import FORMATS, MAX_SCALE
+from studio.panels.images import Caption
+
+FORMAT_LABELS = {"mp4": "MP4 video (H.264)", "gif": "Animated GIF", "png": "PNG sheet of pictures"}
+DEFAULT_PICTURES = 300
+DIALOG_MIN_WIDTH = 560
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The run's checkpoint files, newest first."""
+    return sorted((run_dir / FOLDER).glob("step-*.pt"), reverse=True)
+
+
+def checkpoint_label(path: Path) -> str:
+    """"step 1,200 (3 min ago)" for ``checkpoints/step-000001200.pt``."""
+    try:
+        step = f"step {int(path.stem.removeprefix('step-')):,}"
+    except ValueError:
+        step = path.name
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        return step
+    ago = f"{age:.0f} s" if age < 90 else f"{age / 60:.0f} min" if age < 5400 else f"{age / 3600:.0f} h"
+    return f"{step} ({ago} ago)"
+
+
+class AnimateDialog(QtWidgets.QDialog):
+    """The animate form for one run: ``start_animation()`` is what the Animate button does; ``animated``
+    (and ``finished_message``) says how it ended."""
+
+    animated = QtCore.Signal(str)       # the one-line outcome: written, cancelled, or why not
+
+    def __init__(self, run_dir, model: str, views, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Animate the model")
+        self.run_dir = Path(run_dir)
+        self.views = {view.name: view for view in views}
+        self.process: QtCore.QProcess | None = None
+        self.progress: QtWidgets.QProgressDialog | None = None
+        self.finished_message = ""
+        self._output = b""
+
+        self.view_combo = QtWidgets.QComboBox()
+        for name in animatable_views(views):
+            view = self.views[name]
+            self.view_combo.addItem(f"{view.title} ({self._how(view)})", name)
+        self.checkpoint_combo = QtWidgets.QComboBox()
+        for path in checkpoints(self.run_dir):
+            self.checkpoint_combo.addItem(checkpoint_label(path), str(path))
+        self.pictures_spin = QtWidgets.QSpinBox()
+        self.pictures_spin.setRange(1, 100_000)
+        self.pictures_spin.setValue(DEFAULT_PICTURES)
+        self.pictures_spin.setGroupSeparatorShown(True)
+        self.fps_spin = QtWidgets.QDoubleSpinBox()
+        self.fps_spin.setRange(0.5, 120.0)
+        self.fps_spin.setDecimals(1)
+        self.fps_spin.setValue(15.0)
+        self.scale_spin = QtWidgets.QSpinBox()
+        self.scale_spin.setRange(0, MAX_SCALE)
+        self.scale_spin.setSpecialValueText("auto")
+        self.scale_spin.setToolTip("Screen pixels per image pixel; auto: the largest that fits a 1280×720 slide")
+        self.format_combo = QtWidgets.QComboBox()
+        for fmt in FORMATS:
+            self.format_combo.addItem(FORMAT_LABELS[fmt], fmt)
+        self.out_edit = QtWidgets.QLineEdit()
+        browse = QtWidgets.QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        out_row = QtWidgets.QHBoxLayout()
+        out_row.addWidget(self.out_edit, 1)
+        out_row.addWidget(browse)
+        self.message = QtWidgets.QLabel()
+        self.message.setWordWrap(True)
+
+        form = QtWidgets.QFormLayout()
+        form.addRow("View", self.view_combo)
+        form.addRow("From checkpoint", self.checkpoint_combo)
+        form.addRow("Pictures", self.pictures_spin)
+        form.addRow("Frames per second", self.fps_spin)
+        form.addRow("Scale", self.scale_spin)
+        form.addRow("Format", self.format_combo)
+        form.addRow("Save to", out_row)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
+        self.animate_button = buttons.addButton("Animate", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole)
+        self.animate_button.setDefault(True)
+        buttons.accepted.connect(self.start_animation)
+        buttons.rejected.connect(self.reject)
+
+        self.setMinimumWidth(DIALOG_MIN_WIDTH)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(Caption(f"Run: {self.run_dir} ({model})", elide=QtCore.Qt.TextElideMode.ElideMiddle))
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+        for combo in (self.view_combo, self.format_combo):
+            combo.currentIndexChanged.connect(self._name_file)
+        self.view_combo.currentIndexChanged.connect(self._view_changed)
+        self._view_changed()
+        self._name_file()
+        if not self.view_combo.count():
+            self._refuse(f"No view of {model} animates on its own: its pictures change only with training.")
+        elif not self.checkpoint_combo.count():
+            self._refuse("The run has no checkpoint yet: a live run writes its first within a minute.")
+
+    @staticmethod
+    def _how(view) -> str:
+        return {"loop": "a loop", "sampling": "a sweep a picture", "playback": "its glimpses"}[animation_kind(view)]
+
+    def _refuse(self, message: str) -> None:
+        self.message.setText(message)
+        self.animate_button.setEnabled(False)
+
+    def _view_changed(self) -> None:
+        """A playback plays its one frame's own sequence: the picture count is not the user's."""
+        view = self.views.get(self.view_combo.currentData())
+        self.pictures_spin.setEnabled(view is not None and animation_kind(view) != "playback")
+
+    def _name_file(self) -> None:
+        name, fmt = self.view_combo.currentData() or "animation", self.format_combo.currentData()
+        folder = Path(self.out_edit.text()).parent if self.out_edit.text() else self.run_dir
+        self.out_edit.setText(str(folder / f"{name}-animation.{fmt}"))
+
+    def _browse(self) -> None:
+        fmt = self.format_combo.currentData()
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Animate to", self.out_edit.text(),
+                                                        f"{FORMAT_LABELS[fmt]} (*.{fmt})")
+        if path:
+            self.out_edit.setText(path)
+
+    # ------------------------------------------------------------------------------ the command
+    def arguments(self) -> list[str]:
+        """``python -m engines animate`` with the form's choices."""
+        args = ["-m", "engines", "animate", str(self.run_dir), "--view", self.view_combo.currentData(),
+                "--checkpoint", self.checkpoint_combo.currentData(), "--frames", str(self.pictures_spin.value()),
+                "--fps", f"{self.fps_spin.value():g}", "--out", self.out_edit.text(), "--progress"]
+        if self.scale_spin.value():
+            args += ["--scale", str(self.scale_spin.value())]
+        return args
+
+    def start_animation(self) -> None:
+        if self.process is not None or not self.animate_button.isEnabled():
+            return
+        self.finished_message, self._output = "", b""
+        self.message.setText("Animating…")
+        self.animate_button.setEnabled(False)
+        process = QtCore.QProcess(self)
+        process.setProgram(sys.executable)
+        process.setArguments(self.arguments())
+        process.setWorkingDirectory(str(Path(__file__).resolve().parents[1]))
+        process.readyReadStandardOutput.connect(self._read_output)
+        process.finished.connect(self._finished)
+        self.process = process
+        self.progress = QtWidgets.QProgressDialog("Drawing the pictures…", "Cancel", 0, 0, self)
+        self.progress.setWindowTitle("Animate")
+        self.progress.setMinimumDuration(300)
+        self.progress.setAutoClose(False)
+        self.progress.setAutoReset(False)
+        self.progress.canceled.connect(self.cancel)
+        process.start()
+
+    def cancel(self) -> None:
+        if self.process is not None:
+            self.process.terminate()            # SIGTERM: the command stops and leaves no file
+
+    def _read_output(self) -> None:
+        self._output += bytes(self.process.readAllStandardOutput())
+        lines = self._output.decode(errors="replace").splitlines()
+        for line in reversed(lines):
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "progress" and parts[1].isdigit() and parts[2].isdigit():
+                if self.progress is not None:
+                    self.progress.setMaximum(int(parts[2]))
+                    self.progress.setValue(int(parts[1]))
+                break
+
+    def _finished(self, code: int, status) -> None:
+        process, self.process = self.process, None
+        self._output += bytes(process.readAllStandardOutput())
+        errors = bytes(process.readAllStandardError()).decode(errors="replace").strip().splitlines()
+        process.deleteLater()
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
+        if code == 0 and status == QtCore.QProcess.ExitStatus.NormalExit:
+            wrote = [line for line in self._output.decode(errors="replace").splitlines() if line.startswith("wrote")]
+            message = wrote[-1][:1].upper() + wrote[-1][1:] if wrote else f"Wrote {self.out_edit.text()}"
+        elif code == 130 or status != QtCore.QProcess.ExitStatus.NormalExit:
+            message = "Animation cancelled; no file was written."
+        else:
+            message = errors[-1].removeprefix("error: ") if errors else f"the animation failed (exit {code})"
+        self.finished_message = message
+        self.message.setText(message)
+        self.animate_button.setEnabled(True)
+        self.animated.emit(message)
+
+    def done(self, result: int) -> None:
+        """Closing the dialog cancels a running animation and waits for it to leave."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.waitForFinished(10_000)
+        super().done(result)
+
