@@ -3,10 +3,11 @@ chains mixing a sweep a picture, a walk through a VAE's latent plane, a GAN's la
 turning, DRAW's glimpses), as ``python -m engines animate`` makes it.
 
 The views offered are those the model's spec says animate (:func:`engines.animation.animatable_views`);
-the checkpoints are the run's kept ones, newest first (a live run writes one at least every minute, so
-the newest is the live state of a minute ago at most). The animation is made by that command in a
-child process (torch and the drawing stay out of the GUI), whose ``progress`` lines move the
-progress bar; Cancel sends it SIGTERM, which leaves no file.
+the states, the run's kept checkpoints, newest first, and for a live run first of all its state now:
+the training process is asked for a checkpoint between two steps (``save_live``) and the animation
+starts from it once it is on disk. The animation is made by that command in a child process (torch
+and the drawing stay out of the GUI), whose ``progress`` lines move the progress bar; Cancel sends
+it SIGTERM, which leaves no file.
 """
 from __future__ import annotations
 
@@ -24,11 +25,25 @@ from studio.panels.images import Caption
 FORMAT_LABELS = {"mp4": "MP4 video (H.264)", "gif": "Animated GIF", "png": "PNG sheet of pictures"}
 DEFAULT_PICTURES = 300
 DIALOG_MIN_WIDTH = 560
+LIVE = ""                      # the checkpoint choice "the live run, now"
+LIVE_WAIT_MS = 30_000          # how long the live run has to write it
+LIVE_POLL_MS = 200
 
 
 def checkpoints(run_dir: Path) -> list[Path]:
     """The run's checkpoint files, newest first."""
     return sorted((run_dir / FOLDER).glob("step-*.pt"), reverse=True)
+
+
+def written(paths: list[Path]) -> dict[Path, int]:
+    """When each file was last written (ns); a file gone meanwhile is left out."""
+    times = {}
+    for path in paths:
+        try:
+            times[path] = path.stat().st_mtime_ns
+        except OSError:
+            pass
+    return times
 
 
 def checkpoint_label(path: Path) -> str:
@@ -51,8 +66,9 @@ class AnimateDialog(QtWidgets.QDialog):
 
     animated = QtCore.Signal(str)       # the one-line outcome: written, cancelled, or why not
 
-    def __init__(self, run_dir, model: str, views, parent=None):
+    def __init__(self, run_dir, model: str, views, parent=None, save_live=None):
         super().__init__(parent)
+        self.save_live = save_live
         self.setWindowTitle("Animate the model")
         self.run_dir = Path(run_dir)
         self.views = {view.name: view for view in views}
@@ -60,12 +76,19 @@ class AnimateDialog(QtWidgets.QDialog):
         self.progress: QtWidgets.QProgressDialog | None = None
         self.finished_message = ""
         self._output = b""
+        self._before: dict[Path, int] = {}       # the checkpoints there were when the live one was asked for
+        self._waited = 0
+        self._live_timer = QtCore.QTimer(self)
+        self._live_timer.setInterval(LIVE_POLL_MS)
+        self._live_timer.timeout.connect(self._look_for_live_checkpoint)
 
         self.view_combo = QtWidgets.QComboBox()
         for name in animatable_views(views):
             view = self.views[name]
             self.view_combo.addItem(f"{view.title} ({self._how(view)})", name)
         self.checkpoint_combo = QtWidgets.QComboBox()
+        if save_live is not None:
+            self.checkpoint_combo.addItem("the live run, now", LIVE)
         for path in checkpoints(self.run_dir):
             self.checkpoint_combo.addItem(checkpoint_label(path), str(path))
         self.pictures_spin = QtWidgets.QSpinBox()
@@ -148,24 +171,43 @@ class AnimateDialog(QtWidgets.QDialog):
             self.out_edit.setText(path)
 
     # ------------------------------------------------------------------------------ the command
-    def arguments(self) -> list[str]:
-        """``python -m engines animate`` with the form's choices."""
+    def arguments(self, checkpoint: str) -> list[str]:
+        """``python -m engines animate`` with the form's choices, from ``checkpoint``."""
         args = ["-m", "engines", "animate", str(self.run_dir), "--view", self.view_combo.currentData(),
-                "--checkpoint", self.checkpoint_combo.currentData(), "--frames", str(self.pictures_spin.value()),
+                "--checkpoint", checkpoint, "--frames", str(self.pictures_spin.value()),
                 "--fps", f"{self.fps_spin.value():g}", "--out", self.out_edit.text(), "--progress"]
         if self.scale_spin.value():
             args += ["--scale", str(self.scale_spin.value())]
         return args
 
     def start_animation(self) -> None:
-        if self.process is not None or not self.animate_button.isEnabled():
+        if self.process is not None or self._live_timer.isActive() or not self.animate_button.isEnabled():
             return
         self.finished_message, self._output = "", b""
-        self.message.setText("Animating…")
         self.animate_button.setEnabled(False)
+        if self.checkpoint_combo.currentData() == LIVE:
+            self.message.setText("Asking the live run for its state…")
+            self._before, self._waited = written(checkpoints(self.run_dir)), 0
+            self.save_live()
+            self._live_timer.start()
+        else:
+            self._run(self.checkpoint_combo.currentData())
+
+    def _look_for_live_checkpoint(self) -> None:
+        new = [path for path, when in written(checkpoints(self.run_dir)).items() if self._before.get(path) != when]
+        self._waited += LIVE_POLL_MS
+        if new:
+            self._live_timer.stop()
+            self._run(str(new[0]))
+        elif self._waited >= LIVE_WAIT_MS:
+            self._live_timer.stop()
+            self._end(f"The live run wrote no checkpoint within {LIVE_WAIT_MS // 1000} s; choose a kept one.")
+
+    def _run(self, checkpoint: str) -> None:
+        self.message.setText("Animating…")
         process = QtCore.QProcess(self)
         process.setProgram(sys.executable)
-        process.setArguments(self.arguments())
+        process.setArguments(self.arguments(checkpoint))
         process.setWorkingDirectory(str(Path(__file__).resolve().parents[1]))
         process.readyReadStandardOutput.connect(self._read_output)
         process.finished.connect(self._finished)
@@ -208,6 +250,9 @@ class AnimateDialog(QtWidgets.QDialog):
             message = "Animation cancelled; no file was written."
         else:
             message = errors[-1].removeprefix("error: ") if errors else f"the animation failed (exit {code})"
+        self._end(message)
+
+    def _end(self, message: str) -> None:
         self.finished_message = message
         self.message.setText(message)
         self.animate_button.setEnabled(True)
@@ -215,6 +260,7 @@ class AnimateDialog(QtWidgets.QDialog):
 
     def done(self, result: int) -> None:
         """Closing the dialog cancels a running animation and waits for it to leave."""
+        self._live_timer.stop()
         if self.process is not None:
             self.process.terminate()
             self.process.waitForFinished(10_000)

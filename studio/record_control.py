@@ -41,7 +41,7 @@ class RecordControl(QtCore.QObject):
         self.menu.aboutToShow.connect(self._fill_menu)
         self.gif = self.menu.addAction("Record as GIF (instead of MP4)")
         self.gif.setCheckable(True)
-        self.caption = Caption(width_of="● REC 00:00 · 0000.0 MB")
+        self.caption = Caption(width_of="● REC latent_scatter 00:00 · 0000.0 MB")
         self.caption.setStyleSheet("color: #ff5f56;")
         self.caption.hide()
         window.statusBar().addPermanentWidget(self.caption)

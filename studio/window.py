@@ -20,7 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.core.config import FieldInfo
 from engines.core.views import View
-from engines.live.protocol import Pause, Resume, RunSpec, Step
+from engines.live.protocol import Pause, Resume, RunSpec, SaveCheckpoint, Step
 from studio.actions import MENUS, RECORD_PANEL, SAVE_PICTURE, TOOLBAR, VIEW_MENU, fill, make_actions, shortcut_rows
 from studio.controls import RunSetup
 from studio.keys import ShortcutsWin
@@ -622,10 +622,16 @@ class MainWindow(QtWidgets.QMainWindow):
         except ConfigError as exc:
             self.show_error(f"Cannot animate: {exc}")
             return None
-        dialog = AnimateDialog(self.run_dir, self.shown_model, views, self)
+        dialog = AnimateDialog(self.run_dir, self.shown_model, views, self,
+                               save_live=self.save_live_checkpoint if self.state.live else None)
         dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def save_live_checkpoint(self) -> None:
+        """Ask the live run for a checkpoint of its state now (File → Animate from the live run)."""
+        if self.worker is not None and self.state.live:
+            self.worker.send(SaveCheckpoint())
 
     def _fill_save_picture_menu(self) -> None:
         """One entry per panel shown: File → Save picture of → a panel saves it as a PNG."""

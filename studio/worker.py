@@ -171,8 +171,8 @@ class TrainingWorker(QObject):
 
     # ------------------------------------------------------------------------------ commands
     def send(self, message) -> None:
-        """A run control (Pause, Resume, Step, Stop) for the training process; a Stop goes to the
-        display copy too. Ignored once the run has ended."""
+        """A run control (Pause, Resume, Step, SaveCheckpoint, Stop) for the training process; a Stop
+        goes to the display copy too. Ignored once the run has ended."""
         self._send(message, to_training=True, to_display=isinstance(message, Stop))
 
     def set_field(self, name: str, value) -> None:

@@ -294,6 +294,16 @@ class Runner:
         save_checkpoint(self.store, self.engine.step, self.engine.state_dict())
         self._last_checkpoint_time = time.monotonic()
 
+    def checkpoint_now(self) -> None:
+        """A checkpoint of the state as it is, asked for by a front end between two steps; one that
+        cannot be written (a full disk) leaves the run as it was and says so in the status."""
+        if self.store is None:
+            return
+        try:
+            self._checkpoint()
+        except StoreWriteError as exc:
+            self.latest.status.message = f"checkpoint not written: {exc}"
+
     def _one_step(self) -> None:
         engine, store, s = self.engine, self.store, self.settings
         values = engine.train_step()

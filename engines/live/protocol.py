@@ -59,6 +59,12 @@ class Step:
 
 
 @dataclass(frozen=True)
+class SaveCheckpoint:
+    """Training: write a checkpoint of the state now, between two steps, paused or not (File →
+    Animate from the live state)."""
+
+
+@dataclass(frozen=True)
 class Stop:
     """Stop training (saving a final checkpoint) / stop the display copy."""
 

@@ -21,8 +21,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from engines.core.commands import CallMethod, SetField
-from engines.live.protocol import (Done, Drawn, Failed, Pause, Pull, Pulled, Ready, Resume, RunSpec, State, Step,
-                                   Stop)
+from engines.live.protocol import (Done, Drawn, Failed, Pause, Pull, Pulled, Ready, Resume, RunSpec, SaveCheckpoint,
+                                   State, Step, Stop)
 
 STATE_HOLD_S = 1.0           # training waits at most this long for the display copy to draw its state
 
@@ -177,6 +177,8 @@ class TrainingSession:
             control.resume()
         elif isinstance(message, Step):
             control.step(message.n)
+        elif isinstance(message, SaveCheckpoint):
+            control.submit(lambda engine: self.runner.checkpoint_now())
         elif isinstance(message, Stop):
             control.stop()
         else:

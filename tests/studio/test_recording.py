@@ -100,3 +100,22 @@ def test_file_animate_makes_the_chains_mixing_from_a_chosen_checkpoint_and_cance
         dialog.progress.findChild(QtWidgets.QPushButton).click()                   # Cancel
     assert ended.args[0] == "Animation cancelled; no file was written." and not (tmp_path / "long.mp4").exists()
     window.close()
+
+
+def test_file_animate_from_the_live_run_now_asks_it_for_a_checkpoint_of_the_step_it_is_at(qtbot):
+    from engines.live.protocol import RunSpec
+
+    spec = RunSpec(model="rbm", data="digits", overrides={"hidden": 16, "chains": 16})
+    window = start_window(qtbot, spec, frames=("chains",))
+    window.action_pause.trigger()
+    qtbot.waitUntil(lambda: window.last_status.get("paused"), timeout=30_000)
+    qtbot.wait(300)
+    step = window.last_status["step"]
+    dialog = window.open_animate_dialog()
+    assert dialog.checkpoint_combo.currentText() == "the live run, now"
+    dialog.pictures_spin.setValue(6)
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("gif"))
+    with qtbot.waitSignal(dialog.animated, timeout=120_000) as ended:
+        dialog.start_animation()
+    assert ended.args[0].startswith(f"Wrote 6 pictures of rbm's chains from step {step} to"), ended.args[0]
+    window.close()
