@@ -41,6 +41,7 @@ EXPERIMENTS = {e.name: e for e in (
     Experiment("rbm-store-cadence", (("train", (sys.executable, "-m", "engines", "train", "rbm", "--steps", "2000",
                                                 "--no-early-frames", "--run-dir", "runs/rbm-cadence")),), 0.5,
                store_size_of="runs/rbm-cadence"),
+    Experiment("frame-schedule", (("schedule", (sys.executable, "benchmarks/frame_schedule.py")),), 25),
     *fidelity.EXPERIMENTS.values(),
     *(Experiment(f"live-{m}", (("live", (sys.executable, "benchmarks/live_overhead.py", "--model", m, *LIVE_ARGS)),),
                  2.5) for m in LIVE_MODELS),
@@ -84,6 +85,17 @@ FIGURES = (
             {"rbm_mb_per_1000": Read("rbm-store-cadence", "store", "bytes", 1 / 2 / 2**20),
              "rbm_cadence_mb": Read("rbm-store-cadence", "store", "bytes", 1 / 2**20),
              "rbm_mb": Read("rbm-store", "store", "bytes", 1 / 2**20)}),
+    Figures("A default run of 2,000 steps records {rbm_frames} frames of its main panel (rbm; vae {vae_frames}, "
+            "dcgan {dcgan_frames}), and over 100,000 steps the default RBM run's store grows by {long_mb_per_1000} MB "
+            "per 1,000 steps ({long_store_mb} MB in all, {long_frames} frames of each panel; its three kept "
+            "checkpoints, {long_checkpoints_mb} MB, beside it)",
+            {"rbm_frames": Read("frame-schedule", "schedule", "rbm.frames"),
+             "vae_frames": Read("frame-schedule", "schedule", "vae.frames"),
+             "dcgan_frames": Read("frame-schedule", "schedule", "dcgan.frames"),
+             "long_mb_per_1000": Read("frame-schedule", "schedule", "rbm_long.mb_per_1000"),
+             "long_store_mb": Read("frame-schedule", "schedule", "rbm_long.store_mb"),
+             "long_frames": Read("frame-schedule", "schedule", "rbm_long.frames"),
+             "long_checkpoints_mb": Read("frame-schedule", "schedule", "rbm_long.checkpoints_mb")}),
     *(Figures(live_template(m), live_row(m)) for m in LIVE_MODELS),
     *(cost_row(m) for m in LIVE_MODELS),
     *(Figures(f"| {share} | {{{key}_ratio}} | {{{key}_fps}} | {{{key}_display}} % |",

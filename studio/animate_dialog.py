@@ -19,10 +19,9 @@ from PySide6 import QtCore, QtWidgets
 
 from engines.animation import animatable_views, animation_kind
 from engines.core.checkpoints import FOLDER
-from engines.records.export import FORMATS, MAX_SCALE
+from studio.output_options import OutputOptions, form_buttons
 from studio.panels.images import Caption
 
-FORMAT_LABELS = {"mp4": "MP4 video (H.264)", "gif": "Animated GIF", "png": "PNG sheet of pictures"}
 DEFAULT_PICTURES = 300
 DIALOG_MIN_WIDTH = 560
 LIVE = ""                      # the checkpoint choice "the live run, now"
@@ -95,23 +94,9 @@ class AnimateDialog(QtWidgets.QDialog):
         self.pictures_spin.setRange(1, 100_000)
         self.pictures_spin.setValue(DEFAULT_PICTURES)
         self.pictures_spin.setGroupSeparatorShown(True)
-        self.fps_spin = QtWidgets.QDoubleSpinBox()
-        self.fps_spin.setRange(0.5, 120.0)
-        self.fps_spin.setDecimals(1)
-        self.fps_spin.setValue(15.0)
-        self.scale_spin = QtWidgets.QSpinBox()
-        self.scale_spin.setRange(0, MAX_SCALE)
-        self.scale_spin.setSpecialValueText("auto")
-        self.scale_spin.setToolTip("Screen pixels per image pixel; auto: the largest that fits a 1280×720 slide")
-        self.format_combo = QtWidgets.QComboBox()
-        for fmt in FORMATS:
-            self.format_combo.addItem(FORMAT_LABELS[fmt], fmt)
-        self.out_edit = QtWidgets.QLineEdit()
-        browse = QtWidgets.QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        out_row = QtWidgets.QHBoxLayout()
-        out_row.addWidget(self.out_edit, 1)
-        out_row.addWidget(browse)
+        self.output = OutputOptions(self, 15.0, self.run_dir / "animation.mp4", "Animate to")
+        self.fps_spin, self.scale_spin = self.output.fps_spin, self.output.scale_spin
+        self.format_combo, self.out_edit = self.output.format_combo, self.output.out_edit
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
 
@@ -119,15 +104,8 @@ class AnimateDialog(QtWidgets.QDialog):
         form.addRow("View", self.view_combo)
         form.addRow("From checkpoint", self.checkpoint_combo)
         form.addRow("Pictures", self.pictures_spin)
-        form.addRow("Frames per second", self.fps_spin)
-        form.addRow("Scale", self.scale_spin)
-        form.addRow("Format", self.format_combo)
-        form.addRow("Save to", out_row)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
-        self.animate_button = buttons.addButton("Animate", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole)
-        self.animate_button.setDefault(True)
-        buttons.accepted.connect(self.start_animation)
-        buttons.rejected.connect(self.reject)
+        self.output.add_rows(form)
+        buttons, self.animate_button = form_buttons(self, "Animate", self.start_animation)
 
         self.setMinimumWidth(DIALOG_MIN_WIDTH)
         layout = QtWidgets.QVBoxLayout(self)
@@ -135,8 +113,7 @@ class AnimateDialog(QtWidgets.QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
-        for combo in (self.view_combo, self.format_combo):
-            combo.currentIndexChanged.connect(self._name_file)
+        self.view_combo.currentIndexChanged.connect(self._name_file)
         self.view_combo.currentIndexChanged.connect(self._view_changed)
         self._view_changed()
         self._name_file()
@@ -159,16 +136,7 @@ class AnimateDialog(QtWidgets.QDialog):
         self.pictures_spin.setEnabled(view is not None and animation_kind(view) != "playback")
 
     def _name_file(self) -> None:
-        name, fmt = self.view_combo.currentData() or "animation", self.format_combo.currentData()
-        folder = Path(self.out_edit.text()).parent if self.out_edit.text() else self.run_dir
-        self.out_edit.setText(str(folder / f"{name}-animation.{fmt}"))
-
-    def _browse(self) -> None:
-        fmt = self.format_combo.currentData()
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Animate to", self.out_edit.text(),
-                                                        f"{FORMAT_LABELS[fmt]} (*.{fmt})")
-        if path:
-            self.out_edit.setText(path)
+        self.output.name_file(f"{self.view_combo.currentData() or 'model'}-animation")
 
     # ------------------------------------------------------------------------------ the command
     def arguments(self, checkpoint: str) -> list[str]:
@@ -176,8 +144,8 @@ class AnimateDialog(QtWidgets.QDialog):
         args = ["-m", "engines", "animate", str(self.run_dir), "--view", self.view_combo.currentData(),
                 "--checkpoint", checkpoint, "--frames", str(self.pictures_spin.value()),
                 "--fps", f"{self.fps_spin.value():g}", "--out", self.out_edit.text(), "--progress"]
-        if self.scale_spin.value():
-            args += ["--scale", str(self.scale_spin.value())]
+        if self.output.scale:
+            args += ["--scale", str(self.output.scale)]
         return args
 
     def start_animation(self) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from engines.records.export import (FORMATS, MAX_SCALE, ExportCancelled, ExportError, default_panels, estimate_export,
-                           export_run, exportable_panels, step_range)
+from engines.records.export import (ExportCancelled, ExportError, default_panels, estimate_export, export_run,
+                                    exportable_panels, step_range)
+from studio.output_options import OutputOptions, form_buttons
 from studio.panels.images import Caption
 
-FORMAT_LABELS = {"mp4": "MP4 video (H.264)", "gif": "Animated GIF", "png": "PNG sheet of frames"}
 ESTIMATE_DELAY_MS = 300       # the size is estimated once the form has been still this long
 DIALOG_MIN_WIDTH = 560        # px: room for a run's path and the size estimate's line
 
@@ -101,17 +101,9 @@ class ExportDialog(QtWidgets.QDialog):
         for spin in (self.first_spin, self.last_spin):
             spin.setRange(0, 2**31 - 1)
             spin.setGroupSeparatorShown(True)
-        self.fps_spin = QtWidgets.QDoubleSpinBox()
-        self.fps_spin.setRange(0.5, 120.0)
-        self.fps_spin.setDecimals(1)
-        self.fps_spin.setValue(10.0)
-        self.scale_spin = QtWidgets.QSpinBox()
-        self.scale_spin.setRange(0, MAX_SCALE)
-        self.scale_spin.setSpecialValueText("auto")
-        self.scale_spin.setToolTip("Screen pixels per image pixel; auto: the largest that fits a 1280×720 slide")
-        self.format_combo = QtWidgets.QComboBox()
-        for fmt in FORMATS:
-            self.format_combo.addItem(FORMAT_LABELS.get(fmt, fmt), fmt)
+        self.output = OutputOptions(self, 10.0, self.run_dir / f"{'_'.join(chosen) or 'export'}.mp4", "Export to")
+        self.fps_spin, self.scale_spin = self.output.fps_spin, self.output.scale_spin
+        self.format_combo, self.out_edit = self.output.format_combo, self.output.out_edit
         self.estimate_label = QtWidgets.QLabel("estimating the size…")
         self.estimate_label.setWordWrap(True)
         self.estimate = None
@@ -120,31 +112,16 @@ class ExportDialog(QtWidgets.QDialog):
         self._estimate_timer.setSingleShot(True)
         self._estimate_timer.setInterval(ESTIMATE_DELAY_MS)
         self._estimate_timer.timeout.connect(self._start_estimate)
-        self.out_edit = QtWidgets.QLineEdit(str(self.run_dir / f"{'_'.join(chosen) or 'export'}.mp4"))
-        browse = QtWidgets.QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        out_row = QtWidgets.QHBoxLayout()
-        out_row.addWidget(self.out_edit, 1)
-        out_row.addWidget(browse)
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
 
         form = QtWidgets.QFormLayout()
         form.addRow("First step", self.first_spin)
         form.addRow("Last step", self.last_spin)
-        form.addRow("Frames per second", self.fps_spin)
-        form.addRow("Scale", self.scale_spin)
-        form.addRow("Format", self.format_combo)
-        form.addRow("Save to", out_row)
+        self.output.add_rows(form)
         form.addRow(self.estimate_label)             # a row of its own: a wrapped estimate is not clipped
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
-        self.export_button = buttons.addButton("Export", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole)
-        self.export_button.setDefault(True)
-        buttons.accepted.connect(self.start_export)
-        buttons.rejected.connect(self.reject)
+        buttons, self.export_button = form_buttons(self, "Export", self.start_export)
 
-        self.out_edit.textChanged.connect(self.out_edit.setToolTip)       # the whole path, however narrow
-        self.out_edit.setToolTip(self.out_edit.text())
         self.setMinimumWidth(DIALOG_MIN_WIDTH)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(Caption(f"Run: {self.run_dir}", elide=QtCore.Qt.TextElideMode.ElideMiddle))
@@ -152,20 +129,18 @@ class ExportDialog(QtWidgets.QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
-        self.format_combo.currentIndexChanged.connect(self._format_changed)
         for signal in (self.first_spin.valueChanged, self.last_spin.valueChanged, self.scale_spin.valueChanged,
                        self.format_combo.currentIndexChanged):
             signal.connect(self._estimate_timer.start)
         for box in self.panel_boxes.values():
             box.toggled.connect(self._estimate_timer.start)
         self._update_range()
-        self._format_changed()
         self._estimate_timer.start()
 
     # ------------------------------------------------------------------------------ size
     @property
     def scale(self) -> int | None:
-        return self.scale_spin.value() or None
+        return self.output.scale
 
     def _start_estimate(self) -> None:
         """Estimate the export's size in the background (again later if one is running)."""
@@ -207,20 +182,6 @@ class ExportDialog(QtWidgets.QDialog):
             spin.setRange(first, last)
         self.first_spin.setValue(first)
         self.last_spin.setValue(last)
-
-    def _format_changed(self) -> None:
-        fmt = self.format_combo.currentData()
-        path = Path(self.out_edit.text() or self.run_dir / "export")
-        name = "_".join(self.chosen_panels()) or "export"
-        stem = path.stem if path.suffix.lstrip(".") in FORMATS else name
-        self.out_edit.setText(str(path.with_name(f"{stem}.{fmt}")))
-
-    def _browse(self) -> None:
-        fmt = self.format_combo.currentData()
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export to", self.out_edit.text(),
-                                                        f"{FORMAT_LABELS[fmt]} (*.{fmt})")
-        if path:
-            self.out_edit.setText(path)
 
     # ------------------------------------------------------------------------------ export
     def start_export(self) -> None:
