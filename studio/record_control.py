@@ -31,7 +31,6 @@ class RecordControl(QtCore.QObject):
 
     def __init__(self, window: QtWidgets.QMainWindow):
         super().__init__(window)
-        self.window = window
         self.recorder = Recorder(self)
         self.recorder.progressed.connect(self._progressed)
         self.recorder.saved.connect(self._saved)
@@ -45,6 +44,11 @@ class RecordControl(QtCore.QObject):
         self.caption.setStyleSheet("color: #ff5f56;")
         self.caption.hide()
         window.statusBar().addPermanentWidget(self.caption)
+
+    @property
+    def window(self) -> QtWidgets.QMainWindow:
+        """The window (its parent: not kept in an attribute, so no reference cycle outlives it)."""
+        return self.parent()
 
     def folder(self) -> Path:
         run_dir = getattr(self.window, "run_dir", None)

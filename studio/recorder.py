@@ -162,6 +162,7 @@ class Recorder(QtCore.QObject):
     def _encoder_finished(self, code: int, status) -> None:
         process, self._process = self._process, None
         self._timer.stop()
+        self.widget = None                       # nothing recorded keeps a panel or the window alive
         self._take_output(process)
         process.deleteLater()
         if code == 0 and status == QtCore.QProcess.ExitStatus.NormalExit and self.path.exists():
@@ -174,5 +175,6 @@ class Recorder(QtCore.QObject):
         if error == QtCore.QProcess.ProcessError.FailedToStart:
             process, self._process = self._process, None
             self._timer.stop()
+            self.widget = None
             process.deleteLater()
             self.failed.emit("Recording not saved: the encoder could not start")

@@ -18,6 +18,7 @@ def decoded(path) -> tuple[list[np.ndarray], float]:
 
 def test_five_seconds_of_a_live_panel_record_to_an_mp4_that_decodes_at_five_pictures_a_second_or_more(qtbot, tmp_path):
     window = start_window(qtbot)
+    qtbot.addWidget(window)
     control = window.record_control
     out = tmp_path / "bars.mp4"
     assert window.record("bars", out)
@@ -41,6 +42,7 @@ def test_the_window_records_to_a_gif_that_keeps_its_size_when_the_window_is_resi
     from PIL import Image
 
     window = start_window(qtbot)
+    qtbot.addWidget(window)
     window.resize(900, 640)
     qtbot.wait(200)
     control = window.record_control
@@ -107,6 +109,7 @@ def test_file_animate_from_the_live_run_now_asks_it_for_a_checkpoint_of_the_step
 
     spec = RunSpec(model="rbm", data="digits", overrides={"hidden": 16, "chains": 16})
     window = start_window(qtbot, spec, frames=("chains",))
+    qtbot.addWidget(window)
     window.action_pause.trigger()
     qtbot.waitUntil(lambda: window.last_status.get("paused"), timeout=30_000)
     dialog = window.open_animate_dialog()
