@@ -18,8 +18,9 @@ from studio.recorder import Recorder, recording_name
 STATUS_MESSAGE_MS = 15_000
 
 
-def megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
+def size_text(size: int) -> str:
+    """"840 kB", "12.3 MB": a recording's size as it grows."""
+    return f"{size / 1e3:.0f} kB" if size < 1e6 else f"{size / 1e6:.1f} MB"
 
 
 def clock(seconds: float) -> str:
@@ -103,12 +104,12 @@ class RecordControl(QtCore.QObject):
         self.menu.insertSeparator(self.gif)
 
     def _progressed(self, seconds: float, size: int) -> None:
-        self.caption.setText(f"● REC {self.what} {clock(seconds)} · {megabytes(size)}")
+        self.caption.setText(f"● REC {self.what} {clock(seconds)} · {size_text(size)}")
 
     def _saved(self, path: str, seconds: float, size: int) -> None:
         self.caption.hide()
         self._set_checked(False)
-        self.window.statusBar().showMessage(f"Saved the recording of {self.what} ({clock(seconds)}, {megabytes(size)}) "
+        self.window.statusBar().showMessage(f"Saved the recording of {self.what} ({clock(seconds)}, {size_text(size)}) "
                                             f"to {path}", STATUS_MESSAGE_MS)
 
     def _failed(self, message: str) -> None:

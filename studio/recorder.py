@@ -169,7 +169,8 @@ class Recorder(QtCore.QObject):
             self.saved.emit(str(self.path), self._stopped_after or self.elapsed(), self.path.stat().st_size)
         else:
             lines = self._stderr.decode(errors="replace").strip().splitlines()
-            self.failed.emit(f"Recording not saved: {lines[-1] if lines else 'the encoder stopped'}")
+            why = lines[-1].removeprefix("error: ") if lines else "the encoder stopped"
+            self.failed.emit(f"Recording not saved: {why}")
 
     def _encoder_error(self, error) -> None:
         if error == QtCore.QProcess.ProcessError.FailedToStart:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.core.files import replaced_atomically
-from engines.records.export import WRITERS, Canvas
+from engines.records.export import WRITERS, Canvas, ExportError
 
 HEADER = struct.Struct("<Q")
 FORMATS = ("mp4", "gif")
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: recording cancelled", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except ValueError as exc:
+    except (ValueError, ExportError) as exc:         # nothing recorded; the video encoder failed
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
