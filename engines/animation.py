@@ -1,5 +1,5 @@
 """Animations of a model's own dynamics, from a run's checkpoint: what its views show when the model
-runs on without training (``python -m engines animate RUN --view chains``; the studio's Export →
+runs on without training (``python -m engines animate RUN --view chains``; the studio's File →
 Animate runs the same command).
 
 How a view animates is what it declares (:mod:`engines.core.views`), so a new family gets this from

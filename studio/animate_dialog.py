@@ -69,12 +69,14 @@ class AnimateDialog(QtWidgets.QDialog):
         super().__init__(parent)
         self.save_live = save_live
         self.setWindowTitle("Animate the model")
-        self.run_dir = Path(run_dir)
+        self.run_dir = Path(run_dir).expanduser().resolve()    # the command runs in another folder
         self.views = {view.name: view for view in views}
         self.process: QtCore.QProcess | None = None
         self.progress: QtWidgets.QProgressDialog | None = None
         self.finished_message = ""
-        self._output = b""
+        self._output = b""                       # the command's unfinished last line
+        self._wrote = ""                         # its "wrote N pictures …" line
+        self._cancelled = False
         self._before: dict[Path, int] = {}       # the checkpoints there were when the live one was asked for
         self._waited = 0
         self._live_timer = QtCore.QTimer(self)
@@ -143,7 +145,7 @@ class AnimateDialog(QtWidgets.QDialog):
         """``python -m engines animate`` with the form's choices, from ``checkpoint``."""
         args = ["-m", "engines", "animate", str(self.run_dir), "--view", self.view_combo.currentData(),
                 "--checkpoint", checkpoint, "--frames", str(self.pictures_spin.value()),
-                "--fps", f"{self.fps_spin.value():g}", "--out", self.out_edit.text(), "--progress"]
+                "--fps", f"{self.fps_spin.value():g}", "--out", str(self.output.path()), "--progress"]
         if self.output.scale:
             args += ["--scale", str(self.output.scale)]
         return args
@@ -151,7 +153,7 @@ class AnimateDialog(QtWidgets.QDialog):
     def start_animation(self) -> None:
         if self.process is not None or self._live_timer.isActive() or not self.animate_button.isEnabled():
             return
-        self.finished_message, self._output = "", b""
+        self.finished_message, self._output, self._cancelled = "", b"", False
         self.animate_button.setEnabled(False)
         if self.checkpoint_combo.currentData() == LIVE:
             self.message.setText("Asking the live run for its state…")
@@ -179,6 +181,7 @@ class AnimateDialog(QtWidgets.QDialog):
         process.setWorkingDirectory(str(Path(__file__).resolve().parents[1]))
         process.readyReadStandardOutput.connect(self._read_output)
         process.finished.connect(self._finished)
+        process.errorOccurred.connect(self._failed_to_start)
         self.process = process
         self.progress = QtWidgets.QProgressDialog("Drawing the pictures…", "Cancel", 0, 0, self)
         self.progress.setWindowTitle("Animate")
@@ -190,34 +193,51 @@ class AnimateDialog(QtWidgets.QDialog):
 
     def cancel(self) -> None:
         if self.process is not None:
+            self._cancelled = True
             self.process.terminate()            # SIGTERM: the command stops and leaves no file
 
     def _read_output(self) -> None:
+        """The command's lines: the newest ``progress DONE TOTAL`` moves the bar; only the unfinished
+        last line and the ``wrote`` line are kept."""
         self._output += bytes(self.process.readAllStandardOutput())
-        lines = self._output.decode(errors="replace").splitlines()
-        for line in reversed(lines):
-            parts = line.split()
-            if len(parts) == 3 and parts[0] == "progress" and parts[1].isdigit() and parts[2].isdigit():
+        *lines, self._output = self._output.split(b"\n")
+        for line in lines:
+            parts = line.decode(errors="replace").split()
+            if parts[:1] == ["wrote"]:
+                self._wrote = " ".join(parts)
+            elif len(parts) == 3 and parts[0] == "progress" and parts[1].isdigit() and parts[2].isdigit():
                 if self.progress is not None:
                     self.progress.setMaximum(int(parts[2]))
                     self.progress.setValue(int(parts[1]))
-                break
 
-    def _finished(self, code: int, status) -> None:
+    def _failed_to_start(self, error) -> None:
+        if error == QtCore.QProcess.ProcessError.FailedToStart:
+            self._close_process()
+            self._end("The animation could not start (python -m engines animate).")
+
+    def _close_process(self) -> QtCore.QProcess:
         process, self.process = self.process, None
-        self._output += bytes(process.readAllStandardOutput())
-        errors = bytes(process.readAllStandardError()).decode(errors="replace").strip().splitlines()
         process.deleteLater()
         if self.progress is not None:
             self.progress.close()
+            self.progress.deleteLater()
             self.progress = None
+        return process
+
+    def _finished(self, code: int, status) -> None:
+        self._read_output()
+        self._output += b"\n"
+        self._read_output()
+        process = self._close_process()
+        errors = bytes(process.readAllStandardError()).decode(errors="replace").strip().splitlines()
         if code == 0 and status == QtCore.QProcess.ExitStatus.NormalExit:
-            wrote = [line for line in self._output.decode(errors="replace").splitlines() if line.startswith("wrote")]
-            message = wrote[-1][:1].upper() + wrote[-1][1:] if wrote else f"Wrote {self.out_edit.text()}"
-        elif code == 130 or status != QtCore.QProcess.ExitStatus.NormalExit:
+            message = self._wrote[:1].upper() + self._wrote[1:] if self._wrote else f"Wrote {self.out_edit.text()}"
+        elif self._cancelled:
             message = "Animation cancelled; no file was written."
+        elif errors:
+            message = errors[-1].removeprefix("error: ")
         else:
-            message = errors[-1].removeprefix("error: ") if errors else f"the animation failed (exit {code})"
+            message = f"The animation stopped (exit {code if status == QtCore.QProcess.ExitStatus.NormalExit else 'crash'})"
         self._end(message)
 
     def _end(self, message: str) -> None:
@@ -230,7 +250,8 @@ class AnimateDialog(QtWidgets.QDialog):
         """Closing the dialog cancels a running animation and waits for it to leave."""
         self._live_timer.stop()
         if self.process is not None:
-            self.process.terminate()
-            self.process.waitForFinished(10_000)
+            self.cancel()
+            if not self.process.waitForFinished(10_000):
+                self.process.kill()
         super().done(result)
 

@@ -16,7 +16,7 @@ class OutputOptions:
     for ``dialog`` and added to a form by :meth:`add_rows`."""
 
     def __init__(self, dialog: QtWidgets.QDialog, fps: float, out: Path, browse_title: str):
-        self.dialog, self.browse_title = dialog, browse_title
+        self.dialog, self.browse_title, self.default = dialog, browse_title, Path(out)
         self.fps_spin = QtWidgets.QDoubleSpinBox()
         self.fps_spin.setRange(0.5, 120.0)
         self.fps_spin.setDecimals(1)
@@ -53,13 +53,18 @@ class OutputOptions:
         form.addRow("Format", self.format_combo)
         form.addRow("Save to", self.out_row)
 
+    def path(self) -> Path:
+        """The file asked for, ``~`` expanded and absolute (an empty field: the default's folder)."""
+        return Path(self.out_edit.text().strip() or self.default).expanduser().resolve()
+
     def name_file(self, stem: str) -> None:
         """Name the file ``stem`` in the folder it is in, with the format's suffix."""
-        self.out_edit.setText(str(Path(self.out_edit.text()).with_name(f"{stem}.{self.fmt}")))
+        self.out_edit.setText(str(self.path().with_name(f"{stem}.{self.fmt}")))
 
     def _format_changed(self) -> None:
-        path = Path(self.out_edit.text())
-        self.out_edit.setText(str(path.with_suffix(f".{self.fmt}")))
+        path = self.path()
+        if path.name:
+            self.out_edit.setText(str(path.with_suffix(f".{self.fmt}")))
 
     def browse(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self.dialog, self.browse_title, self.out_edit.text(),

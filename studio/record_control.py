@@ -1,8 +1,8 @@
 """The window's Record controls: the Record action (the whole window), File → Record panel (one panel),
 the status-bar caption that shows the time and the file size while it records, and where files go.
 
-A recording goes to ``recordings/`` in the run's folder (in ``~/genstudio-recordings`` before there is
-a run), named after what it shows and when (:func:`~studio.recorder.recording_name`); the Record panel
+A recording goes to ``recordings/`` in the run's folder (``~/genstudio-recordings/recordings`` before
+there is a run), named after what it shows and when (:func:`~studio.recorder.recording_name`); the Record panel
 menu's last entry switches the format from MP4 to GIF. Stopping (Record again, or closing the window)
 saves it, and the status bar says where.
 """

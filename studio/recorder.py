@@ -12,7 +12,6 @@ and says so; the file appears only then (complete, or not at all).
 """
 from __future__ import annotations
 
-import struct
 import sys
 import time
 from pathlib import Path
@@ -20,15 +19,25 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from engines.records.export import MAX_SIDE
+from engines.records.recording import HEADER
+
 RECORD_FPS = 15.0
 MAX_QUEUED = 4                    # pictures waiting in the pipe beyond which a grab is skipped
-HEADER = struct.Struct("<Q")      # as engines.records.recording reads it
 ENCODER_STOP_MS = 30_000          # at most this long to finish the file when the window closes
+ENCODER_TERM_MS = 5_000           # then this long to give up cleanly (no partial file) before a kill
 
 
 def recording_name(what: str, fmt: str = "mp4") -> str:
     """``what-YYYYmmdd-HHMMSS.fmt``: a file name that sorts by time and says what was recorded."""
     return f"{what}-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+
+
+def recording_size(width: int, height: int) -> tuple[int, int]:
+    """A grab's size as recorded: within :data:`MAX_SIDE` a side (the aspect kept), sides even
+    (H.264's 4:2:0 needs them)."""
+    shrink = min(1.0, MAX_SIDE / max(width, height, 1))
+    return int(width * shrink) // 2 * 2, int(height * shrink) // 2 * 2
 
 
 def rgb_bytes(image: QtGui.QImage, width: int, height: int) -> bytes:
@@ -86,15 +95,15 @@ class Recorder(QtCore.QObject):
         """Record ``widget`` to ``path`` (.mp4 or .gif) until :meth:`stop`."""
         if self.recording:
             raise RuntimeError("a recording is already running")
-        self.widget, self.path = widget, Path(path).resolve()
+        self.path = Path(path).expanduser().resolve()
         first = widget.grab().toImage()
-        width, height = first.width() // 2 * 2, first.height() // 2 * 2   # H.264's 4:2:0 needs even sides
+        width, height = recording_size(first.width(), first.height())
         if width < 2 or height < 2:
-            self.failed.emit("Nothing to record: the panel is not shown")
+            self.failed.emit("Nothing to record: it is not shown")
             return
-        self._size = (width, height)
+        self.widget, self._size = widget, (width, height)
         self.grabs = self.dropped = 0
-        self._last_number, self._bytes, self._stderr = -1, 0, b""
+        self._last_number, self._bytes, self._stderr, self._stopped_after = -1, 0, b"", 0.0
         process = QtCore.QProcess(self)
         process.setProgram(sys.executable)
         process.setArguments(["-m", "engines.records.recording", str(self.path), "--width", str(width),
@@ -105,6 +114,8 @@ class Recorder(QtCore.QObject):
         process.errorOccurred.connect(self._encoder_error)
         self._process = process
         process.start()
+        if self._process is None:                # it failed to start: failed() has said so
+            return
         self._started = time.monotonic()
         self._timer.start(round(1000 / self.fps))
         self._write(0, first)
@@ -120,8 +131,11 @@ class Recorder(QtCore.QObject):
     def finish(self, timeout_ms: int = ENCODER_STOP_MS) -> None:
         """Stop and wait for the file (the window is closing: nothing after it would save it)."""
         self.stop()
-        if self._process is not None:
-            self._process.waitForFinished(timeout_ms)
+        process = self._process
+        if process is not None and not process.waitForFinished(timeout_ms):
+            process.terminate()                  # the encoder removes its unfinished file on SIGTERM
+            if not process.waitForFinished(ENCODER_TERM_MS):
+                process.kill()
 
     # ------------------------------------------------------------------------------ grabbing
     def _grab(self) -> None:
@@ -166,7 +180,7 @@ class Recorder(QtCore.QObject):
         self._take_output(process)
         process.deleteLater()
         if code == 0 and status == QtCore.QProcess.ExitStatus.NormalExit and self.path.exists():
-            self.saved.emit(str(self.path), self._stopped_after or self.elapsed(), self.path.stat().st_size)
+            self.saved.emit(str(self.path), self._stopped_after, self.path.stat().st_size)
         else:
             lines = self._stderr.decode(errors="replace").strip().splitlines()
             why = lines[-1].removeprefix("error: ") if lines else "the encoder stopped"

@@ -20,7 +20,7 @@ model, a panel or a frame. A view says:
 - ``loop``: an engine method ``loop(phase) -> Frame`` drawing the view's picture at ``phase`` ∈ [0, 1)
   of a closed path through the model's own inputs (a VAE's latent plane, a GAN's noise on a great
   circle, a chair's azimuth): the view's animation of the model itself (``python -m engines
-  animate``, Export → Animate), pictures at phases i/N making a seamless loop. Empty: none.
+  animate``, File → Animate), pictures at phases i/N making a seamless loop. Empty: none.
 """
 from __future__ import annotations
 

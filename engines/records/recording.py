@@ -22,12 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from engines.core.files import replaced_atomically
-from engines.records.export import WRITERS, Canvas, ExportError
+from engines.records.export import MAX_SIDE, WRITERS, Canvas, ExportError
 
 HEADER = struct.Struct("<Q")
 FORMATS = ("mp4", "gif")
 REPORT_EVERY_S = 0.5
-MAX_SIDE = 4096
 EXIT_BAD_INPUT, EXIT_INTERRUPTED = 2, 130
 
 

@@ -340,15 +340,17 @@ class VAEEngineBase(NetworkEngine):
 
     @torch.no_grad()
     def latent_grid_walk(self, phase: float) -> LatentGrid:
-        """The latent grid with its centre walking once round a circle of radius one spread (one
-        standard deviation of the test means along each axis of the plane): a pan through the plane."""
+        """The latent grid with its centre walking once round a circle of radius one spread (the grid's
+        unit: on a principal-component plane one standard deviation of the test means along each
+        axis, else one latent unit), from the grid as shown and back: a pan through the plane."""
         angle = 2 * math.pi * phase
         return self._latent_grid((math.cos(angle) - 1, math.sin(angle)))
 
     @torch.no_grad()
     def traversals_sweep(self, phase: float) -> ImageGrid:
-        """Each of the most active dimensions swept at once: ``z_d = 3 sin 2πφ`` about the probe's
-        latent, one picture per dimension (the traversals' rows, played instead of laid out)."""
+        """Each of the most active dimensions swept at once: ``z_d = 3 sin 2πφ``, the other dimensions
+        at the probe's latent, one picture per dimension (the traversals' rows, played instead of
+        laid out)."""
         value = torch.tensor([3 * math.sin(2 * math.pi * phase)], device=self.device)
         return ImageGrid("traversals", self.step, self._traversed(value), columns=TRAVERSAL_DIMS)
 

@@ -178,7 +178,7 @@ def test_gif_is_written_one_picture_at_a_time_and_reads_back_exactly(run_dir, tm
 def test_scale_is_automatic_by_default_and_bounded(run_dir, tmp_path):
     export_run(run_dir, ["chains"], tmp_path / "auto.gif")
     _, (width, height), _ = _gif(tmp_path / "auto.gif")
-    assert width <= 1280 and height <= 720 + 80                # a slide's pictures (the caption band aside)
+    assert width <= 1280 and height <= 720                     # the whole picture fits a slide
     assert width > 640 or height > 360                         # ... at the largest whole scale that fits
     with pytest.raises(ExportError, match="scale must be a whole number from 1 to 16"):
         export_run(run_dir, ["chains"], tmp_path / "big.gif", scale=100_000)
