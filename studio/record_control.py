@@ -95,6 +95,7 @@ class RecordControl(QtCore.QObject):
         for action in self.menu.actions():
             if action is not self.gif:
                 self.menu.removeAction(action)
+                action.deleteLater()
         for name, dock in self.window.docks.items():
             if dock.isVisible():
                 action = self.menu.addAction(dock.windowTitle())

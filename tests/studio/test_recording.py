@@ -48,6 +48,10 @@ def test_the_window_records_to_a_gif_that_keeps_its_size_when_the_window_is_resi
     window.resize(900, 640)
     qtbot.wait(200)
     control = window.record_control
+    for _ in range(2):                                         # File → Record panel, opened twice
+        control.menu.aboutToShow.emit()
+    entries = [a.text() for a in control.menu.actions() if not a.isSeparator()]
+    assert entries == ["Curves", "Mean image", "Bars", "Record as GIF (instead of MP4)"], entries
     control.gif.setChecked(True)
     with qtbot.waitSignal(control.recorder.saved, timeout=SAVE_TIMEOUT_MS) as saved:
         window.action_record.trigger()                         # the whole window, to recordings/ of the run
