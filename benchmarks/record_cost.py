@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     from PySide6 import QtCore, QtWidgets
 
     from engines.live.protocol import RunSpec
-    from studio.recorder import RECORD_FPS, rgb_bytes
+    from studio.recorder import RECORD_FPS, painted, rgb_bytes
     from studio.window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -66,12 +66,12 @@ def main(argv=None) -> int:
         spin(0.2)
     spin(5.0)                                                    # past the first pictures and checks
     widget = window if args.panel is None else window.panels[args.panel]
-    first = widget.grab().toImage()
+    first = painted(widget)
     size = (first.width() // 2 * 2, first.height() // 2 * 2)
     grab_ms = []
     for _ in range(30):
         start = time.perf_counter()
-        rgb_bytes(widget.grab().toImage(), *size)
+        rgb_bytes(painted(widget), *size)
         grab_ms.append(1000 * (time.perf_counter() - start))
         spin(1 / RECORD_FPS)
     without = steps_per_s(args.seconds)

@@ -331,16 +331,19 @@ def _composed(drawn: _Drawn, layout: _Layout):
 
 
 # --------------------------------------------------------------------------------------- writers
-def _write_mp4(pictures, path: Path, fps: float, count: int, canvas: Canvas) -> None:
-    """H.264 (libx264, yuv420p: sizes padded to even numbers) in an MP4 container with its index at the
-    front (``+faststart``: a browser plays it while it loads)."""
+EXPORT_X264 = {"crf": "18", "preset": "veryfast"}
+
+
+def _write_mp4(pictures, path: Path, fps: float, count: int, canvas: Canvas, x264: dict = EXPORT_X264) -> None:
+    """H.264 (libx264 with ``x264``'s options, yuv420p: sizes padded to even numbers) in an MP4 container
+    with its index at the front (``+faststart``: a browser plays it while it loads)."""
     import av  # ~0.13 s to import: only when a video is written
 
     height, width = canvas.height, canvas.width
     try:
         with av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
-                                          options={"crf": "18", "preset": "veryfast"})
+                                          options=x264)
             stream.width, stream.height = width + width % 2, height + height % 2
             stream.pix_fmt = "yuv420p"
             even = np.empty((stream.height, stream.width, 3), np.uint8)

@@ -17,6 +17,7 @@ import signal
 import struct
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from engines.records.export import MAX_SIDE, WRITERS, Canvas, ExportError
 HEADER = struct.Struct("<Q")
 FORMATS = ("mp4", "gif")
 REPORT_EVERY_S = 0.5
+RECORD_X264 = {"crf": "20", "preset": "ultrafast"}   # keeps up with the screen on a busy CPU; larger files
 EXIT_BAD_INPUT, EXIT_INTERRUPTED = 2, 130
 
 
@@ -99,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with replaced_atomically(out) as temp:
             progress = Progress(temp)
-            WRITERS[fmt](pictures(sys.stdin.buffer, args.width, args.height, progress), temp, args.fps, 0,
-                         Canvas(args.width, args.height, True))
+            write = partial(WRITERS["mp4"], x264=RECORD_X264) if fmt == "mp4" else WRITERS[fmt]
+            write(pictures(sys.stdin.buffer, args.width, args.height, progress), temp, args.fps, 0,
+                  Canvas(args.width, args.height, True))
             if progress.count == 0:
                 raise ValueError("nothing was recorded")
             size = progress.size()
