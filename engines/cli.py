@@ -293,7 +293,8 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def _interrupted(signum, frame):
+def raise_keyboard_interrupt(signum, frame):
+    """A signal handler: SIGTERM ends a command as Ctrl+C does (no file, no temp folder left)."""
     raise KeyboardInterrupt
 
 
@@ -312,7 +313,7 @@ def cmd_animate(args) -> int:
     view = args.view or next(iter(animatable_views(engine.views)), None)
     if view is None:
         raise UsageError(f"no view of {engine.name} animates on its own (its pictures change only with training)")
-    previous = signal.signal(signal.SIGTERM, _interrupted)   # as Ctrl+C: no file, no temp folder left
+    previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)   # as Ctrl+C: no file, no temp folder left
     try:
         count = animate(engine, view, args.frames, args.out, fps=args.fps, scale=args.scale,
                         progress=_print_progress if args.progress else None)

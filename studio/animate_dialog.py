@@ -196,15 +196,16 @@ class AnimateDialog(QtWidgets.QDialog):
             self._cancelled = True
             self.process.terminate()            # SIGTERM: the command stops and leaves no file
 
-    def _read_output(self) -> None:
-        """The command's lines: the newest ``progress DONE TOTAL`` moves the bar; only the unfinished
-        last line and the ``wrote`` line are kept."""
-        self._output += bytes(self.process.readAllStandardOutput())
+    def _read_output(self, last: bool = False) -> None:
+        """The command's lines (``last``: the output has ended, its unfinished line too): the newest
+        ``progress DONE TOTAL`` moves the bar; only the unfinished line and the ``wrote`` line are kept."""
+        self._output += bytes(self.process.readAllStandardOutput()) + (b"\n" if last else b"")
         *lines, self._output = self._output.split(b"\n")
         for line in lines:
-            parts = line.decode(errors="replace").split()
+            text = line.decode(errors="replace").strip()
+            parts = text.split()
             if parts[:1] == ["wrote"]:
-                self._wrote = " ".join(parts)
+                self._wrote = text
             elif len(parts) == 3 and parts[0] == "progress" and parts[1].isdigit() and parts[2].isdigit():
                 if self.progress is not None:
                     self.progress.setMaximum(int(parts[2]))
@@ -225,9 +226,7 @@ class AnimateDialog(QtWidgets.QDialog):
         return process
 
     def _finished(self, code: int, status) -> None:
-        self._read_output()
-        self._output += b"\n"
-        self._read_output()
+        self._read_output(last=True)
         process = self._close_process()
         errors = bytes(process.readAllStandardError()).decode(errors="replace").strip().splitlines()
         if code == 0 and status == QtCore.QProcess.ExitStatus.NormalExit:

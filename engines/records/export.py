@@ -306,13 +306,15 @@ def _layout(drawn: _Drawn, panels: list[str], scale: int | None, unit: str = "st
     def at(scale: int) -> _Layout:
         return _Layout(panels, [(h * scale, w * scale) for h, w in sizes], scale, drawn.colour, drawn.count, unit)
 
-    if scale is None:
+    automatic = scale is None
+    if automatic:
         natural_width = sum(w for _, w in sizes) + GAP * (len(sizes) - 1) + 2 * MARGIN
         natural_height = max(h for h, _ in sizes) + 2 * MARGIN
         scale = max(1, min(MAX_SCALE, SLIDE[0] // max(1, natural_width), SLIDE[1] // max(1, natural_height)))
-        while scale > 1 and (at(scale).width > SLIDE[0] or at(scale).height > SLIDE[1]):
-            scale -= 1                   # the caption band and the panels' names grow with the scale
     layout = at(scale)
+    while automatic and scale > 1 and (layout.width > SLIDE[0] or layout.height > SLIDE[1]):
+        scale -= 1                       # the caption band and the panels' names grow with the scale
+        layout = at(scale)
     if max(layout.width, layout.height) > MAX_SIDE:
         raise ExportError(f"at scale {scale} each picture would be {layout.width}x{layout.height} pixels, over "
                           f"{MAX_SIDE} on a side; choose a smaller scale or fewer panels")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engines.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED, raise_keyboard_interrupt
 from engines.core.files import replaced_atomically
 from engines.records.export import MAX_SIDE, WRITERS, Canvas, ExportError
 
@@ -29,7 +30,6 @@ HEADER = struct.Struct("<Q")
 FORMATS = ("mp4", "gif")
 REPORT_EVERY_S = 0.5
 RECORD_X264 = {"crf": "20", "preset": "ultrafast"}   # keeps up with the screen on a busy CPU; larger files
-EXIT_BAD_INPUT, EXIT_INTERRUPTED = 2, 130
 
 
 class Progress:
@@ -75,10 +75,6 @@ def pictures(stream, width: int, height: int, progress: Progress):
         previous, last = picture, number
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engines.records.recording",
                                      description="Encode the studio's recorded pictures read from stdin.")
@@ -97,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: a recording needs an even size from 2 to {MAX_SIDE} pixels a side and 1 to 60 pictures a "
               f"second, got {args.width}x{args.height} at {args.fps}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     try:
         with replaced_atomically(out) as temp:
             progress = Progress(temp)
