@@ -9,7 +9,6 @@ engine: the studio imports the catalog directly.
 """
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from typing import TYPE_CHECKING
 
@@ -60,9 +59,10 @@ def engine_class(model: str) -> type["Engine"]:
 def build_engine(model: str, data: str | None = None, device: str = "auto", seed: int = 0,
                  overrides: dict | None = None, shard: tuple[int, int] = (0, 1)) -> "Engine":
     """Check the config first (cheap), then load the data and build the engine on its device.
-    ``shard = (rank, world size)``: a process of a torchrun job trains on every world-size-th
-    training example from its rank on; all start from the same parameters (same seed), then draw
-    their own noise and batches."""
+    ``shard = (rank, world size)``: every process of a torchrun job builds the same engine from the
+    same seed, on the whole dataset (statistics of the training set are the same on every rank),
+    then draws its own noise; its batch sampler takes its shard of the training set
+    (:func:`engines.core.distributed.rows`)."""
     from engines.core.device import flush_denormals, resolve_device, seed_everything
 
     cls = engine_class(model)
@@ -74,18 +74,25 @@ def build_engine(model: str, data: str | None = None, device: str = "auto", seed
     dataset = cls.load_data(spec, config)
     rank, world_size = shard
     if world_size > 1:
-        if cls.distributed != "gradients":
-            raise ConfigError(f"{model} cannot train under torchrun: {cls.distributed}")
-        dataset = dataclasses.replace(dataset, train=dataset.train[rank::world_size],
-                                      train_labels=None if dataset.train_labels is None
-                                      else dataset.train_labels[rank::world_size])
+        if not cls.runs_under_torchrun:
+            raise ConfigError(f"{model} cannot train under torchrun: its engine does not say how its processes "
+                              "stay one model (Engine.runs_under_torchrun, engines.core.distributed)")
     check_batch(config, dataset, spec)
     seed_everything(seed)
     engine = cls(config, dataset, dev, seed)
     if rank:
-        engine.generator.manual_seed(seed + 7919 * rank)
-        engine.rng.bit_generator.state = np.random.default_rng(seed + 7919 * rank).bit_generator.state
+        draw_own_noise(engine, rank)
     return engine
+
+
+def draw_own_noise(engine: "Engine", rank: int) -> None:
+    """Rank ``rank``'s random streams (torch generator and NumPy's), from the seed, the rank and
+    the step: its own noise and batches, the same for a given seed and world size."""
+    from engines.core.distributed import rank_seed
+
+    seed = rank_seed(engine.seed, rank) + 1_000_003 * engine.step
+    engine.generator.manual_seed(seed)
+    engine.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
 
 
 def check_batch(config, dataset, spec: str) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from engines.core.config import ConfigError, from_dict, to_dict
 from engines.core.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
 from engines.core.store import RunStore, StoreError
-from engines.registry import build_engine, describe, engine_class
+from engines.registry import build_engine, describe, draw_own_noise, engine_class
 
 if TYPE_CHECKING:
     from engines.core.engine import Engine
@@ -45,6 +45,8 @@ def restore_engine(store, device: str = "auto", shard: tuple[int, int] = (0, 1),
     except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"checkpoint {checkpoint.name} does not fit a {meta['model']} engine "
                               f"with this config ({type(exc).__name__})") from None
+    if shard[0]:
+        draw_own_noise(engine, shard[0])      # rank 0's checkpoint, this rank's noise from here on
     return engine
 
 

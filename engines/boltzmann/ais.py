@@ -47,6 +47,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engines.core import distributed
 from engines.core.engine import bernoulli
 
 
@@ -84,6 +85,11 @@ class State:
     model: torch.Tensor
     summed: list[torch.Tensor]
     summed_base: list[torch.Tensor]
+
+    def rows(self, part: slice) -> "State":
+        """The states ``part`` of the batch (the base-rate biases are shared)."""
+        return State([x[part] for x in self.layers], {k: x[part] for k, x in self.inputs.items()},
+                     self.base[part], self.model[part], [x[part] for x in self.summed], self.summed_base)
 
 
 def log_f(beta: float, x: State) -> torch.Tensor:
@@ -227,16 +233,20 @@ def log_z_summary(log_w: torch.Tensor, log_z_base: float) -> dict[str, float]:
 
 
 def ais_log_z(path, runs: int = 100, betas: np.ndarray | None = None, generator=None) -> dict[str, float]:
-    """Forward AIS estimate of ``log Z`` along ``path`` (:func:`log_z_summary`)."""
+    """Forward AIS estimate of ``log Z`` along ``path`` (:func:`log_z_summary`). Under torchrun
+    each rank makes its share of the runs and every rank gets all the weights."""
     betas = default_betas() if betas is None else betas
-    return log_z_summary(forward_log_weights(path, runs, betas, generator), path.log_z_base)
+    mine = distributed.share(runs)
+    log_w = distributed.gather(forward_log_weights(path, mine.stop - mine.start, betas, generator))
+    return log_z_summary(log_w, path.log_z_base)
 
 
 def reverse_log_z(path, start, betas: np.ndarray | None = None, generator=None) -> dict[str, float]:
     """Reverse AIS: ``log Ẑ_rev = log Z_A + mean(log r)`` over the start states, and the standard
     error of that mean."""
     betas = default_betas() if betas is None else betas
-    log_r = reverse_log_weights(path, start, betas, generator)
+    log_r = distributed.gather(reverse_log_weights(path, start.rows(distributed.share(len(start.base))), betas,
+                                                   generator))
     std = float(log_r.std(unbiased=True)) / math.sqrt(len(log_r)) if len(log_r) > 1 else float("inf")
     return {"log_z": float(log_r.mean()) + path.log_z_base, "log_z_std": std}
 
@@ -283,8 +293,11 @@ def bounded_log_z(path, start, runs: int, temperatures: int, max_temperatures: i
     ``max_temperatures``. Converged: the two ends are within ``tolerance`` nats of each other
     (on either side: from test images the reverse end may fall below the forward one, module
     docstring). How far forward log Z moved as the temperatures doubled is reported beside it,
-    not used: a forward estimate whose chains are stuck moves little too."""
+    not used: a forward estimate whose chains are stuck moves little too. Under torchrun the runs
+    are shared among the ranks, each drawing from its own generator (seeded from ``generator``'s
+    seed and its rank), and combined: every rank returns the same figures."""
     began = time.perf_counter()
+    generator = distributed.rank_generator(generator)
     schedule = []
     count = temperatures
     while True:

@@ -29,6 +29,7 @@ from engines.boltzmann.ais import (DBMPath, ais_notes, base_rate_bias, base_rate
 from engines.boltzmann.dbm_model import DBM, compose_biases, rbm_down, rbm_up
 from engines.boltzmann.frames import LayerChains
 from engines.boltzmann.shown_chains import ShownChains
+from engines.core import distributed
 from engines.core.engine import BatchSampler, Engine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
 from engines.boltzmann.spec import DBM_SPEC, DBMConfig
@@ -39,9 +40,20 @@ def binary_data(name: str) -> bool:
     return "mnist" in name.lower() or name == "digits"
 
 
+def product_sum(products: list[tuple[torch.Tensor, torch.Tensor, float]]) -> torch.Tensor:
+    """``Σ α AᵀB`` over ``[(A, B, α), …]``: a weight gradient's data and model terms."""
+    (a, b, alpha), *rest = products
+    total = torch.mm(a.t(), b).mul_(alpha)
+    for a, b, alpha in rest:
+        total.addmm_(a.t(), b, alpha=alpha)
+    return total
+
+
 class DBMEngine(Engine):
     spec = DBM_SPEC
     smoke_data = "digits"
+    runs_under_torchrun = True
+    evaluates_across_ranks = True       # its AIS runs
     smoke_overrides = {"layers": (16, 16), "pretrain_steps": 3, "batch_size": 20, "particles": 10, "chains": 4,
                        "ais_runs": 4, "ais_temperatures": 50, "ais_max_temperatures": 100, "mean_field_steps": 3, "history_every": 1}
     # joint training: greedy pretraining is the first 2,000 steps only, and runs ~8x faster
@@ -155,17 +167,15 @@ class DBMEngine(Engine):
         """``velocity ← momentum·velocity + grad (− decay·W)``, ``param ← param + lr·velocity``; the
         first layer's weights and the visible biases take ``first_layer_lr_scale`` with Gaussian
         visible units. A weight gradient is given as products ``[(A, B, α), …]`` meaning
-        ``Σ α AᵀB``, added in place (no weight-sized temporaries)."""
+        ``Σ α AᵀB``. Under torchrun the gradients (data term minus model term) are averaged over
+        the ranks first."""
         cfg = self.config
+        grads = {key: product_sum(grad) if isinstance(grad, list) else grad for key, grad in grads.items()}
+        distributed.average(grads.values())
         for key, grad in grads.items():
             p = params[key]
             vel = self.velocity.setdefault(key, torch.zeros_like(p))
-            vel.mul_(cfg.momentum)
-            if isinstance(grad, list):
-                for a, b, alpha in grad:
-                    vel.addmm_(a.t(), b, alpha=alpha)
-            else:
-                vel.add_(grad)
+            vel.mul_(cfg.momentum).add_(grad)
             if key.startswith("W"):
                 vel.add_(p, alpha=-cfg.weight_decay)
             first = key in ("W0", "e0", "b")

@@ -13,14 +13,15 @@ from engines.boltzmann.frames import ChainState
 from engines.boltzmann.rbm_model import RBM
 from engines.boltzmann.shown_chains import ShownChains
 from engines.boltzmann.spec import RBM_SPEC, RBMConfig
+from engines.core import distributed
 from engines.core.engine import BatchSampler, Engine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
 
 
 class RBMEngine(Engine):
     spec = RBM_SPEC
-    distributed = ("it keeps persistent Gibbs chains and applies its own contrastive-divergence updates, "
-                   "not a data-parallel gradient step; train it in one process")
+    runs_under_torchrun = True
+    evaluates_across_ranks = True       # its AIS runs
     smoke_overrides = {"hidden": 32, "chains": 16, "ais_runs": 10, "ais_temperatures": 200,
                        "ais_max_temperatures": 400, "history_every": 1}
 
@@ -64,12 +65,13 @@ class RBMEngine(Engine):
                 vk, _ = m.gibbs(vk, cfg.k - 1, self.generator)
         hk = m.hidden_probs(vk)
         n = v0.shape[0]
-        # velocity ← momentum·velocity + (v0ᵀh0 − vkᵀhk)/n − decay·W, in place (no 784×500 temporaries)
-        vel_w, vel_b, vel_c = self.velocity
-        vel_w.mul_(cfg.momentum).addmm_(v0.t(), h0, alpha=1 / n).addmm_(vk.t(), hk, alpha=-1 / n)
-        vel_w.add_(m.W, alpha=-cfg.weight_decay)
-        vel_b.mul_(cfg.momentum).add_((v0 - vk).mean(0))
-        vel_c.mul_(cfg.momentum).add_((h0 - hk).mean(0))
+        # the statistics (v0ᵀh0 − vkᵀhk)/n, ⟨v0 − vk⟩, ⟨h0 − hk⟩, averaged over the ranks under torchrun
+        stats = (torch.addmm(torch.mm(v0.t(), h0), vk.t(), hk, alpha=-1).div_(n), (v0 - vk).mean(0), (h0 - hk).mean(0))
+        distributed.average(stats)
+        # velocity ← momentum·velocity + statistics (− decay·W for the weights)
+        for vel, stat in zip(self.velocity, stats):
+            vel.mul_(cfg.momentum).add_(stat)
+        self.velocity[0].add_(m.W, alpha=-cfg.weight_decay)
         for param_, vel in zip((m.W, m.b, m.c), self.velocity):
             param_.add_(vel, alpha=cfg.lr)
         self._last_batch = v0

@@ -35,8 +35,10 @@ class Engine(ABC):
     summary: ClassVar[str]
     Config: ClassVar[type]
     views: ClassVar[tuple[View, ...]] = ()
-    # under torchrun: "gradients" (a plain data-parallel step through step_optimizer), or why not
-    distributed: ClassVar[str] = "its training is not a plain data-parallel gradient step"
+    # whether the engine keeps the ranks of a torchrun job one model (engines.core.distributed)
+    runs_under_torchrun: ClassVar[bool] = False
+    # whether evaluate() shares its work among the ranks of a torchrun job (then every rank calls it)
+    evaluates_across_ranks: ClassVar[bool] = False
     default_data: ClassVar[str] = "mnist"
     smoke_data: ClassVar[str] = "digits"
     smoke_overrides: ClassVar[dict] = {}
@@ -128,14 +130,6 @@ class Engine(ABC):
         if not info.live:
             raise ValueError(f"{name} cannot change during a run")
         self.config = dataclasses.replace(self.config, **{name: coerce(info, value)})
-
-    def step_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
-        """``optimizer.step()``, after averaging its gradients over the processes of a torchrun job."""
-        from engines.core import distributed
-
-        if distributed.active():
-            distributed.average_gradients(p for group in optimizer.param_groups for p in group["params"])
-        optimizer.step()
 
     @classmethod
     def callable_methods(cls) -> set[str]:
@@ -232,20 +226,24 @@ def bernoulli(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 class BatchSampler:
     """Shuffled minibatches of the training set, one epoch after another (a fresh permutation each
-    epoch), as float tensors on the engine's device."""
+    epoch), as float tensors on the engine's device. Under torchrun each rank draws from its shard
+    (:func:`engines.core.distributed.rows`)."""
 
     def __init__(self, images: np.ndarray, device: torch.device, rng: np.random.Generator):
+        from engines.core.distributed import rows
+
         self.images = torch.from_numpy(images.reshape(len(images), -1)).to(device)
+        self.rows = rows(len(images))
         self.rng = rng
         self.order = np.empty(0, dtype=np.int64)
         self.pos = 0
 
     def next(self, batch_size: int) -> torch.Tensor:
-        batch_size = min(batch_size, len(self.images))
+        batch_size = min(batch_size, len(self.rows))
         if self.pos + batch_size > len(self.order):
-            self.order = self.rng.permutation(len(self.images))
+            self.order = self.rng.permutation(len(self.rows))
             self.pos = 0
-        idx = self.order[self.pos:self.pos + batch_size]
+        idx = self.rows[self.order[self.pos:self.pos + batch_size]]
         self.pos += batch_size
         return self.images[torch.from_numpy(idx).to(self.images.device)]
 

@@ -14,6 +14,7 @@ import traceback
 from collections import deque
 from dataclasses import dataclass
 
+from engines.core import distributed
 from engines.core.commands import CallMethod, SetField
 from engines.core.config import to_dict
 from engines.core.engine import Engine
@@ -218,6 +219,8 @@ class Runner:
                 self._checkpoint()        # a good state to come back to from the first step on
             while s.max_steps is None or engine.step < s.max_steps:
                 turn = self.control.wait_turn()
+                if distributed.any_rank(turn == "stop"):       # under torchrun every rank stops at one step
+                    turn = "stop"
                 self.latest.status.paused = self.control.paused
                 if turn == "stop":
                     status = "stopped"
@@ -239,10 +242,12 @@ class Runner:
             status, message = "diverged", str(exc)
         except (LowDisk, StoreWriteError) as exc:
             status, message = "stopped", f"{exc}; stopped at step {engine.step}"
+            self._stop_other_ranks()
         except Exception as exc:  # noqa: BLE001 - any training error becomes a recorded message
             status = "failed"
             message = f"{type(exc).__name__}: {exc}"
             self._record_event("traceback", traceback.format_exc())
+            self._stop_other_ranks()
         status, message = self._finish(status, message)
         seconds = time.perf_counter() - t0
         summary = {"status": status, "model": engine.name, "steps": engine.step,
@@ -254,6 +259,15 @@ class Runner:
         if message:
             self.latest.status.message = message
         return summary
+
+    @staticmethod
+    def _stop_other_ranks() -> None:
+        """Under torchrun, a rank that ends on its own (rank 0's full disk, an error) casts the stop
+        vote the other ranks wait for at their next step, so they stop there instead of hanging."""
+        try:
+            distributed.any_rank(True)
+        except RuntimeError:          # the process group is already broken: torchrun ends the job
+            pass
 
     def _pause_for(self, trouble: Exception) -> None:
         """Pause with a message (an ``alert`` event); a diverged run is rewound to its last checkpoint."""
@@ -310,6 +324,7 @@ class Runner:
         step = engine.step
         if s.monitor_every and step % s.monitor_every == 0:
             values = {**values, **engine.monitor()}
+        values = distributed.mean_scalars(values)        # under torchrun: the mean over the ranks
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
             if store:

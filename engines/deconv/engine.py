@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engines.core.distributed import data_parallel
 from engines.core.engine import BatchSampler, NetworkEngine, wants
 from engines.core.frames import ImageGrid, image_array
 from engines.core.loops import there_and_back
@@ -34,6 +35,7 @@ ELEVATION_RANGE = (0.0, 60.0)       # what the elevation slider may ask for (the
 class ChairsEngine(NetworkEngine):
     spec = CHAIRS_SPEC
     smoke_data = "chairs3d:16"
+    runs_under_torchrun = True
     smoke_overrides = {"batch_size": 8, "width": 16, "hidden": 32}
 
     TURNTABLE_AZIMUTHS = tuple(range(0, 360, 15))
@@ -62,6 +64,7 @@ class ChairsEngine(NetworkEngine):
         self.test_set = self._tensors(data.test, data.test_masks, data.test_info)
         self.model = ChairGenerator(self.n_chairs, self.size, config.width, config.hidden).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.train_model = data_parallel(self.model)
         # BatchSampler shuffles the training views' indices (a column of exact small floats)
         self.batches = BatchSampler(np.arange(len(data.train), dtype=np.float32)[:, None], device, self.rng)
         self.request = (0, 30.0, 20.0, 1.0, 1.0)     # chair, azimuth, elevation, zoom, brightness
@@ -95,7 +98,7 @@ class ChairsEngine(NetworkEngine):
         idx = self.batches.next(cfg.batch_size)[:, 0].long()
         theta = random_transforms(len(idx), cfg.augment, self.generator, self.device)
         target, target_mask = transform(s["images"][idx], s["masks"][idx], theta, self.background)
-        rgb, logits = self.model(self.one_hot(s["chair"][idx]), view_code(s["azimuth"][idx], s["elevation"][idx]),
+        rgb, logits = self.train_model(self.one_hot(s["chair"][idx]), view_code(s["azimuth"][idx], s["elevation"][idx]),
                                  transform_code(theta))
         loss, mse, ce = self.model.loss(rgb, logits, target, target_mask, cfg.mask_weight)
         self.optimizer.zero_grad(set_to_none=True)

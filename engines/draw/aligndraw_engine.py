@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from engines.core.distributed import rows
 from engines.core.engine import bernoulli, wants
 from engines.core.frames import image_array
 from engines.data import load_dataset
@@ -30,15 +31,17 @@ EXAMPLE = FIXED_CAPTIONS[0]
 
 class CaptionBatches:
     """Shuffled minibatches of the captioned training set, the set composed afresh every epoch
-    (``CaptionDataset.epoch``: a function of the dataset's seed and the epoch's index)."""
+    (``CaptionDataset.epoch``: a function of the dataset's seed and the epoch's index). Under
+    torchrun each rank draws from its shard (:func:`engines.core.distributed.rows`)."""
 
     def __init__(self, data: CaptionDataset, device: torch.device, rng: np.random.Generator):
         self.data, self.device, self.rng = data, device, rng
+        self.rows = rows(len(data.train))
         self.epoch, self.order, self.pos = -1, np.empty(0, dtype=np.int64), 0
         self._loaded: int | None = None
 
     def next(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        n = len(self.data.train)
+        n = len(self.rows)
         batch_size = min(batch_size, n)
         if self.pos + batch_size > len(self.order):
             self.epoch, self.order, self.pos = self.epoch + 1, self.rng.permutation(n), 0
@@ -47,7 +50,7 @@ class CaptionBatches:
             self.images = torch.from_numpy(images).to(self.device)
             self.tokens = torch.from_numpy(tokens).to(self.device)
             self._loaded = self.epoch
-        idx = torch.from_numpy(self.order[self.pos:self.pos + batch_size]).to(self.device)
+        idx = torch.from_numpy(self.rows[self.order[self.pos:self.pos + batch_size]]).to(self.device)
         self.pos += batch_size
         return self.images[idx], self.tokens[idx]
 

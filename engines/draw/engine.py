@@ -9,6 +9,7 @@ from abc import abstractmethod
 import torch
 
 from engines.core.config import ConfigError
+from engines.core.distributed import data_parallel
 from engines.core.engine import NetworkEngine
 
 MAX_PARAMETERS = 200_000_000     # a config asking for more is refused (it would not fit in memory)
@@ -30,6 +31,8 @@ class DrawingEngine(NetworkEngine):
     (:meth:`build_model`, :meth:`setup`), says where batches come from (:meth:`next_batch`) and
     makes the frames."""
 
+    runs_under_torchrun = True
+
     def build_model(self, factory) -> torch.nn.Module:
         """``factory()``, first sized up on the meta device (nothing allocated: a config too big is
         refused at once), then built with weights that are a function of the seed alone."""
@@ -41,6 +44,7 @@ class DrawingEngine(NetworkEngine):
 
     def setup(self, model: torch.nn.Module, batches) -> None:
         self.model = model.to(self.device)
+        self.train_model = data_parallel(self.model)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
         self.batches = batches
         self._kl_t: torch.Tensor | None = None
@@ -49,16 +53,18 @@ class DrawingEngine(NetworkEngine):
     def next_batch(self) -> tuple[torch.Tensor, ...]:
         """The model's inputs for one update (images first)."""
 
-    def loss(self, batch: tuple[torch.Tensor, ...], generator: torch.Generator
+    def loss(self, batch: tuple[torch.Tensor, ...], generator: torch.Generator, model=None
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per-image bound terms: reconstruction (batch,), KL per step (T, batch), and their sum."""
+        """Per-image bound terms: reconstruction (batch,), KL per step (T, batch), and their sum;
+        ``model`` is the training pass (:func:`~engines.core.distributed.data_parallel`), the model
+        itself when None."""
         noise = torch.randn(self.config.T, len(batch[0]), self.config.z_size, generator=generator, device=self.device)
-        recon, kl = self.model(*batch, noise)
+        recon, kl = (self.model if model is None else model)(*batch, noise)
         return recon, kl, recon + kl.sum(0)
 
     def train_step(self) -> dict[str, float]:
         cfg = self.config
-        recon, kl, bound = self.loss(self.next_batch(), self.generator)
+        recon, kl, bound = self.loss(self.next_batch(), self.generator, self.train_model)
         loss = bound.mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

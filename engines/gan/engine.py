@@ -10,6 +10,11 @@ pyramid level for ``lapgan``):
    them). G reuses the ``G(z)`` of the last D step, as pytorch/examples' DCGAN does, so a step
    runs the generator forward once.
 
+Under torchrun each player is wrapped on its own (:func:`~engines.core.distributed.data_parallel`):
+D's step runs D through its wrapper (its gradients averaged over the ranks), G's step runs G through
+its wrapper and D directly (D's frozen pass adds nothing to average). Batch norm normalises each
+rank's own batch, as a single process with that batch size does.
+
 The losses are in :mod:`engines.gan.model`. Each player's learning rate and Adam betas are live
 config fields: a change reaches the optimisers' ``param_groups`` before the next update.
 ``step_discriminator()`` / ``step_generator()`` are training-process actions: exactly one update
@@ -22,6 +27,7 @@ import contextlib
 import torch
 from torch import nn
 
+from engines.core.distributed import data_parallel
 from engines.core.engine import Engine
 from engines.gan.model import d_output, discriminator_loss, generator_loss
 from engines.gan.spec import GANConfig
@@ -30,18 +36,22 @@ from engines.gan.spec import GANConfig
 
 class Duel:
     """A generator ``g`` and a discriminator ``d`` (either may take a conditioning input), their
-    Adam optimisers, the shape of one noise sample and the prefix of their scalars."""
+    Adam optimisers, the shape of one noise sample and the prefix of their scalars. ``training``
+    passes go through each player's :func:`~engines.core.distributed.data_parallel` wrapper."""
 
     def __init__(self, g: nn.Module, d: nn.Module, z_shape: tuple[int, ...], config: GANConfig, prefix: str = ""):
         self.g, self.d, self.z_shape, self.prefix = g, d, tuple(z_shape), prefix
         self.opt_g = adam(g, config.lr_g, (config.beta1_g, config.beta2_g))
         self.opt_d = adam(d, config.lr_d, (config.beta1_d, config.beta2_d))
+        self.train_g, self.train_d = data_parallel(g), data_parallel(d)
 
-    def generate(self, z: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
-        return self.g(z) if cond is None else self.g(z, cond)
+    def generate(self, z: torch.Tensor, cond: torch.Tensor | None, training: bool = False) -> torch.Tensor:
+        g = self.train_g if training else self.g
+        return g(z) if cond is None else g(z, cond)
 
-    def score(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
-        return self.d(x) if cond is None else self.d(x, cond)
+    def score(self, x: torch.Tensor, cond: torch.Tensor | None, training: bool = False) -> torch.Tensor:
+        d = self.train_d if training else self.d
+        return d(x) if cond is None else d(x, cond)
 
 
 def adam(module: nn.Module, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
@@ -87,6 +97,7 @@ class GANEngine(Engine):
     batches (:meth:`real_batches`); this class trains them."""
 
     amp_dtype: torch.dtype | None = None    # autocast dtype on CUDA (DCGAN's mixed_precision)
+    runs_under_torchrun = True
 
     def __init__(self, config, data, device, seed: int = 0):
         super().__init__(config, data, device, seed)
@@ -145,12 +156,12 @@ class GANEngine(Engine):
         z = self.noise(duel, x.shape[0], self.generator)
         with self._autocast():
             if keep_fake:
-                fake = duel.generate(z, cond)
+                fake = duel.generate(z, cond, training=True)
             else:
                 with torch.no_grad():
                     fake = duel.generate(z, cond)
-            real_logits = duel.score(x, cond).float()
-            fake_logits = duel.score(fake.detach(), cond).float()
+            real_logits = duel.score(x, cond, training=True).float()
+            fake_logits = duel.score(fake.detach(), cond, training=True).float()
         loss = discriminator_loss(kind, real_logits, fake_logits)
         duel.opt_d.zero_grad(set_to_none=True)
         loss.backward()
@@ -220,7 +231,7 @@ class GANEngine(Engine):
         for duel, (x, cond) in zip(self.duels, self.real_batches(self.config.batch_size)):
             z = self.noise(duel, x.shape[0], self.generator)
             with self._autocast():
-                fake = duel.generate(z, cond)
+                fake = duel.generate(z, cond, training=True)
             with kept_buffers(duel.d):
                 stats.append(self._update_g(duel, fake, cond))
         self.g_updates += 1

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from engines.core.config import ConfigError
+from engines.core.distributed import data_parallel
 from engines.core.engine import BatchSampler, NetworkEngine, bernoulli, wants
 from engines.core.frames import ImageGrid, image_array
 from engines.core.loops import great_circle
@@ -49,7 +50,7 @@ def resize_images(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 class VAEEngineBase(NetworkEngine):
     """A VAE on images: subclasses name their spec and implement :meth:`build_model`."""
 
-    distributed = "gradients"
+    runs_under_torchrun = True
 
     def __init__(self, config, data, device, seed: int = 0):
         super().__init__(config, data, device, seed)
@@ -61,6 +62,7 @@ class VAEEngineBase(NetworkEngine):
         train_mean = torch.from_numpy(data.train.reshape(len(data.train), -1).mean(0)).to(device)
         self.model.decoder.init_output_bias(train_mean)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.train_elbo = data_parallel(self.model, "elbo_terms")
         self.batches = BatchSampler(data.train, device, self.rng)
         test = data.test_binary if self.binary else data.test
         self.test_x = torch.from_numpy(test.reshape(len(test), -1)).to(device)
@@ -114,14 +116,14 @@ class VAEEngineBase(NetworkEngine):
         if self.binary:
             x = bernoulli(x, self.generator)
         eps = torch.randn(x.shape[0], self.n_latent, generator=self.generator, device=self.device)
-        log_px, kl = self.model.elbo_terms(x, eps)
+        log_px, kl = self.train_elbo(x, eps)
         recon, kl = log_px.mean(), kl.sum(1).mean()
         loss = self.kl_weight() * kl - recon
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.step_optimizer(self.optimizer)
+        self.optimizer.step()
         self.step += 1
         self._sums += torch.stack([recon - kl, recon, kl]).detach()
         self._summed += 1
