@@ -1,4 +1,5 @@
-"""Command line: ``python -m engines train|eval|animate|list|export-tb`` (also installed as ``genstudio-train``).
+"""Command line: ``python -m engines train|eval|animate|list|export-tb|serve|mirror`` (also installed as
+``genstudio-train``); ``serve`` and ``mirror`` follow a run from another machine (:mod:`engines.records.serving`).
 
 Bad input (unknown model, dataset or key, a value of the wrong type, a missing image folder, an
 unwritable run directory, a corrupt or hostile checkpoint) prints one line on stderr and exits 2.
@@ -32,7 +33,16 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
 
 
+def port_number(text: str) -> int:
+    """A TCP port on the command line: 0 (any free one) to 65535."""
+    if not (text.isascii() and text.isdigit() and int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, not {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
+    from engines.records.serving import DEFAULT_PORT, RETRY_S
+
     p = OneLineParser(prog="python -m engines", description="Train and evaluate genstudio's engines headless.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -59,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--max-store-mb", type=float, default=1024,
                    help="past this size the run's older frames are thinned (default 1024; 0: never)")
     t.add_argument("--eval", action="store_true", help="evaluate on the test split at the end")
+    t.add_argument("--serve", type=port_number, metavar="PORT",
+                   help="serve the run read-only on 127.0.0.1:PORT while it trains (rank 0), for `mirror` "
+                        "through an SSH tunnel (see `serve`)")
 
     e = sub.add_parser("eval", help="held-out metrics of a recorded run")
     e.add_argument("run_dir")
@@ -89,6 +102,25 @@ def _parser() -> argparse.ArgumentParser:
     tb.add_argument("run_dir")
     tb.add_argument("out_dir")
 
+    sv = sub.add_parser("serve", help="serve a run read-only on 127.0.0.1 (reached through an SSH tunnel) "
+                                      "for `mirror` on another machine; the token is written to RUN_DIR/serve-token")
+    sv.add_argument("run_dir")
+    sv.add_argument("--port", type=port_number, default=DEFAULT_PORT,
+                    help=f"the port (default {DEFAULT_PORT}; 0: any free one)")
+    sv.add_argument("--with-parent", action="store_true",
+                    help="stop once the process that started it has ended (as train --serve starts it)")
+
+    m = sub.add_parser("mirror", help="copy a run that `serve` serves into a local run, as it is written "
+                                      "(the studio follows it: python main.py --open DIR)")
+    m.add_argument("url", help="the server, e.g. http://localhost:8765 through "
+                               "`ssh -N -L 8765:localhost:8765 NODE`")
+    token = m.add_mutually_exclusive_group(required=True)
+    token.add_argument("--token-file", metavar="FILE", help="a copy of the run's serve-token")
+    token.add_argument("--token-env", metavar="VAR", help="the environment variable that holds the token")
+    m.add_argument("--into", required=True, metavar="DIR", help="the new local run directory")
+    m.add_argument("--retry-s", type=float, default=RETRY_S,
+                   help=f"how long a lost connection is tried again before the mirror gives up (default {RETRY_S:g})")
+
     ls = sub.add_parser("list", help="models, datasets and config fields")
     ls.add_argument("--json", action="store_true")
     return p
@@ -105,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     stop_reporting = artefacts.listen(BuildReport().update)
     try:
         commands = {"train": cmd_train, "eval": cmd_eval, "animate": cmd_animate, "list": cmd_list,
-                    "export-tb": cmd_export_tb}
+                    "export-tb": cmd_export_tb, "serve": cmd_serve, "mirror": cmd_mirror}
         return commands[args.command](args)
     except (ConfigError, DataError, DeviceError, StoreError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -147,15 +179,19 @@ def check_train_options(args) -> None:
 
 def cmd_train(args) -> int:
     """Train a new run (or ``--resume`` one). Under ``torchrun`` every process trains on its shard
-    with its gradients averaged, and rank 0 alone records the run and reports."""
+    with its own noise, the processes kept one model (:mod:`engines.core.distributed`), and rank 0
+    alone records the run, evaluates it (with the others where they share the work) and reports;
+    with ``--serve`` it also serves the run to another machine (:mod:`engines.records.serving`)."""
     from engines.core import distributed
     from engines.core.runner import Control, Runner, RunnerSettings
+    from engines.records.serving import start_serving, stop_serving
 
     check_train_options(args)
     rank, world_size = distributed.world()
     if world_size > 1:
         from engines.core.device import resolve_device
         distributed.start(resolve_device(args.device))
+    server = None
     try:
         if args.resume:
             store, engine = resume_store(args, (rank, world_size))
@@ -167,6 +203,8 @@ def cmd_train(args) -> int:
         steps = _agreed(steps)
         if store is not None:
             store.set_meta(planned_steps=engine.step + steps, world_size=world_size)
+            if args.serve is not None:
+                server = start_serving(store.path, args.serve)
         control = Control()
         previous = {sig: signal.signal(sig, lambda *_: control.stop()) for sig in STOP_SIGNALS}
         progress = Progress(steps, engine.step, enabled=rank == 0)
@@ -179,14 +217,19 @@ def cmd_train(args) -> int:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             progress.close()
+        evaluating = args.eval and summary["status"] == "finished"
         if store is None:               # another rank of a torchrun job: rank 0 reports
+            if evaluating and engine.evaluates_across_ranks:
+                engine.evaluate()
             return 0 if summary["status"] not in ("failed", "diverged") else 1
-        if args.eval and summary["status"] == "finished":
+        if evaluating:
             summary["eval"] = engine.evaluate()
             store.set_meta(eval=summary["eval"])
         store.close()
     finally:
         distributed.stop()
+        if server is not None:
+            stop_serving(server)          # after the store is closed: a mirror copies the run's end
     summary["run_dir"] = str(store.path)
     if world_size > 1:
         summary["world_size"] = world_size
@@ -267,20 +310,36 @@ def resume_store(args, shard=(0, 1)):
 
 
 def cmd_eval(args) -> int:
+    """Held-out metrics of a run's last checkpoint. Under torchrun an engine whose evaluation
+    shares its work among the ranks (AIS runs) evaluates on every rank; rank 0 prints."""
     import math
 
+    from engines.core import distributed
     from engines.core.config import parse_assignments
+    from engines.core.device import resolve_device
     from engines.core.store import RunStore
     from engines.runs import restore_engine
 
+    rank, world_size = distributed.world()
     store = RunStore.open(args.run_dir)
     try:
         _threads()
+        distributed.start(resolve_device(args.device))
         engine = restore_engine(store, args.device, overrides=parse_assignments(args.overrides))
         meta = store.meta()
     finally:
         store.close()
-    metrics = {"run_dir": str(args.run_dir), "model": meta["model"], "step": engine.step, **engine.evaluate()}
+    try:
+        if rank and not engine.evaluates_across_ranks:
+            return 0
+        results = engine.evaluate()
+    finally:
+        distributed.stop()
+    if rank:
+        return 0
+    metrics = {"run_dir": str(args.run_dir), "model": meta["model"], "step": engine.step, **results}
+    if world_size > 1:
+        metrics["world_size"] = world_size
     if args.json:
         print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                           for k, v in metrics.items()}))
@@ -341,6 +400,18 @@ def cmd_export_tb(args) -> int:
     print(f"wrote {counts['scalars']} scalars, {counts['images']} images and {counts['events']} events "
           f"to {args.out_dir} (tensorboard --logdir {args.out_dir})")
     return 0
+
+
+def cmd_serve(args) -> int:
+    from engines.records.serving import serve
+
+    return serve(args.run_dir, args.port, args.with_parent)
+
+
+def cmd_mirror(args) -> int:
+    from engines.records.serving import mirror_command
+
+    return mirror_command(args)
 
 
 def cmd_list(args) -> int:

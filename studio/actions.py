@@ -31,6 +31,8 @@ ACTIONS = (
     ActionRow("stop", "Stop", "stop_run", ("Shift+F5",), "Stop training (the run is kept)"),
     ActionRow("reset", "Reset", "reset_run", ("Ctrl+R",), "Stop this run and start a new one"),
     ActionRow("open", "Open run…", "open_run_dialog", ("Ctrl+O",), "Open a recorded run", everywhere=True),
+    ActionRow("follow_remote", "Follow a remote run…", "open_remote_dialog", (),
+              "Follow a run that another machine trains and serves (engines serve), through an SSH tunnel"),
     ActionRow("resume", "Resume run", "resume_viewed_run", ("Ctrl+Shift+R",),
               "Continue the run shown (stopped or crashed) from its last checkpoint"),
     ActionRow("export", "Export…", "open_export_dialog", ("Ctrl+E",), "Export an animation", everywhere=True),
@@ -46,7 +48,8 @@ ACTIONS = (
 )
 SAVE_PICTURE = "save_picture_menu"
 RECORD_PANEL = "record_panel_menu"
-MENUS = {"&File": ("open", "resume", "export", "animate", SAVE_PICTURE, "-", "record", RECORD_PANEL, "-", "quit"),
+MENUS = {"&File": ("open", "follow_remote", "resume", "export", "animate", SAVE_PICTURE, "-", "record", RECORD_PANEL,
+                   "-", "quit"),
          "&Run": ("start", "pause", "step", "stop", "reset"),
          "&Help": ("shortcuts", "about")}
 VIEW_MENU = "&View"                  # the docks' toggles, then reset_layout (rebuilt as docks come and go)

@@ -2,7 +2,8 @@
 and menus.
 
 It owns at most one training run (a :class:`~studio.worker.TrainingWorker`, whose signals arrive
-in the GUI thread) or one recorded run being viewed (a :class:`~studio.recorded_view.RecordedRunView`).
+in the GUI thread) or one recorded run being viewed (a :class:`~studio.recorded_view.RecordedRunView`),
+which may be the copy of a run another machine serves, made as it is viewed (:mod:`studio.remote_follow`).
 Both announce the run they show the same way (``opened``: a :class:`~studio.shown_run.ShownRun`),
 and :meth:`MainWindow._run_opened` shows either. It knows no model and no panel by name: a run's
 views (from its model's spec, or from the run store of a recording) say which panels to show, and
@@ -12,6 +13,7 @@ first, the training process loads the heavy parts.
 """
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from pathlib import Path
@@ -29,6 +31,7 @@ from studio.live_pictures import LivePictures
 from studio.panels.images import Caption
 from studio.record_control import RecordControl
 from studio.recorded_view import RecordedRunView, Timeline
+from studio.remote_follow import FollowRemoteDialog, RemoteMirror
 from studio.run_browser import RunBrowser
 from studio.shown_run import RunState, ShownRun
 from studio.worker import TrainingWorker
@@ -61,6 +64,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCorner(QtCore.Qt.Corner.BottomLeftCorner, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.worker: TrainingWorker | None = None
         self.viewer: RecordedRunView | None = None
+        self.remote: RemoteMirror | None = None   # the copy of a run another machine serves, being made
         self.run_dir: Path | None = None          # the run File → Export works on
         self.shown_model: str | None = None       # its model (File → Animate)
         self.last_status: dict = {}
@@ -509,6 +513,67 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewer.start()
         return True
 
+    def open_remote_dialog(self) -> FollowRemoteDialog:
+        """File → Follow a remote run: asks for a served run's address and token; returns the dialog."""
+        dialog = FollowRemoteDialog(self.follow_remote, self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def follow_remote(self, url: str, token: str) -> str:
+        """Copy the run served at ``url`` into a new ``remote-HOST-PORT-TIME`` folder of the runs
+        folder (:mod:`studio.remote_follow`) and view the copy, followed, once it exists. Returns ""
+        once the copy has started, else what is wrong."""
+        from engines.records.serving import parse_url
+        from engines.runs import new_run_dir, runs_root
+
+        try:
+            host, port = parse_url(url)
+        except ValueError as exc:
+            return f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+        if not token.strip():
+            return "Give the run's token: the node has it in RUN_DIR/serve-token."
+        try:
+            into = new_run_dir(runs_root(), f"remote-{re.sub(r'[^A-Za-z0-9.-]', '_', host)}-{port}")
+        except OSError as exc:
+            return f"Cannot make a folder for the copy in {runs_root()}: {exc.strerror or exc}"
+        self._stop_remote()
+        self.remote = RemoteMirror(url.strip(), token.strip(), into, self)
+        self.remote.ready.connect(self._remote_ready)
+        self.remote.ended.connect(self._remote_ended)
+        self.remote.start()
+        self.statusBar().showMessage(f"Connecting to {url.strip()}…", STATUS_MESSAGE_MS)
+        return ""
+
+    def _remote_ready(self, path: str) -> None:
+        """The copy exists: view it (as a run another process writes, it is followed)."""
+        if self.remote is not None and self.open_run(path):
+            self.remote.shown = True
+        else:
+            self._stop_remote()
+
+    def _remote_ended(self, message: str) -> None:
+        """The copy is no longer written: say why, when it is not that the served run ended."""
+        remote, self.remote = self.remote, None
+        if remote is None:
+            return
+        remote.deleteLater()
+        kept = f"; what was copied is kept in {remote.into}" if remote.shown else ""
+        if message:
+            self.show_error(f"{message[:1].upper()}{message[1:]}{kept}")
+        else:
+            self.statusBar().showMessage(f"The run served at {remote.url} ended{kept}", STATUS_MESSAGE_MS)
+        if not remote.shown:
+            remote.forget_if_empty()
+
+    def _stop_remote(self) -> None:
+        remote, self.remote = self.remote, None
+        if remote is not None:
+            remote.stop()
+            remote.deleteLater()
+            if not remote.shown:
+                remote.forget_if_empty()
+
     def resume_viewed_run(self) -> None:
         if self.viewer is not None:
             self.resume_run(str(self.viewer.recorded.path))
@@ -583,6 +648,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.step_label.setText(step)
 
     def _close_recorded(self) -> None:
+        if self.remote is not None and self.remote.shown:      # the copy shown is no longer wanted
+            self._stop_remote()
         if self.viewer is not None:
             self.viewer.close()
             self.viewer.deleteLater()
@@ -690,6 +757,7 @@ class MainWindow(QtWidgets.QMainWindow):
         settings().setValue("window/screen", self.layout_.screen_key)
         self._shutdown_worker()
         self._close_recorded()
+        self._stop_remote()
         for dialog in self.findChildren(QtWidgets.QDialog):
             dialog.close()
         super().closeEvent(event)

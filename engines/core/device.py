@@ -1,11 +1,15 @@
-"""Device choice and seeding."""
+"""Device choice and seeding. torch is imported by the functions that use it, so that the command
+line's commands that need none (``serve``, ``mirror``) start without it, though they know DeviceError."""
 from __future__ import annotations
 
 import os
 import random
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -15,12 +19,16 @@ class DeviceError(ValueError):
 
 
 def _mps_available() -> bool:
+    import torch
+
     mps = getattr(torch.backends, "mps", None)
     return bool(mps and mps.is_available())
 
 
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` = CUDA if present, then Apple MPS, then CPU; an explicit name must exist."""
+    import torch
+
     name = (name or "auto").lower()
     if name == "auto":
         if torch.cuda.is_available():
@@ -46,11 +54,15 @@ def flush_denormals() -> None:
     gradient (MNIST's blank border pixels) decay geometrically, m_t = beta1^t m_0, into that range
     after a few hundred steps; the dense VAE fell from 157 to 100 steps/s at step 700 on 2 cores
     without this, and kept 160. Values that small change no result."""
+    import torch
+
     torch.set_flush_denormal(True)
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch so a CPU run is reproducible step for step."""
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -59,6 +59,25 @@ DESCRIBED_TYPES = {"model": (str, "a model's name"), "data": ((str, type(None)),
                    "steps": (int, "a whole number")}
 
 
+def check_described(path, key: str, value) -> None:
+    """Raise StoreError when ``value`` is not what readers rely on for the description's ``key``
+    (a damaged or crafted store: ``seed`` "abc", ``data`` 7)."""
+    expected = DESCRIBED_TYPES.get(key)
+    if expected and not (isinstance(value, expected[0]) and not isinstance(value, bool)):
+        raise StoreError(f"run {path} is damaged: its description's '{key}' should be "
+                         f"{expected[1]}, not {value!r}"[:300])
+
+
+# The rows a copy of a run on another machine takes (engines.records.serving), by table: their
+# columns, the first the row's id. Ids only grow (a new row's is past every other's; thinning removes
+# only older frames), so "the rows past id N" are the rows added since. Checkpoint records are not
+# copied: the files they name stay where the run trains.
+COPIED_TABLES = {"scalar_order": ("rowid", "name"),
+                 "scalars": ("rowid", "step", "wall", "name", "value", "superseded"),
+                 "frames": ("id", "step", "wall", "name", "kind", "meta", "data", "superseded", "base"),
+                 "events": ("id", "step", "wall", "kind", "message")}
+
+
 class StoreWriteError(StoreError):
     """Writing to the run failed (a full disk, a vanished directory); what was written before is intact."""
 
@@ -209,7 +228,7 @@ class RunStore:
         return cls(path, conn, writable, lock)
 
     # ----------------------------------------------------------------------------- writing
-    def set_meta(self, **values) -> None:
+    def set_meta(self, /, **values) -> None:
         with writing(self.path), self._lock, self._conn:
             self._conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                    [(k, json.dumps(v)) for k, v in values.items()])
@@ -276,6 +295,14 @@ class RunStore:
             self._conn.executemany("DELETE FROM checkpoints WHERE step = ?", [(old_step,) for old_step, _ in old])
         return [str(name) for _, name in old]
 
+    def add_rows(self, table: str, rows: list[tuple]) -> None:
+        """Write rows of ``table`` (one of :data:`COPIED_TABLES`, its columns in that order) as
+        another run's :meth:`rows_after` gave them, ids kept; a row whose id is here already is skipped."""
+        columns = COPIED_TABLES[table]
+        with writing(self.path), self._lock, self._conn:
+            self._conn.executemany(f"INSERT OR IGNORE INTO {table}({', '.join(columns)}) "
+                                   f"VALUES ({', '.join('?' * len(columns))})", rows)
+
     def supersede_after(self, step: int) -> int:
         """Set aside the scalars and frames recorded after ``step`` (a resumed run continues from
         its checkpoint at ``step``); returns how many rows. They stay in the file, unread."""
@@ -321,11 +348,15 @@ class RunStore:
                 out[key] = json.loads(value)
             except (TypeError, ValueError):
                 raise StoreError(f"run {self.path} is damaged: its description's '{key}' is not readable") from None
-            expected = DESCRIBED_TYPES.get(key)
-            if expected and not (isinstance(out[key], expected[0]) and not isinstance(out[key], bool)):
-                raise StoreError(f"run {self.path} is damaged: its description's '{key}' should be "
-                                 f"{expected[1]}, not {out[key]!r}"[:300])
+            check_described(self.path, key, out[key])
         return out
+
+    def rows_after(self, table: str, after: int, limit: int) -> list[tuple]:
+        """Up to ``limit`` rows of ``table`` (one of :data:`COPIED_TABLES`) whose id is past
+        ``after``, in id order, with the columns :data:`COPIED_TABLES` names."""
+        columns = COPIED_TABLES[table]
+        return self._query(f"SELECT {', '.join(columns)} FROM {table} WHERE {columns[0]} > ? "
+                           f"ORDER BY {columns[0]} LIMIT ?", (after, limit))
 
     def scalar_names(self) -> list[str]:
         """Scalar names in the order they were first logged (as a live view shows them)."""
