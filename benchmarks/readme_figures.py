@@ -48,6 +48,7 @@ EXPERIMENTS = {e.name: e for e in (
     *(Experiment(f"share-{share}", (("live", (sys.executable, "benchmarks/live_overhead.py", "--model", "vae",
                                                   "--display-share", share, *LIVE_ARGS)),), 2.5) for share in SHARES),
     Experiment("picture-cost", (("cost", (sys.executable, "benchmarks/picture_cost.py")),), 2),
+    Experiment("distributed", (("scaling", (sys.executable, "benchmarks/distributed.py")),), 0.2),
     Experiment("first-picture", (("first", (sys.executable, "benchmarks/first_picture.py", "--runs", "5")),), 1),
 )}
 
@@ -65,6 +66,17 @@ def live_template(model: str) -> str:
     p = f"live_{model.replace('-', '_')}_"
     return (f"| {model} | {{{p}cli}} | {{{p}live}} | {{{p}ratio_vs_cli}} | {{{p}ratio}} | {{{p}display}} % | "
             f"{{{p}gui}} % | {{{p}fps}} | {{{p}p99}} / {{{p}max}} ms |")
+
+
+def scaling_row(model: str) -> Figures:
+    """A row of the README's torchrun table: 1 and 2 processes (benchmarks/distributed.py)."""
+    p = f"ddp_{model.replace('-', '_')}_"
+    reads = {"steps_1": "1.steps_per_s", "steps_2": "2.steps_per_s", "images_1": "1.images_per_s",
+             "images_2": "2.images_per_s", "speedup": "speedup", "comm_ms": "2.comm_ms_per_step",
+             "comm_mb": "2.comm_mb_per_step"}
+    return Figures(f"| {model} | {{{p}steps_1}} | {{{p}steps_2}} | {{{p}images_1}} | {{{p}images_2}} | "
+                   f"{{{p}speedup}}× | {{{p}comm_ms}} ms, {{{p}comm_mb}} MB |",
+                   {p + key: Read("distributed", "scaling", f"{model}.{path}") for key, path in reads.items()})
 
 
 def cost_row(model: str) -> Figures:
@@ -98,6 +110,7 @@ FIGURES = (
              "long_checkpoints_mb": Read("frame-schedule", "schedule", "rbm_long.checkpoints_mb")}),
     *(Figures(live_template(m), live_row(m)) for m in LIVE_MODELS),
     *(cost_row(m) for m in LIVE_MODELS),
+    *(scaling_row(m) for m in LIVE_MODELS),
     *(Figures(f"| {share} | {{{key}_ratio}} | {{{key}_fps}} | {{{key}_display}} % |",
               {f"{key}_ratio": Read(f"share-{share}", "live", "ratio_vs_cli"),
                f"{key}_fps": Read(f"share-{share}", "live", "main_pictures_per_s"),

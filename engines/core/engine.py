@@ -251,5 +251,16 @@ class BatchSampler:
         return {"order": torch.from_numpy(self.order.copy()), "pos": self.pos}
 
     def load_state_dict(self, state: dict) -> None:
-        self.order = state["order"].numpy().astype(np.int64)
-        self.pos = int(state["pos"])
+        self.order, self.pos = epoch_position(state, len(self.rows))
+
+
+def epoch_position(state: dict, count: int) -> tuple[np.ndarray, int]:
+    """(order, position) of a sampler's state over ``count`` rows. A state over another number of
+    rows (a run resumed under torchrun with another world size: its shards have another length)
+    gives a fresh epoch; an order that is not a permutation of the rows raises ValueError."""
+    order = state["order"].numpy().astype(np.int64)
+    if len(order) != count:
+        return np.empty(0, dtype=np.int64), 0
+    if not np.array_equal(np.sort(order), np.arange(count)):
+        raise ValueError("the batch order is not a permutation of the training rows")
+    return order, int(state["pos"])

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from engines.core.distributed import rows
-from engines.core.engine import bernoulli, wants
+from engines.core.engine import bernoulli, epoch_position, wants
 from engines.core.frames import image_array
 from engines.data import load_dataset
 from engines.data.base import DataError
@@ -60,8 +60,7 @@ class CaptionBatches:
     def load_state_dict(self, state: dict) -> None:
         """Where training was; the epoch's images are composed again when next needed."""
         self.epoch = int(state["epoch"])
-        self.order = state["order"].numpy().astype(np.int64)
-        self.pos = int(state["pos"])
+        self.order, self.pos = epoch_position(state, len(self.rows))
 
 
 class AlignDRAWEngine(DrawingEngine):

@@ -74,9 +74,10 @@ def test_a_boltzmann_machine_trains_resumes_and_evaluates_under_torchrun(tmp_pat
     run = tmp_path / "rbm"
     smoke = ["--set", "hidden=16", "--set", "chains=4", "--set", "ais_runs=6", "--set", "ais_temperatures=60",
              "--set", "ais_max_temperatures=60"]
-    done = torchrun("rbm", "--steps", 10, "--data", "digits", *smoke, "--run-dir", run)
+    done = subprocess.run([sys.executable, "-m", "engines", "train", "rbm", "--steps", "10", "--data", "digits",
+                           *smoke, "--run-dir", str(run)], cwd=ROOT, env=ENV, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
-    done = torchrun("--resume", run, "--steps", 10, "--eval")
+    done = torchrun("--resume", run, "--steps", 10, "--eval")       # one process's run, continued by two
     assert done.returncode == 0, done.stderr[-3000:]
     (summary,) = summaries(done)
     assert summary["steps"] == 20 and summary["world_size"] == 2
