@@ -35,11 +35,16 @@ def test_train_prints_progress_and_a_json_summary(trained):
     assert (run / "run.sqlite").is_file() and any((run / "checkpoints").iterdir())
 
 
-def test_eval_json_gives_the_rbm_metrics(trained):
-    run, _ = trained
-    out = cli("eval", run, "--json")
+@pytest.fixture(scope="module")
+def evaluated(trained):
+    """``eval RUN --json`` of the trained run, at its own settings (14,500 temperatures: once)."""
+    out = cli("eval", trained[0], "--json")
     assert out.returncode == 0, out.stderr
-    metrics = json.loads(out.stdout)
+    return json.loads(out.stdout)
+
+
+def test_eval_json_gives_the_rbm_metrics(evaluated):
+    metrics = evaluated
     for key in ("ais_log_likelihood", "ais_log_likelihood_std", "base_rate_log_likelihood", "log_z",
                 "log_z_reverse", "log_likelihood_conservative", "log_likelihood_optimistic", "ais_gap"):
         assert isinstance(metrics[key], float)
@@ -48,15 +53,18 @@ def test_eval_json_gives_the_rbm_metrics(trained):
     assert [row[0] for row in metrics["ais_schedule"]][-1] == metrics["ais_temperatures"]
 
 
-def test_eval_set_changes_the_evaluation_only(trained):
+def test_eval_set_changes_the_evaluation_only(trained, evaluated):
     run, _ = trained
     out = cli("eval", run, "--json", "--set", "ais_temperatures=10", "--set", "ais_max_temperatures=10",
               "--set", "ais_tolerance=0.0001")
     assert out.returncode == 0, out.stderr
     metrics = json.loads(out.stdout)
     assert metrics["ais_schedule"][0][0] == 10 and metrics["ais_converged"] is False
-    again = json.loads(cli("eval", run, "--json").stdout)
-    assert again["ais_schedule"][0][0] == 14_500                    # the run's own settings
+    assert evaluated["ais_schedule"][0][0] == 14_500                # the run's own settings
+    from engines.core.store import RunStore
+    store = RunStore.open(run)
+    assert store.meta()["config"]["ais_temperatures"] == 14_500     # and the run is left as it was
+    store.close()
     bad = cli("eval", run, "--set", "ais_tolerance=-1")
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "ais_tolerance" in bad.stderr
 
@@ -138,18 +146,34 @@ def one_line_error(out, *words):
         assert word in lines[0]
 
 
-def test_bad_model_dataset_key_and_value(tmp_path):
+def cli_here(capsys, *args):
+    """``python -m engines ARGS`` run in this process: its status and what it printed, as
+    :func:`cli` gives them (for checks of the words; :func:`cli` checks the process itself)."""
+    from engines.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:       # the argument parser's own exit
+        code = exc.code
+    printed = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, printed.out, printed.err)
+
+
+def test_bad_model_dataset_key_and_value(tmp_path, capsys, monkeypatch):
     one_line_error(cli("train", "boltzmann"), "unknown model 'boltzmann'")
-    one_line_error(cli("train", "toy", "--data", "imagenet", "--run-dir", tmp_path / "a"), "unknown dataset")
-    one_line_error(cli("train", "toy", "--set", "speed=3", "--run-dir", tmp_path / "b"), "unknown config key 'speed'")
-    one_line_error(cli("train", "toy", "--set", "bars=three", "--run-dir", tmp_path / "c"), "bars must be int")
-    one_line_error(cli("train", "toy", "--set", "lr=-1", "--run-dir", tmp_path / "c2"), "lr must be > 0")
-    one_line_error(cli("train", "toy", "--set", "bars", "--run-dir", tmp_path / "d"), "key=value")
-    one_line_error(cli("train", "toy", "--device", "tpu", "--run-dir", tmp_path / "e"), "unknown device")
-    one_line_error(cli("train", "toy", "--data", "", "--run-dir", tmp_path / "f"), "unknown dataset ''")
-    one_line_error(cli("train", "dbm", "--set", "layers=8,,8", "--run-dir", tmp_path / "g"),
+    one_line_error(cli_here(capsys, "train", "toy", "--data", "imagenet", "--run-dir", tmp_path / "a"), "unknown dataset")
+    one_line_error(cli_here(capsys, "train", "toy", "--set", "speed=3", "--run-dir", tmp_path / "b"),
+                   "unknown config key 'speed'")
+    one_line_error(cli_here(capsys, "train", "toy", "--set", "bars=three", "--run-dir", tmp_path / "c"), "bars must be int")
+    one_line_error(cli_here(capsys, "train", "toy", "--set", "lr=-1", "--run-dir", tmp_path / "c2"), "lr must be > 0")
+    one_line_error(cli_here(capsys, "train", "toy", "--set", "bars", "--run-dir", tmp_path / "d"), "key=value")
+    one_line_error(cli_here(capsys, "train", "toy", "--device", "tpu", "--run-dir", tmp_path / "e"), "unknown device")
+    one_line_error(cli_here(capsys, "train", "toy", "--data", "", "--run-dir", tmp_path / "f"), "unknown dataset ''")
+    one_line_error(cli_here(capsys, "train", "dbm", "--set", "layers=8,,8", "--run-dir", tmp_path / "g"),
                    "layers must be comma-separated whole numbers", "'8,,8'")
-    one_line_error(cli("train", "toy", "--run-dir", "", cwd=tmp_path), "--run-dir must name a folder")
+    monkeypatch.chdir(tmp_path)
+    one_line_error(cli_here(capsys, "train", "toy", "--run-dir", ""), "--run-dir must name a folder")
     for path in ("a", "b", "c", "c2", "d", "e", "f", "g", "runs"):
         assert not (tmp_path / path).exists()
 
@@ -198,25 +222,25 @@ def test_unwritable_or_taken_run_directory(tmp_path, trained):
     one_line_error(cli("train", "rbm", "--run-dir", trained[0], *SMALL), "already holds a run")
 
 
-def test_eval_of_missing_corrupt_or_hostile_runs(tmp_path, trained):
-    one_line_error(cli("eval", tmp_path / "nothing"), "no run directory")
+def test_eval_of_missing_corrupt_or_hostile_runs(tmp_path, trained, capsys):
+    one_line_error(cli_here(capsys, "eval", tmp_path / "nothing"), "no run directory")
     import shutil
     run = tmp_path / "copy"
     shutil.copytree(trained[0], run)
     checkpoint = sorted((run / "checkpoints").iterdir())[-1]
     checkpoint.write_bytes(b"\x80\x02garbage")
-    one_line_error(cli("eval", run), "corrupt")
+    one_line_error(cli_here(capsys, "eval", run), "corrupt")
 
     class Hostile:
         def __reduce__(self):
             return (os.system, (f"touch {tmp_path / 'pwned'}",))
     torch.save({"model": Hostile()}, checkpoint)
-    one_line_error(cli("eval", run), "refused")
+    one_line_error(cli("eval", run), "refused")                    # in a process of its own, as a user runs it
     assert not (tmp_path / "pwned").exists()
     torch.save({"step": 1}, checkpoint)
-    one_line_error(cli("eval", run), "does not fit")
+    one_line_error(cli_here(capsys, "eval", run), "does not fit")
     checkpoint.write_text("step: 1000\nlr: 0.1\n")
-    one_line_error(cli("eval", run), "corrupt")
+    one_line_error(cli_here(capsys, "eval", run), "corrupt")
 
 
 @pytest.mark.parametrize("key, value", [("config", "{not json"), ("seed", '"abc"'), ("data", "7")])
