@@ -115,6 +115,7 @@ class AnimateDialog(QtWidgets.QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
+        self.animate_button.setDefault(True)             # Return, now that it is in the dialog
         self.view_combo.currentIndexChanged.connect(self._name_file)
         self.view_combo.currentIndexChanged.connect(self._view_changed)
         self._view_changed()

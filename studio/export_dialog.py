@@ -129,6 +129,7 @@ class ExportDialog(QtWidgets.QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
+        self.export_button.setDefault(True)             # Return, now that it is in the dialog
         for signal in (self.first_spin.valueChanged, self.last_spin.valueChanged, self.scale_spin.valueChanged,
                        self.format_combo.currentIndexChanged):
             signal.connect(self._estimate_timer.start)

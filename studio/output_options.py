@@ -75,10 +75,11 @@ class OutputOptions:
 
 def form_buttons(dialog: QtWidgets.QDialog, text: str, accepted) -> tuple[QtWidgets.QDialogButtonBox,
                                                                           QtWidgets.QPushButton]:
-    """Close, and the form's own default button ``text`` that runs ``accepted``."""
+    """Close, and the form's own button ``text`` that runs ``accepted``: the dialog's default
+    (Return) once the dialog has called ``setDefault(True)`` on it after laying the box out (a
+    button is a dialog's default only if it was in the dialog when made so)."""
     buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
     button = buttons.addButton(text, QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole)
-    button.setDefault(True)
     buttons.accepted.connect(accepted)
     buttons.rejected.connect(dialog.reject)
     return buttons, button

@@ -125,6 +125,7 @@ class FollowRemoteDialog(QtWidgets.QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
+        self.follow_button.setDefault(True)             # Return, now that it is in the dialog
         self.setMinimumWidth(520)
 
     def _token_from_file(self) -> None:

@@ -4,6 +4,7 @@ import os
 import signal
 
 import pytest
+from PySide6 import QtCore
 
 from engines.core.store import writer_alive
 from engines.runs import runs_root
@@ -86,3 +87,16 @@ def test_a_refused_token_is_a_message_and_closing_the_view_stops_the_copy(qtbot,
         os.kill(pid, 0)
     assert not writer_alive(copy) and (copy / "run.sqlite").is_file()
     store.close()
+
+
+def test_return_in_the_token_field_follows(qtbot):
+    """Return from the token field is the Follow button (not From file…, the first button)."""
+    asked = []
+    dialog = remote_follow.FollowRemoteDialog(lambda url, token: asked.append((url, token)) or "")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.token_edit.setFocus()
+    qtbot.keyClicks(dialog.token_edit, "secret")
+    qtbot.keyClick(dialog.token_edit, QtCore.Qt.Key.Key_Return)
+    assert asked == [(dialog.url_edit.text(), "secret")] and not dialog.isVisible()
