@@ -218,10 +218,13 @@ def cmd_train(args) -> int:
                 signal.signal(sig, handler)
             progress.close()
         evaluating = args.eval and summary["status"] == "finished"
-        if store is None:               # another rank of a torchrun job: rank 0 reports
+        if store is None:               # another rank of a torchrun job: rank 0 reports, this one its own error
             if evaluating and engine.evaluates_across_ranks:
                 engine.evaluate()
-            return 0 if summary["status"] not in ("failed", "diverged") else 1
+            if summary["status"] in ("failed", "diverged"):
+                print(f"error: rank {rank}: {summary['message']}", file=sys.stderr)
+                return 1
+            return 0
         if evaluating:
             summary["eval"] = engine.evaluate()
             store.set_meta(eval=summary["eval"])

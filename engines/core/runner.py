@@ -219,7 +219,9 @@ class Runner:
                 self._checkpoint()        # a good state to come back to from the first step on
             while s.max_steps is None or engine.step < s.max_steps:
                 turn = self.control.wait_turn()
-                if distributed.any_rank(turn == "stop"):       # under torchrun every rank stops at one step
+                if distributed.any_rank(turn == "stop") and turn != "stop":   # under torchrun all stop at one step
+                    self._record_event("info", "stopped with the other processes of the torchrun job "
+                                               "(a stop signal, or one of them ended: see its error)")
                     turn = "stop"
                 self.latest.status.paused = self.control.paused
                 if turn == "stop":
@@ -247,7 +249,6 @@ class Runner:
             status = "failed"
             message = f"{type(exc).__name__}: {exc}"
             self._record_event("traceback", traceback.format_exc())
-            self._stop_other_ranks()
         status, message = self._finish(status, message)
         seconds = time.perf_counter() - t0
         summary = {"status": status, "model": engine.name, "steps": engine.step,
@@ -262,8 +263,10 @@ class Runner:
 
     @staticmethod
     def _stop_other_ranks() -> None:
-        """Under torchrun, a rank that ends on its own (rank 0's full disk, an error) casts the stop
-        vote the other ranks wait for at their next step, so they stop there instead of hanging."""
+        """Under torchrun, rank 0 ending between two steps on its own (a full disk, a failed write)
+        casts the stop vote the other ranks wait for at their next step, so they stop there instead
+        of hanging. (A rank that fails inside a step just ends: the others' collective then fails
+        at once, and torchrun ends the job.)"""
         try:
             distributed.any_rank(True)
         except RuntimeError:          # the process group is already broken: torchrun ends the job
