@@ -118,7 +118,7 @@ def worker(model: str, seconds: float, smoke: bool) -> None:
                           "comm_ms_per_step": round(1000 * clock.seconds / steps, 3) if world_size > 1 else 0.0,
                           "comm_mb_per_step": round(clock.bytes / steps / 2**20, 4) if world_size > 1 else 0.0}),
               flush=True)
-    distributed.stop()
+    distributed.stop(together=True)
 
 
 def free_port() -> int:

@@ -191,7 +191,7 @@ def cmd_train(args) -> int:
     if world_size > 1:
         from engines.core.device import resolve_device
         distributed.start(resolve_device(args.device))
-    server = None
+    server, ended_together = None, False
     try:
         if args.resume:
             store, engine = resume_store(args, (rank, world_size))
@@ -217,6 +217,7 @@ def cmd_train(args) -> int:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             progress.close()
+        ended_together = summary["status"] != "failed"     # a failed rank's peers may be inside a step
         evaluating = args.eval and summary["status"] == "finished"
         if store is None:               # another rank of a torchrun job: rank 0 reports, this one its own error
             if evaluating and engine.evaluates_across_ranks:
@@ -230,7 +231,7 @@ def cmd_train(args) -> int:
             store.set_meta(eval=summary["eval"])
         store.close()
     finally:
-        distributed.stop()
+        distributed.stop(ended_together)
         if server is not None:
             stop_serving(server)          # after the store is closed: a mirror copies the run's end
     summary["run_dir"] = str(store.path)
@@ -332,12 +333,15 @@ def cmd_eval(args) -> int:
         meta = store.meta()
     finally:
         store.close()
+    evaluated = False
     try:
         if rank and not engine.evaluates_across_ranks:
+            evaluated = True
             return 0
         results = engine.evaluate()
+        evaluated = True
     finally:
-        distributed.stop()
+        distributed.stop(evaluated)
     if rank:
         return 0
     metrics = {"run_dir": str(args.run_dir), "model": meta["model"], "step": engine.step, **results}

@@ -41,8 +41,17 @@ def start(device: torch.device) -> None:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
 
 
-def stop() -> None:
+def stop(together: bool = False) -> None:
+    """Leave the process group; ``together`` (every rank ended its work at the same point: a run
+    finished, stopped or diverged on all of them), after the others are done with it too, as a
+    rank that tears its connections down while another still uses them can abort that one. After
+    a failure it is left at once: the others may be inside a step's all-reduce."""
     if dist.is_available() and dist.is_initialized():
+        if together and dist.get_world_size() > 1:
+            try:
+                dist.barrier()
+            except RuntimeError:      # another rank is gone already
+                pass
         dist.destroy_process_group()
 
 

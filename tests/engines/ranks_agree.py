@@ -52,7 +52,8 @@ def main(models: list[str]) -> None:
             print(json.dumps({"model": model, "same_parameters": len({s[0] for s in seen}) == 1,
                               "own_batches": len({s[1] for s in seen}) == world_size,
                               "same_evaluation": len({s[2] for s in seen}) == 1}), flush=True)
-    distributed.stop()
+        del engine                 # its DistributedDataParallel wrappers go before the process group
+    distributed.stop(together=True)
 
 
 if __name__ == "__main__":
