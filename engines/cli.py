@@ -416,9 +416,24 @@ def cmd_serve(args) -> int:
 
 
 def cmd_mirror(args) -> int:
-    from engines.records.serving import mirror_command
+    """One line on stderr and status 1 when the mirror cannot go on (2: bad input)."""
+    from engines.records.serving import EXIT_LOST, MirrorError, mirror, parse_url, read_token
 
-    return mirror_command(args)
+    try:
+        parse_url(args.url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not 0 <= args.retry_s <= 3600:
+        raise UsageError(f"--retry-s must be from 0 to 3600 seconds, got {args.retry_s}")
+    token = read_token(args.token_file, args.token_env)
+    previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)   # as Ctrl+C: the copy is closed, kept
+    try:
+        return mirror(args.url, token, args.into, retry_s=args.retry_s)
+    except MirrorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOST
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_list(args) -> int:

@@ -380,22 +380,3 @@ def read_token(token_file: str | None, token_env: str | None) -> str:
     if not token.isascii() or not token.isprintable():
         raise UsageError("the token holds characters no serve-token has")
     return token
-
-
-def mirror_command(args) -> int:
-    """The mirror as a command: one line on stderr and status 1 when it cannot go on (2: bad input)."""
-    try:
-        parse_url(args.url)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if not 0 <= args.retry_s <= 3600:
-        raise UsageError(f"--retry-s must be from 0 to 3600 seconds, got {args.retry_s}")
-    token = read_token(args.token_file, args.token_env)
-    previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)   # as Ctrl+C: the copy is closed, kept
-    try:
-        return mirror(args.url, token, args.into, retry_s=args.retry_s)
-    except MirrorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_LOST
-    finally:
-        signal.signal(signal.SIGTERM, previous)
