@@ -18,7 +18,10 @@ a noisy machine hits all of them:
   lasts about as long as the others';
 - **headless**: the studio's training process with no display (what the studio costs without
   pictures: the message thread, the live scalars);
-- **live**: the studio window training it offscreen, every panel drawing every frame it gets.
+- **live**: the studio window training it offscreen, every panel drawing every frame it gets;
+- with ``--parameter-stats``, **live_unwatched**: a second studio window, the same but with the
+  weights-and-gradients view off (``RunSpec.watch_parameters``): ``parameter_stats_ratio`` is the
+  median of live/live_unwatched, what that view costs training.
 
 Before anything is timed, a short CLI run builds what a first use builds (datasets, the digit
 classifier), so a cold cache is not timed as training. During the live turns a 10 ms QTimer in the GUI thread records its intervals (how smooth the UI
@@ -57,6 +60,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=4.0, help="seconds of training before measuring")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--parameter-stats", action="store_true",
+                   help="also time a live run without the weights-and-gradients view")
     p.add_argument("--display-share", type=float, default=None, metavar="SHARE",
                    help="the live side's GENSTUDIO_DISPLAY_SHARE (default: the studio's, or the environment's)")
     return p.parse_args(argv)
@@ -250,6 +255,22 @@ def start_studio_sides(spec, sides: list):
     return headless, window
 
 
+def start_unwatched_window(spec, sides: list):
+    """A second studio window training ``spec`` paused, with the weights-and-gradients view off."""
+    from dataclasses import replace
+
+    from studio.window import MainWindow
+
+    window = MainWindow()
+    sides.append(window.close)
+    PROBLEMS.append(lambda: f"the unwatched live side failed: {window.error_text}" if window.error_text else "")
+    window.resize(1400, 860)
+    window.show()
+    window.start_run(replace(spec, paused=True, watch_parameters=False))
+    wait_until(lambda: window.frames_shown > 0, 180, "the unwatched run to start")
+    return window
+
+
 def build_first_use(args) -> None:
     """What a first use builds (datasets, the digit classifier at a GAN's first sample check), built
     before anything is timed: a CLI run long enough to pass each of the engine's ``*_every``
@@ -271,15 +292,18 @@ def build_first_use(args) -> None:
 
 
 def interleaved(spec, args, sides: list) -> dict:
-    """``rounds`` turns of (cli, headless, live), each about ``seconds / rounds`` long."""
+    """``rounds`` turns of (cli, headless, live[, live_unwatched]), each about ``seconds / rounds`` long."""
     from engines.live.protocol import Pause, Resume
 
     headless, window = start_studio_sides(spec, sides)
     turns = {"headless": (lambda p: headless.send(Pause() if p else Resume()), StepClock(headless)),
              "live": (window.set_paused, StepClock(window.worker))}
+    if args.parameter_stats:
+        unwatched = start_unwatched_window(spec, sides)
+        turns["live_unwatched"] = (unwatched.set_paused, StepClock(unwatched.worker))
     display_pid = window.worker._processes[1].pid
     recorder = IntervalRecorder()
-    rates = {"cli": [], "headless": [], "live": []}
+    rates = {"cli": [], **{name: [] for name in turns}}
     live_seconds = frames = display_cpu = gui_cpu = 0.0
     for name, (pause, clock) in turns.items():      # warm-up: each run trains a while first
         pause(False)
@@ -376,6 +400,9 @@ def main(argv=None) -> int:
         "ui_p99_ms": round(percentile(intervals, 99), 2),
         "ui_max_ms": round(max(intervals), 2),
         "display_share": display_share(),
+        **({"live_unwatched_steps_per_s": round(statistics.median(rates["live_unwatched"]), 2),
+            "parameter_stats_ratio": round(statistics.median(
+                l / u for l, u in zip(rates["live"], rates["live_unwatched"])), 4)} if args.parameter_stats else {}),
         "cores": os.cpu_count(),
     }
     print(f"ratio_vs_cli {result['ratio_vs_cli']:.3f}, ratio {result['ratio']:.3f}; display process "

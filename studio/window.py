@@ -274,6 +274,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker = TrainingWorker(spec, self, children)
         self._connect_run(self.worker)
         self.worker.framesArrived.connect(self._live_frames)
+        self.worker.trainingFramesArrived.connect(self._training_frames)
         self.worker.runArrived.connect(self.queue_run)
         self.worker.statusChanged.connect(self._status_changed)
         self.worker.failed.connect(self._worker_failed)
@@ -374,6 +375,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _live_frames(self, frames: list) -> None:
         self.queue_frames(frames, self.worker.state_wall if self.worker is not None else 0.0)
+
+    def _training_frames(self, frames: list) -> None:
+        self.live_pictures.queue_frames(frames, 0.0)
 
     def queue_frames(self, frames: list, state_wall: float = 0.0) -> None:
         """Live frames, drawn one panel per turn of the event loop (:mod:`studio.live_pictures`)."""

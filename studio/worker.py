@@ -132,6 +132,7 @@ class TrainingWorker(QObject):
 
     opened = Signal(object)       # the run, once built and recording (a ShownRun)
     framesArrived = Signal(list)   # the display copy's newest frames, to show at once
+    trainingFramesArrived = Signal(list)   # frames the training loop made (weights and gradients)
     runArrived = Signal(list, float, float)   # sampling pictures to play: (pictures, spacing s, state time)
     rowsArrived = Signal(list)    # (step, wall, {name: value})
     eventsArrived = Signal(list)  # (step, kind, text): applied edits, refusals, actions
@@ -283,6 +284,8 @@ class TrainingWorker(QObject):
                 self.rowsArrived.emit(message.rows)
             if message.events:
                 self.eventsArrived.emit(message.events)
+            if message.frames:
+                self.trainingFramesArrived.emit(message.frames)
             status = message.status
             if self.display_problem and not status["message"]:
                 status["message"] = self.display_problem

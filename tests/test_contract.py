@@ -4,7 +4,8 @@ declare, each frame kind has a panel and a still picture and survives the run st
 round-trips through a ``weights_only`` checkpoint into a display copy, and every config field
 refuses values outside its declared range. And a recorded run of the smoke config, on the test
 run's cold cache, passes every cadence a user's run meets (the engine's own ``*_every`` checks, its
-``monitor()`` diagnostics, recorded frames, checkpoints), resumes bit for bit and evaluates to
+``monitor()`` diagnostics, recorded frames and the weights-and-gradients frames every engine gets,
+checkpoints), resumes bit for bit and evaluates to
 finite metrics: a new engine is held to all of it without a test of its own."""
 import json
 import math
@@ -15,6 +16,7 @@ import pytest
 from engines.core.config import ConfigError, fields_of, to_dict, with_overrides
 from engines.core.engine import Engine
 from engines.core.frames import decode, encode
+from engines.core.parameters import FRAME_NAME as WEIGHTS_AND_GRADIENTS, layer_of
 from engines.core.runner import Runner, RunnerSettings, early_frame_steps
 from engines.core.checkpoints import latest_checkpoint, load_checkpoint
 from engines.core.store import RunStore
@@ -288,8 +290,16 @@ def test_a_recorded_run_passes_every_cadence_resumes_bit_for_bit_and_evaluates(m
     declared = {name for view in whole.views for name in view.frames}
     assert declared <= set(store.frame_names())
     every, early = CADENCES["record_frames_every"], early_frame_steps(CADENCES["record_frames_every"])
-    for name in declared:
+    watches = bool(whole.parameter_modules())     # every built-in engine; the toy has no modules
+    assert watches == (model != "toy") == (WEIGHTS_AND_GRADIENTS in store.frame_names())
+    for name in declared | ({WEIGHTS_AND_GRADIENTS} if watches else set()):   # the Runner's own frames too
         assert store.frame_steps(name) == [s for s in range(1, RUN_STEPS + 1) if s % every == 0 or s in early], name
+    watched = list(store.frames(WEIGHTS_AND_GRADIENTS))[-1] if watches else None
+    if watches:
+        assert watched.names and watched.counts[:, 0].sum() > 0, f"{model}: no parameter tensor watched"
+        with_gradient = np.isfinite(watched.ranges[:, 1, 0])
+        assert with_gradient.any(), f"{model}: no tensor has a gradient after {RUN_STEPS} steps"
+        assert {f"grad_norm/{layer_of(n)}" for n, g in zip(watched.names, with_gradient) if g} <= set(store.scalar_names())
     assert load_checkpoint(latest_checkpoint(store))["step"] == RUN_STEPS
     whole_scalars = {name: store.scalars(name, RUN_STEPS // 2) for name in store.scalar_names()}
     store.close()

@@ -180,6 +180,7 @@ class DBMEngine(Engine):
                 vel.add_(p, alpha=-cfg.weight_decay)
             first = key in ("W0", "e0", "b")
             p.add_(vel, alpha=lr * (cfg.first_layer_lr_scale if first and self.gaussian else 1.0))
+            p.grad = grad             # what the weights-and-gradients view shows as the gradient
 
     # ------------------------------------------------------------------------------ training
     def train_step(self) -> dict[str, float]:

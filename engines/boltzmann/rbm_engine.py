@@ -72,8 +72,9 @@ class RBMEngine(Engine):
         for vel, stat in zip(self.velocity, stats):
             vel.mul_(cfg.momentum).add_(stat)
         self.velocity[0].add_(m.W, alpha=-cfg.weight_decay)
-        for param_, vel in zip((m.W, m.b, m.c), self.velocity):
+        for param_, vel, stat in zip((m.W, m.b, m.c), self.velocity, stats):
             param_.add_(vel, alpha=cfg.lr)
+            param_.grad = stat        # what the weights-and-gradients view shows as the gradient
         self._last_batch = v0
         self.step += 1
         return {}

@@ -82,6 +82,12 @@ class Engine(ABC):
         """Costlier training diagnostics, asked for every few steps by the Runner (default none)."""
         return {}
 
+    def parameter_modules(self) -> dict[str, torch.nn.Module]:
+        """The modules whose parameters the weights-and-gradients view shows, by a name that
+        prefixes their tensors' ("" for none): the engine's ``model`` by default."""
+        model = getattr(self, "model", None)
+        return {"": model} if isinstance(model, torch.nn.Module) else {}
+
     def prepare_training(self) -> None:
         """Build what training will need that a first use builds once per machine (the digit
         classifier of a sample check), before the first step: while the run is still starting, not

@@ -18,6 +18,7 @@ from engines.core import distributed
 from engines.core.commands import CallMethod, SetField
 from engines.core.config import to_dict
 from engines.core.engine import Engine
+from engines.core.parameters import LIVE_EVERY_S, ParameterWatch
 from engines.core.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
 from engines.core.store import RunStore, StoreError, StoreWriteError
 
@@ -108,14 +109,16 @@ class LiveStatus:
 
 
 class LatestSlot:
-    """Where the loop leaves the live status, and the scalars and events since the last pull (kept
-    only when ``consumer`` is set: someone pulls them). Live pictures are not made here: the studio's
-    display copy draws them from the training state (``engines.live.training``)."""
+    """Where the loop leaves the live status, and the scalars, events and frames of its own since the
+    last pull (kept only when ``consumer`` is set: someone pulls them). The engine's live pictures are
+    not made here: the studio's display copy draws them from the training state
+    (``engines.live.training``)."""
 
     def __init__(self, max_rows: int = 200_000):
         self._lock = threading.Lock()
         self._rows: deque = deque(maxlen=max_rows)
         self._events: deque = deque(maxlen=1000)
+        self._frames: dict = {}
         self.status = LiveStatus()
         self.consumer = False
 
@@ -139,6 +142,17 @@ class LatestSlot:
             events = list(self._events)
             self._events.clear()
             return events
+
+    def put_frame(self, frame) -> None:
+        """A frame the loop made itself (the weights and gradients): the newest of its name is kept."""
+        with self._lock:
+            self._frames[frame.name] = frame
+
+    def take_frames(self) -> list:
+        with self._lock:
+            frames = list(self._frames.values())
+            self._frames.clear()
+            return frames
 
 
 THIN_CHECK_EVERY = 10      # records of frames between two checks of the run's size
@@ -172,6 +186,7 @@ class RunnerSettings:
     interactive: bool = False             # a person watches: trouble pauses the run instead of ending it
     min_free_bytes: int = 200 * 2**20     # writing stops (pauses) when the disk has less free than this
     max_store_bytes: int = 1024 * 2**20   # past this the run's older frames are thinned (0: never)
+    watch_parameters: bool = True         # weights-and-gradients frames and grad_norm/<layer> scalars
 
 
 class Diverged(RuntimeError):
@@ -203,6 +218,8 @@ class Runner:
         s = self.settings
         self._early = early_frame_steps(s.record_frames_every) if s.record_frames_early else frozenset()
         self.last_scalars: dict[str, float] = {}
+        self._watch = ParameterWatch(engine) if s.watch_parameters and engine.parameter_modules() else None
+        self._last_watch = -math.inf
         engine.prepare_training()
 
     def run(self) -> dict:
@@ -350,6 +367,8 @@ class Runner:
             status.steps_per_s = (len(self._rate) - 1) / max(1e-9, self._rate[-1] - self._rate[0])
         if store is not None and self._record_due(step):
             self._record_frames()
+        elif self._watch and self.latest.consumer and time.monotonic() - self._last_watch >= LIVE_EVERY_S:
+            self._watch_parameters()
         if store:
             if self._checkpoint_due(step):
                 self._checkpoint()
@@ -415,12 +434,26 @@ class Runner:
                 self.latest.put_scalars(step, time.time(), values)
 
     def _record_frames(self) -> None:
-        self.store.add_frames(self.engine.frames())
+        self.store.add_frames(self.engine.frames() + ([self._watch_parameters()] if self._watch else []))
         self._last_record_step = self.engine.step
         self._last_record_time = time.monotonic()
         self._records += 1
         if self._records % THIN_CHECK_EVERY == 0:
             self.store.thin(self.settings.max_store_bytes)
+
+    def _watch_parameters(self):
+        """The weights-and-gradients frame at this step, handed to a live watcher; its gradient
+        norms are recorded as scalars."""
+        frame, norms = self._watch.take()
+        self._last_watch = time.monotonic()
+        now = time.time()
+        if norms and self.store:
+            self.store.add_scalars(frame.step, norms, now)
+        if self.latest.consumer:
+            if norms:
+                self.latest.put_scalars(frame.step, now, norms)
+            self.latest.put_frame(frame)
+        return frame
 
     def _finish(self, status: str, message: str) -> tuple[str, str]:
         """Record the end: the last frames and a checkpoint (unless training broke), the message and

@@ -106,6 +106,11 @@ class GANEngine(Engine):
         self.g_updates = 0
         self._applied: tuple | None = self._player_settings()
 
+    def parameter_modules(self) -> dict[str, nn.Module]:
+        """Each duel's players, as ``G`` and ``D`` (LAPGAN's levels ``l1.G``, ``l1.D``, …)."""
+        return {f"{duel.prefix.replace('/', '.')}{player}": module for duel in self.duels
+                for player, module in (("G", duel.g), ("D", duel.d))}
+
     # ------------------------------------------------------------------------------ hooks
     def build_duels(self) -> list[Duel]:
         raise NotImplementedError

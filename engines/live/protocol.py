@@ -34,6 +34,7 @@ class RunSpec:
     runs_root: str | None = None
     resume: str | None = None    # a run directory to continue from its last checkpoint (model, data,
                                  # seed and overrides then repeat the run's own, for the display copy)
+    watch_parameters: bool = True   # the weights-and-gradients view's frames (engines.core.parameters)
 
 
 # ----------------------------------------------------------------------------------- GUI → children
@@ -93,12 +94,13 @@ class Failed:
 @dataclass(frozen=True)
 class Pulled:
     """Scalar rows ``(step, wall, {name: value})`` and events ``(step, kind, text)`` since the last
-    pull, the live status (step, steps_per_s, paused, state, message) and, once the run has ended,
-    its summary."""
+    pull, the live status (step, steps_per_s, paused, state, message), once the run has ended its
+    summary, and the newest frames the training loop made itself (the weights and gradients)."""
     rows: list
     events: list
     status: dict
     summary: dict | None
+    frames: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)

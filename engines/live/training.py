@@ -136,7 +136,8 @@ class TrainingSession:
         self.data = spec.data or self.engine.default_data
         self.feed = StateFeed(self.engine, display_conn) if display_conn is not None else None
         self.control = Control(paused=spec.paused)
-        settings = RunnerSettings(interactive=True, record_frames_early=True)
+        settings = RunnerSettings(interactive=True, record_frames_early=True,
+                                  watch_parameters=spec.watch_parameters)
         self.runner = Runner(self.engine, self.store, self.control, settings,
                              on_step=self.feed.offer if self.feed else None,
                              on_change=self.feed.change if self.feed else None)
@@ -185,10 +186,11 @@ class TrainingSession:
             raise ValueError(f"unknown message for the training process: {message!r}")
 
     def pull(self) -> Pulled:
-        """Scalar rows and events since the last pull, the live status, and the summary once the run ended."""
+        """Scalar rows, events and the loop's own frames since the last pull, the live status, and
+        the summary once the run ended."""
         latest = self.runner.latest
         return Pulled(latest.take_scalars(), latest.take_events(), asdict(latest.status),
-                      self.summary if self.ended.is_set() else None)
+                      self.summary if self.ended.is_set() else None, latest.take_frames())
 
     def join(self, timeout: float | None = None) -> bool:
         return self.ended.wait(timeout)

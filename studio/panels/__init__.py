@@ -13,6 +13,7 @@ pg.setConfigOptions(imageAxisOrder="row-major")  # frames are (H, W) arrays: row
 from engines.core.config import FieldInfo  # noqa: E402
 from engines.boltzmann.frames import ChainHistory, ChainState, LayerChains  # noqa: E402
 from engines.core.frames import Frame, FrameKindError, kind_class  # noqa: E402
+from engines.core.parameters import ParameterStats  # noqa: E402
 from engines.core.views import View  # noqa: E402
 from engines.deconv.frames import ChairView  # noqa: E402
 from engines.draw.frames import CaptionTrace, GlimpseTrace  # noqa: E402
@@ -28,6 +29,7 @@ from studio.panels.dbm import LayerChainsPanel  # noqa: E402
 from studio.panels.gan import GANSamplesPanel, PointFieldPanel, PyramidPanel  # noqa: E402
 from studio.panels.images import StillPanel  # noqa: E402
 from studio.panels.latent import DrawPanel, LatentGridPanel, LatentScatterPanel, LatentStatsPanel  # noqa: E402
+from studio.panels.parameters import ParametersPanel  # noqa: E402
 
 # frame kind -> panel class; a kind without an entry gets the entry of its nearest base class
 PANELS: dict[type[Frame], type[Panel]] = {
@@ -45,6 +47,7 @@ PANELS: dict[type[Frame], type[Panel]] = {
     LatentScatter: LatentScatterPanel,
     Drawing: DrawPanel,
     LatentStats: LatentStatsPanel,
+    ParameterStats: ParametersPanel,
 }
 
 

@@ -323,6 +323,10 @@ def test_the_rbm_chains_panel_restarts_a_chain_and_edits_gibbs_steps(qtbot):
         gibbs = window.last_frames["chains"].gibbs_steps
         assert gibbs[5] < gibbs[4], gibbs
     qtbot.waitUntil(restarted, timeout=10_000)
+    qtbot.waitUntil(lambda: "weights_and_gradients" in window.last_frames, timeout=10_000)   # the Runner's own
+    watched = window.panels["weights_and_gradients"]
+    assert type(watched).__name__ == "ParametersPanel" and watched.frame.names == ("W", "b", "c")
+    assert [watched.tensor_box.itemText(i) for i in range(3)] == ["W", "b", "c"]
     window.close()
 
 
