@@ -21,7 +21,9 @@ a noisy machine hits all of them:
 - **live**: the studio window training it offscreen, every panel drawing every frame it gets;
 - with ``--parameter-stats``, **live_unwatched**: a second studio window, the same but with the
   weights-and-gradients view off (``RunSpec.watch_parameters``): ``parameter_stats_ratio`` is the
-  median of live/live_unwatched, what that view costs training.
+  median of live/live_unwatched, what that view costs training, as noisy as any ratio of two turns.
+  ``parameter_stats_share`` (always) is exact: the share of the live turns' time that the training
+  loop spent making the weights-and-gradients frames (its status reports the seconds).
 
 Before anything is timed, a short CLI run builds what a first use builds (datasets, the digit
 classifier), so a cold cache is not timed as training. During the live turns a 10 ms QTimer in the GUI thread records its intervals (how smooth the UI
@@ -142,11 +144,12 @@ class StepClock:
     arrived: a rate measured between two arrivals is not off by the age of a stale reading."""
 
     def __init__(self, worker):
-        self.step, self.at, self.paused = None, 0.0, False
+        self.step, self.at, self.paused, self.watch_seconds = None, 0.0, False, 0.0
         worker.statusChanged.connect(self._status)
 
     def _status(self, status: dict) -> None:
         self.step, self.at, self.paused = status["step"], time.perf_counter(), status["paused"]
+        self.watch_seconds = status.get("watch_seconds", 0.0)
 
     def wait_paused(self) -> None:
         """Until a status sent after now says the run is paused: its last step has ended. (Two
@@ -304,7 +307,7 @@ def interleaved(spec, args, sides: list) -> dict:
     display_pid = window.worker._processes[1].pid
     recorder = IntervalRecorder()
     rates = {"cli": [], **{name: [] for name in turns}}
-    live_seconds = frames = display_cpu = gui_cpu = 0.0
+    live_seconds = frames = display_cpu = gui_cpu = watch_seconds = 0.0
     for name, (pause, clock) in turns.items():      # warm-up: each run trains a while first
         pause(False)
         run_for(args.warmup / 2)
@@ -320,6 +323,7 @@ def interleaved(spec, args, sides: list) -> dict:
             if name == "live":
                 recorder.record(True)
                 frames0, display0, gui0 = window.main_pictures_painted, cpu_seconds(display_pid), time.process_time()
+                watch0 = clock.watch_seconds
             steps, seconds = measure_steps(clock, turn)
             check_sides()
             if name == "live":
@@ -328,6 +332,7 @@ def interleaved(spec, args, sides: list) -> dict:
                 frames += window.main_pictures_painted - frames0
                 display_cpu += cpu_seconds(display_pid) - display0
                 gui_cpu += time.process_time() - gui0
+                watch_seconds += clock.watch_seconds - watch0
             pause(True)
             clock.wait_paused()
             if steps <= 0:
@@ -339,7 +344,8 @@ def interleaved(spec, args, sides: list) -> dict:
     PROBLEMS.clear()                      # stopping the sides ends their runs: no failure now
     print(f"runs kept in {headless_dir} (headless), {run_dir} (live) and {cli_run} (cli)")
     return {"rates": rates, "intervals": recorder.intervals, "frames_per_s": frames / live_seconds,
-            "display_cpu_share": display_cpu / live_seconds, "gui_cpu_share": gui_cpu / live_seconds}
+            "display_cpu_share": display_cpu / live_seconds, "gui_cpu_share": gui_cpu / live_seconds,
+            "watch_share": watch_seconds / live_seconds}
 
 
 def percentile(values, q: float) -> float:
@@ -384,8 +390,11 @@ def main(argv=None) -> int:
             stop()
     rates, intervals = shown["rates"], shown["intervals"]
     for i, (c, h, l) in enumerate(zip(rates["cli"], rates["headless"], rates["live"]), 1):
+        unwatched = rates.get("live_unwatched", [])
         print(f"round {i}: cli {c:8.1f}   headless {h:8.1f}   live {l:8.1f} steps/s   "
-              f"live/cli {l / c:.3f}   live/headless {l / h:.3f}")
+              f"live/cli {l / c:.3f}   live/headless {l / h:.3f}"
+              + (f"   live_unwatched {unwatched[i - 1]:8.1f}   live/live_unwatched {l / unwatched[i - 1]:.3f}"
+                 if unwatched else ""))
     result = {
         "cli_steps_per_s": round(statistics.median(rates["cli"]), 2),
         "headless_steps_per_s": round(statistics.median(rates["headless"]), 2),
@@ -400,6 +409,7 @@ def main(argv=None) -> int:
         "ui_p99_ms": round(percentile(intervals, 99), 2),
         "ui_max_ms": round(max(intervals), 2),
         "display_share": display_share(),
+        "parameter_stats_share": round(shown["watch_share"], 5),
         **({"live_unwatched_steps_per_s": round(statistics.median(rates["live_unwatched"]), 2),
             "parameter_stats_ratio": round(statistics.median(
                 l / u for l, u in zip(rates["live"], rates["live_unwatched"])), 4)} if args.parameter_stats else {}),

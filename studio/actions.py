@@ -36,6 +36,8 @@ ACTIONS = (
     ActionRow("resume", "Resume run", "resume_viewed_run", ("Ctrl+Shift+R",),
               "Continue the run shown (stopped or crashed) from its last checkpoint"),
     ActionRow("export", "Export…", "open_export_dialog", ("Ctrl+E",), "Export an animation", everywhere=True),
+    ActionRow("export_scalars", "Export scalars…", "export_scalars_dialog", (),
+              "Write the run's scalars as CSV: step, wall_time, then one column per scalar", everywhere=True),
     ActionRow("animate", "Animate…", "open_animate_dialog", ("Ctrl+Shift+A",),
               "Animate the model itself from a checkpoint: chains mixing, a latent walk, a GAN's loop", everywhere=True),
     ActionRow("record", "Record", "set_recording", ("F9",),
@@ -48,7 +50,7 @@ ACTIONS = (
 )
 SAVE_PICTURE = "save_picture_menu"
 RECORD_PANEL = "record_panel_menu"
-MENUS = {"&File": ("open", "follow_remote", "resume", "export", "animate", SAVE_PICTURE, "-", "record", RECORD_PANEL,
+MENUS = {"&File": ("open", "follow_remote", "resume", "export", "export_scalars", "animate", SAVE_PICTURE, "-", "record", RECORD_PANEL,
                    "-", "quit"),
          "&Run": ("start", "pause", "step", "stop", "reset"),
          "&Help": ("shortcuts", "about")}

@@ -5,6 +5,7 @@ The runs are read from their stores like any recorded run (no engine, no torch).
 from __future__ import annotations
 
 import bisect
+from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -14,6 +15,7 @@ from engines.records.series import ScalarSeries
 from studio.panels import create_panel
 from studio.panels.curves import (PALETTE, PLOT_MIN_HEIGHT, add_smoothing_control, draw_smoothed, smoothed_curves,
                                   smoothing_control, smoothing_text)
+from studio.panels.step_cursor import StepCursor
 from studio.recorded_view import Timeline
 
 COMPARE_SIZE = (1300, 900)
@@ -57,6 +59,8 @@ class OverlaidCurves(QtWidgets.QWidget):
         layout.addWidget(self.graphics, 1)
         self.plots: dict[str, pg.PlotItem] = {}
         self._curves: list[tuple[ScalarSeries, pg.PlotDataItem, pg.PlotDataItem]] = []
+        self.cursor = StepCursor(parent=self)          # the timeline's step on every plot
+        self.graphics.scene().sigMouseClicked.connect(self.cursor.clicked)
         self.smoothing_slider.valueChanged.connect(self._on_smoothing_changed)
 
     @property
@@ -65,6 +69,7 @@ class OverlaidCurves(QtWidgets.QWidget):
 
     def set_runs(self, labels: list[str], series: list[dict]) -> None:
         self.graphics.clear()
+        self.cursor.forget()
         self.plots, self._curves = {}, []
         names = []
         for run in series:
@@ -81,6 +86,7 @@ class OverlaidCurves(QtWidgets.QWidget):
                 first = plot
             else:
                 plot.setXLink(first)
+            self.cursor.attach(plot)
             for i, (label, run) in enumerate(zip(labels, series)):
                 if name in run:
                     data = ScalarSeries(name)
@@ -172,12 +178,38 @@ class CompareWindow(QtWidgets.QMainWindow):
         splitter.setStretchFactor(2, 1)
         self.setCentralWidget(splitter)
 
+        export = self.menuBar().addMenu("&File").addAction("Export scalars…")
+        export.setToolTip("Write every run's scalars as one CSV: run, step, name, value")
+        export.triggered.connect(self.export_scalars_dialog)
+
         self.steps = sorted({s for run in self.runs for s in run.frame_steps()})
         self.timeline.set_steps(self.steps)
         self.timeline.slider.valueChanged.connect(self.show_index)
+        self.timeline.stepShown.connect(self.curves.cursor.set_step)
+        self.curves.cursor.moved.connect(self.timeline.show_nearest)
         if self.steps:
             self.timeline.slider.setValue(len(self.steps) - 1)
             self.show_index(len(self.steps) - 1)
+
+    def export_scalars_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export scalars", str(Path.home() / "compared-runs.csv"),
+                                                        "CSV files (*.csv)")
+        if path:
+            self.export_scalars(path)
+
+    def export_scalars(self, path) -> bool:
+        """Write the runs' scalars to ``path`` as one long CSV (``run, step, name, value``, a run by
+        its folder's name); says in the status bar how many rows, or why not."""
+        from engines.records.export import ExportError
+        from engines.records.scalars_csv import write_long_csv
+
+        try:
+            rows = write_long_csv([(label, run.path) for label, run in zip(self.labels, self.runs)], path)
+        except ExportError as exc:
+            self.statusBar().showMessage(f"Cannot export the scalars: {exc}")
+            return False
+        self.statusBar().showMessage(f"wrote {rows} rows of scalars to {path}")
+        return True
 
     def show_index(self, index: int) -> None:
         """Every run at the same step: each shows its newest frames at or before it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.records.replay import RecordedRun
+from studio.panels.step_cursor import nearest
 from studio.shown_run import ShownRun
 from studio.stepwise import Stepwise
 
@@ -54,10 +55,15 @@ class FrameMarks(QtWidgets.QWidget):
 
 class Timeline(QtWidgets.QToolBar):
     """One step slider over every recorded frame of a run (all panels move together), with play /
-    pause at a chosen speed and stepping by keyboard (the slider's arrow keys, Home, End)."""
+    pause at a chosen speed and stepping by keyboard (the slider's arrow keys, Home, End). It says
+    which step it shows (:attr:`stepShown`: the curves' step cursor follows it) and goes to the
+    recorded step nearest to a step asked for (:meth:`show_nearest`: a click or drag on a curve)."""
+
+    stepShown = QtCore.Signal(int)
 
     def __init__(self, parent=None):
         super().__init__("Timeline", parent)
+        self.steps: list[int] = []
         self.setObjectName("toolbar-timeline")
         self.setMovable(False)
         self.play_button = QtWidgets.QToolButton()
@@ -98,12 +104,19 @@ class Timeline(QtWidgets.QToolBar):
         """The recorded steps the slider runs over (no signal: the slider's value is the caller's to set)."""
         with QtCore.QSignalBlocker(self.slider):
             self.slider.setRange(0, max(0, len(steps) - 1))
+        self.steps = list(steps)
         self.marks.set_steps(steps)
 
     def show_step(self, index: int, steps: list[int]) -> None:
         """Say which recorded step is shown: its number, its place among the frames, its mark."""
         self.marks.set_current(index)
         self.label.setText(f" {steps[index]:,} ({index + 1}/{len(steps)}) ")
+        self.stepShown.emit(int(steps[index]))
+
+    def show_nearest(self, step: int) -> None:
+        """Move the slider to the recorded step nearest to ``step`` (the pictures follow it)."""
+        if self.steps:
+            self.slider.setValue(nearest(self.steps, step))
 
     def toggle_play(self) -> None:
         self.play_button.toggle()

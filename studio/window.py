@@ -109,6 +109,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timeline = Timeline(self)
         self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, self.timeline)
         self.timeline.hide()
+        self.timeline.stepShown.connect(self.curves.set_cursor)       # the step cursor on every curve
+        self.curves.cursorMoved.connect(self.timeline.show_nearest)   # a click or drag on a curve moves it
         self._set_state(RunState.IDLE)
         self._restore_geometry()
 
@@ -676,6 +678,31 @@ class MainWindow(QtWidgets.QMainWindow):
         dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def export_scalars_dialog(self) -> None:
+        """File → Export scalars: asks where, then :meth:`export_scalars`."""
+        if self.run_dir is None:
+            self.show_error("No scalars to export yet: start a run or open one first.")
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export scalars",
+                                                        str(Path.home() / f"{Path(self.run_dir).name}.csv"),
+                                                        "CSV files (*.csv)")
+        if path:
+            self.export_scalars(path)
+
+    def export_scalars(self, path) -> bool:
+        """Write the current run's scalars to ``path`` as CSV (wide: one column per scalar); says in
+        the status bar how many steps, or why not."""
+        from engines.records.export import ExportError
+        from engines.records.scalars_csv import write_scalars_csv
+
+        try:
+            rows = write_scalars_csv(self.run_dir, path)
+        except ExportError as exc:
+            self.show_error(f"Cannot export the scalars: {exc}")
+            return False
+        self.statusBar().showMessage(f"wrote {rows} steps of scalars to {path}", 8000)
+        return True
 
     def open_animate_dialog(self):
         """File → Animate for the current run: its model's own dynamics from a checkpoint; returns the

@@ -106,6 +106,7 @@ class LiveStatus:
     paused: bool = False
     state: str = "starting"
     message: str = ""
+    watch_seconds: float = 0.0      # time the loop spent on the weights-and-gradients frames
 
 
 class LatestSlot:
@@ -444,6 +445,7 @@ class Runner:
     def _watch_parameters(self):
         """The weights-and-gradients frame at this step, handed to a live watcher; its gradient
         norms are recorded as scalars."""
+        started = time.perf_counter()
         frame, norms = self._watch.take()
         self._last_watch = time.monotonic()
         now = time.time()
@@ -453,6 +455,7 @@ class Runner:
             if norms:
                 self.latest.put_scalars(frame.step, now, norms)
             self.latest.put_frame(frame)
+        self.latest.status.watch_seconds += time.perf_counter() - started
         return frame
 
     def _finish(self, status: str, message: str) -> tuple[str, str]:

@@ -54,7 +54,7 @@ class ExportCancelled(ExportError):
 
 # --------------------------------------------------------------------------------------- reading
 @contextmanager
-def _open_run(run_dir):
+def open_run(run_dir):
     """The run's store, read-only; its errors become :class:`ExportError`."""
     # Imported here, not at the top: engines.core.store imports torch (for checkpoints).
     from engines.core.store import RunStore, StoreError
@@ -73,13 +73,13 @@ def _open_run(run_dir):
 
 def exportable_panels(run_dir) -> list[str]:
     """Names of the frames recorded in the run (e.g. chains, chain_history, filters)."""
-    with _open_run(run_dir) as store:
+    with open_run(run_dir) as store:
         return store.frame_names()
 
 
 def default_panels(run_dir) -> list[str]:
     """The recorded frames of the run's first view (its main picture), else its first recorded panel."""
-    with _open_run(run_dir) as store:
+    with open_run(run_dir) as store:
         recorded = store.frame_names()
         views = store.meta().get("views")
     first = views[0].get("frames", []) if isinstance(views, list) and views and isinstance(views[0], dict) else []
@@ -89,7 +89,7 @@ def default_panels(run_dir) -> list[str]:
 
 def step_range(run_dir, panels) -> tuple[int, int]:
     """First and last recorded step over ``panels``."""
-    with _open_run(run_dir) as store:
+    with open_run(run_dir) as store:
         steps = [s for name in panels for s in _recorded_steps(store, name)]
     return min(steps), max(steps)
 
@@ -434,7 +434,7 @@ def export_run(run_dir, panels: list[str], out, fmt: str | None = None, fps: flo
     ``unit`` names what the caption counts ("step N"; an animation's "sweep N").
     """
     out, fmt, panels = checked_request(out, fmt, panels, fps, scale, first_step, last_step)
-    with _open_run(run_dir) as store, _drawn(store, _plan(store, panels, first_step, last_step)) as drawn:
+    with open_run(run_dir) as store, _drawn(store, _plan(store, panels, first_step, last_step)) as drawn:
         layout = _layout(drawn, panels, scale, unit)
         count = layout.count
         if fmt == "png":
@@ -470,7 +470,7 @@ def estimate_export(run_dir, panels: list[str], fmt: str, first_step: int = 0, l
     panels = _checked_options(panels, 10.0, scale, first_step, last_step)
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
-    with _open_run(run_dir) as store, _drawn(store, _plan(store, panels, first_step, last_step)) as drawn:
+    with open_run(run_dir) as store, _drawn(store, _plan(store, panels, first_step, last_step)) as drawn:
         layout = _layout(drawn, panels, scale)
         sample = []
         for picture in _composed(drawn, layout):

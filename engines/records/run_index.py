@@ -26,6 +26,7 @@ class RunSummary:
     created: float
     metrics: dict
     held_out: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)     # the run's settings: its config fields and seed
 
     @property
     def metrics_text(self) -> str:
@@ -71,9 +72,11 @@ def summarize(path: Path) -> RunSummary | None:
         return None
     finally:
         store.close()
-    held_out = meta.get("eval")
+    held_out, config = meta.get("eval"), meta.get("config")
+    settings = {**(config if isinstance(config, dict) else {}), "seed": meta.get("seed", 0)}
     return RunSummary(Path(path), str(meta.get("model", "?")), str(meta.get("data", "")), status, steps,
-                      float(meta.get("created", 0.0)), metrics, held_out if isinstance(held_out, dict) else {})
+                      float(meta.get("created", 0.0)), metrics, held_out if isinstance(held_out, dict) else {},
+                      settings)
 
 
 def run_dirs(folders) -> list[Path]:

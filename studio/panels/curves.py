@@ -27,6 +27,7 @@ from PySide6 import QtCore, QtWidgets
 
 from engines.records.series import ScalarSeries
 from studio.panels.images import without_si_prefixes
+from studio.panels.step_cursor import StepCursor, nearest
 
 PALETTE = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292")
 RAW_ALPHA = 70              # opacity (of 255) of the raw curve drawn behind a smoothed one
@@ -167,6 +168,8 @@ class CurvesPanel(QtWidgets.QWidget):
         self._redraw_timer = QtCore.QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.timeout.connect(self._redraw_made)
+        self.cursor = StepCursor(self._marker_x, self._step_at, self)   # a recorded run's step, on every plot
+        self.cursorMoved = self.cursor.moved
         self._waiting: dict[str, list] = {}     # rows of metrics whose plots are not made yet
         self._plot_timer = QtCore.QTimer(self)  # makes one of those plots per turn of the event loop
         self._plot_timer.setInterval(0)
@@ -176,6 +179,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self.x_axis_combo.currentIndexChanged.connect(self._on_axes_changed)
         self.log_check.toggled.connect(self._on_axes_changed)
         self.plots.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plots.scene().sigMouseClicked.connect(self.cursor.clicked)
         self.scroll.verticalScrollBar().valueChanged.connect(self._request_redraw)   # stale plots come into view
 
     # ------------------------------------------------------------------------------ data in
@@ -245,6 +249,8 @@ class CurvesPanel(QtWidgets.QWidget):
         self._waiting.clear()
         self._markers.clear()
         self._marker_lines.clear()
+        self.cursor.forget()
+        self.cursor.set_step(None)
         self._stale.clear()
         self._t0 = None
         self._x_box = None
@@ -282,6 +288,7 @@ class CurvesPanel(QtWidgets.QWidget):
             s = self._series[name] = _Series(name, plot, PALETTE[len(self._series) % len(PALETTE)])
             for step, text in self._markers:
                 self._add_marker_line(plot, step, text, labelled=len(self._series) == 1)
+            self.cursor.attach(plot)
             self._fit_height()
         return s
 
@@ -331,6 +338,19 @@ class CurvesPanel(QtWidgets.QWidget):
             return 0.0
         i = min(bisect.bisect_left(s.steps[:s.n], step), s.n - 1)
         return float(s.walls[i] - self._t0)
+
+    def _step_at(self, x: float) -> int:
+        """The step at ``x`` on the x axis: x itself, or (wall-time axis) the step of the nearest row."""
+        if self._x_is_step or not self._series or self._t0 is None:
+            return round(x)
+        s = next(iter(self._series.values()))
+        if s.n == 0:
+            return round(x)
+        return int(s.steps[nearest(s.walls[:s.n] - self._t0, x)])
+
+    def set_cursor(self, step: int | None) -> None:
+        """Show the recorded run's ``step`` as a line on every plot (None: none, as live)."""
+        self.cursor.set_step(step)
 
     def markers(self) -> list[tuple[int, str]]:
         return list(self._markers)
@@ -447,6 +467,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self._x_box = None
         for line, step in self._marker_lines:
             line.setValue(self._marker_x(step))
+        self.cursor.replace()
         for s in self._series.values():
             s.plot.setLabel("bottom", X_LABELS[self.x_axis_combo.currentText()])
             s.plot.setLogMode(False, log_y)
@@ -460,34 +481,40 @@ class CurvesPanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------------------ hover
     def _on_mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
-        """Show the metric, step, time and value of the point nearest (in x) to the mouse."""
+        """Under the mouse: the row of the hovered metric nearest (in x) to it, and every metric's
+        value at that row's step."""
         for s in self._series.values():
             view = s.plot.getViewBox()
             if s.n == 0 or not view.sceneBoundingRect().contains(scene_pos):
                 continue
             x = view.mapSceneToView(scene_pos).x()
             keys = s.steps[:s.n] if self._x_is_step else s.walls[:s.n]
-            target = x if self._x_is_step else x + self._t0
-            i = min(bisect.bisect_left(keys, target), s.n - 1)
-            if i > 0 and abs(keys[i - 1] - target) <= abs(keys[i] - target):
-                i -= 1
-            self._show_readout(s, i)
+            self._show_readout(s, nearest(keys, x if self._x_is_step else x + self._t0))
             return
 
     def _show_readout(self, s: _Series, i: int) -> None:
-        value = s.values[i]
-        text = f"{s.name} · step {s.steps[i]:,} · {s.walls[i] - self._t0:,.1f} s · {value:.6g}"
-        shown = value
-        if self.smoothing > 0 and i < s.smoothed_upto:
-            shown = s.smoothed[i]
-            text += f" (smoothed {shown:.6g})"
-        self.readout.setText(text)
+        """The hovered row's step and time, then each metric's value at that step (its row nearest
+        to it, whose step is named when it is another), each marked on its plot."""
+        step = int(s.steps[i])
+        parts = []
         for other in self._series.values():
-            if other is not s:
+            if other.n == 0:
+                continue
+            j = i if other is s else nearest(other.steps[:other.n], step)
+            value, shown = other.values[j], other.values[j]
+            text = f"{other.name} {value:.6g}"
+            if self.smoothing > 0 and j < other.smoothed_upto:
+                shown = other.smoothed[j]
+                text += f" (smoothed {shown:.6g})"
+            if other.steps[j] != step:
+                text += f" at step {int(other.steps[j]):,}"
+            parts.append(text)
+            x = other.steps[j] if self._x_is_step else other.walls[j] - self._t0
+            if np.isfinite(shown) and (shown > 0 or not self.log_check.isChecked()):
+                other.marker.setData([x], [shown])
+                other.marker.show()
+            else:
                 other.marker.hide()
-        x = s.steps[i] if self._x_is_step else s.walls[i] - self._t0
-        if np.isfinite(shown) and (shown > 0 or not self.log_check.isChecked()):
-            s.marker.setData([x], [shown])
-            s.marker.show()
-        else:
-            s.marker.hide()
+        self.readout.setText(f"step {step:,} · {s.walls[i] - self._t0:,.1f} s · " + " · ".join(parts))
+        self.readout.setToolTip("\n".join(parts))
+

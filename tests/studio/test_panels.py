@@ -459,19 +459,21 @@ def test_live_rows_move_the_axes_only_when_they_leave_the_headroom(qtbot):
     assert settled_range(qtbot, panel, "m")[0][1] >= 1000
 
 
-def test_hover_shows_the_nearest_point(qtbot):
+def test_hover_shows_every_curves_value_at_the_hovered_step(qtbot):
     panel = shown(qtbot, CurvesPanel(), (600, 500))
     panel.add_rows(rows_of([0, 100, 200, 300], [50.0, 51.0, 52.0, 53.0], loss=[4.0, 3.0, 2.5, 2.0], acc=[0.1] * 4))
+    panel.add_rows([(300, 53.0, {"rare": 7.0})])               # a metric recorded at another step only
     qtbot.wait(20)
     view = plot_item(panel, "loss").getViewBox()
     panel._on_mouse_moved(view.mapViewToScene(QtCore.QPointF(190.0, 2.6)))
     text = panel.readout.text()
-    assert "loss" in text and "step 200" in text and "2.5" in text and "2.0 s" in text
-    assert panel._series["loss"].marker.isVisible()
+    assert text.startswith("step 200 · 2.0 s · ") and "loss 2.5" in text and "acc 0.1" in text
+    assert "rare 7 at step 300" in text
+    assert all(panel._series[name].marker.isVisible() for name in ("loss", "acc", "rare"))
     acc_view = plot_item(panel, "acc").getViewBox()
     panel._on_mouse_moved(acc_view.mapViewToScene(QtCore.QPointF(20.0, 0.1)))
-    assert panel.readout.text().startswith("acc · step 0")
-    assert not panel._series["loss"].marker.isVisible()
+    assert panel.readout.text().startswith("step 0 · ") and "loss 4" in panel.readout.text()
+    assert panel._series["loss"].marker.getData()[0][0] == 0
 
 
 def test_hidden_panel_defers_drawing_until_shown(qtbot):

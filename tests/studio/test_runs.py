@@ -143,7 +143,7 @@ def test_the_timeline_plays_every_recorded_frame_and_stops_at_the_end(qtbot, run
     assert window.last_frames["bars"].step == 60
 
 
-def test_compare_shows_shared_views_at_one_step_overlaid_curves_and_what_differs(qtbot, runs):
+def test_compare_shows_shared_views_at_one_step_overlaid_curves_and_what_differs_and_exports_scalars(qtbot, runs, tmp_path):
     window = CompareWindow([runs / "toy-a", runs / "toy-b"])
     qtbot.addWidget(window)
     window.show()
@@ -165,6 +165,15 @@ def test_compare_shows_shared_views_at_one_step_overlaid_curves_and_what_differs
                                                              window.diff_table.item(r, 1).text())
             for r in range(window.diff_table.rowCount())}
     assert rows == {"lr": ("0.1", "0.3"), "bars": ("8", "5")}
+    lines = [line for _, line in window.curves.cursor.lines]         # the step cursor, on every overlaid plot
+    assert len(lines) == len(window.curves.plots) and all(line.isVisible() and line.value() == 80 for line in lines)
+    window.curves.cursor.moved.emit(35)                           # a click or drag at step 35
+    assert window.timeline.slider.value() == 1 and all(line.value() == 40 for line in lines)
+    assert window.panels[1]["bars"].caption.text().endswith("step 40")
+    out = tmp_path / "compared.csv"
+    assert window.export_scalars(out)                             # File → Export scalars, long: every run
+    lines = out.read_text().splitlines()
+    assert lines[0] == "run,step,name,value" and {line.split(",")[0] for line in lines[1:]} == {"toy-a", "toy-b"}
     window.close()
 
 

@@ -368,7 +368,35 @@ def test_open_recorded_run_shows_frames_curves_and_scrubs(qtbot, recorded_run):
     assert not bars.call("poke", 1)
 
 
-def test_a_panel_saves_as_a_picture(qtbot, recorded_run, tmp_path):
+def test_the_step_cursor_ties_the_curves_to_the_timeline_both_ways(qtbot, recorded_run):
+    """The recorded step shown is a line on every curve; dragging the line or clicking a curve moves
+    the timeline, and every picture, to the recorded step nearest to it."""
+    from PySide6 import QtCore
+    from PySide6.QtTest import QTest
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    assert window.open_run(recorded_run)
+    qtbot.waitUntil(lambda: "loss" in window.curves.names(), timeout=5_000)
+    window.curves.redraw()
+    lines = [line for _, line in window.curves.cursor.lines]
+    assert len(lines) == len(window.curves.names()) and all(line.isVisible() and line.value() == 120 for line in lines)
+    window.timeline.slider.setValue(1)
+    assert all(line.value() == 60 for line in lines)
+    lines[0].setValue(95)                                          # a drag, as pyqtgraph reports it
+    lines[0].sigDragged.emit(lines[0])
+    assert window.last_frames["bars"].step == 90 and all(line.value() == 90 for line in lines)
+    plot = window.curves._series["loss"].plot
+    window.curves.scroll.ensureWidgetVisible(window.curves.plots)
+    at = window.curves.plots.mapFromScene(plot.getViewBox().mapViewToScene(QtCore.QPointF(35.0, 0.0)))
+    QTest.mouseClick(window.curves.plots.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=at)
+    qtbot.waitUntil(lambda: window.last_frames["bars"].step == 30, timeout=3_000)
+    assert window.timeline.slider.value() == 0 and all(line.value() == 30 for line in lines)
+
+
+def test_a_panel_saves_as_a_picture_and_the_scalars_as_csv(qtbot, recorded_run, tmp_path):
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
@@ -378,6 +406,10 @@ def test_a_panel_saves_as_a_picture(qtbot, recorded_run, tmp_path):
     assert window.save_picture("bars", str(tmp_path / "bars.png"))
     with Image.open(tmp_path / "bars.png") as picture:
         assert picture.size[0] > 50 and picture.size[1] > 50
+    assert window.export_scalars(tmp_path / "scalars.csv")            # File → Export scalars
+    header, *rows = (tmp_path / "scalars.csv").read_text().splitlines()
+    assert header.startswith("step,wall_time,") and len(rows) == 120
+    assert not window.export_scalars(tmp_path / "missing" / "s.csv") and "Cannot export" in window.error_text
 
 
 def test_open_follows_a_run_still_being_written(qtbot, tmp_path):
