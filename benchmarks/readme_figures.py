@@ -29,6 +29,8 @@ from figures import Experiment, Figures, Read, main
 
 LIVE_MODELS = ("rbm", "dbm", "chairs", "vae", "conv-vae", "draw", "aligndraw", "gan", "dcgan", "lapgan", "gan2d")
 LIVE_ARGS = ["--seconds", "16", "--rounds", "4", "--warmup", "3"]
+WATCH_MODELS = ("rbm", "dcgan")    # the weights-and-gradients view's cost, on and off side by side
+WATCH_ARGS = ["--parameter-stats", "--seconds", "96", "--rounds", "8"]
 SHARES = ("0.04", "0.16")           # the display share's trade-off, beside the default's (the live-vae row)
 BUILD_CODE = ("import json, time; from engines.data import load_dataset; t = time.process_time(); "
               "load_dataset({spec!r}); print(json.dumps({{'cpu_s': time.process_time() - t}}))")
@@ -45,6 +47,8 @@ EXPERIMENTS = {e.name: e for e in (
     *fidelity.EXPERIMENTS.values(),
     *(Experiment(f"live-{m}", (("live", (sys.executable, "benchmarks/live_overhead.py", "--model", m, *LIVE_ARGS)),),
                  2.5) for m in LIVE_MODELS),
+    *(Experiment(f"watch-{m}", (("live", (sys.executable, "benchmarks/live_overhead.py", "--model", m, *WATCH_ARGS)),),
+                 8) for m in WATCH_MODELS),
     *(Experiment(f"share-{share}", (("live", (sys.executable, "benchmarks/live_overhead.py", "--model", "vae",
                                                   "--display-share", share, *LIVE_ARGS)),), 2.5) for share in SHARES),
     Experiment("picture-cost", (("cost", (sys.executable, "benchmarks/picture_cost.py")),), 2),
@@ -66,6 +70,15 @@ def live_template(model: str) -> str:
     p = f"live_{model.replace('-', '_')}_"
     return (f"| {model} | {{{p}cli}} | {{{p}live}} | {{{p}ratio_vs_cli}} | {{{p}ratio}} | {{{p}display}} % | "
             f"{{{p}gui}} % | {{{p}fps}} | {{{p}p99}} / {{{p}max}} ms |")
+
+
+def watch_row(model: str) -> Figures:
+    """A row of the README's weights-and-gradients cost table (live_overhead.py --parameter-stats)."""
+    p = f"watch_{model}_"
+    reads = {"share": ("parameter_stats_share", 100), "live": ("live_steps_per_s", 1),
+             "unwatched": ("live_unwatched_steps_per_s", 1), "ratio": ("parameter_stats_ratio", 1)}
+    return Figures(f"| {model} | {{{p}share}} % | {{{p}live}} | {{{p}unwatched}} | {{{p}ratio}} |",
+                   {p + key: Read(f"watch-{model}", "live", path, scale) for key, (path, scale) in reads.items()})
 
 
 def scaling_row(model: str) -> Figures:
@@ -110,6 +123,7 @@ FIGURES = (
              "long_checkpoints_mb": Read("frame-schedule", "schedule", "rbm_long.checkpoints_mb")}),
     *(Figures(live_template(m), live_row(m)) for m in LIVE_MODELS),
     *(cost_row(m) for m in LIVE_MODELS),
+    *(watch_row(m) for m in WATCH_MODELS),
     *(scaling_row(m) for m in LIVE_MODELS),
     *(Figures(f"| {share} | {{{key}_ratio}} | {{{key}_fps}} | {{{key}_display}} % |",
               {f"{key}_ratio": Read(f"share-{share}", "live", "ratio_vs_cli"),

@@ -96,13 +96,20 @@ class RunFilter(QtCore.QSortFilterProxyModel):
         self.terms: list = []
         self.runs: list[RunSummary] = []
 
+    def set_runs(self, runs: list[RunSummary]) -> None:
+        """The runs the source model's rows hold, in order (set before the model is filled)."""
+        self.beginFilterChange()
+        self.runs = runs
+        self.endFilterChange()
+
     def set_terms(self, text: str) -> None:
         """Read ``text``: ``name op value`` terms and plain words, separated by spaces."""
+        self.beginFilterChange()
         self.terms = []
         for word in text.split():
             match = TERM.match(word)
             self.terms.append((match["name"].lower(), match["op"], match["value"]) if match else word.lower())
-        self.invalidateFilter()
+        self.endFilterChange()
 
     def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802 - Qt's name
         model = self.sourceModel()
@@ -186,7 +193,7 @@ class ParallelPlot(pg.PlotWidget):
         return [cmap.map((v - lo) / (hi - lo) if hi > lo else 0.5, mode="qcolor") if is_number(v)
                 else pg.mkColor(NO_VALUE_COLOR) for v in values]
 
-    def _clicked(self, line: pg.PlotCurveItem) -> None:
+    def _clicked(self, line: pg.PlotCurveItem, event=None) -> None:
         path = next((p for p, item in self.lines.items() if item is line), None)
         if path is not None:
             self.runClicked.emit(path)

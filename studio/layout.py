@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtWidgets
 
 from engines.core.config import FieldInfo
 from engines.core.frames import kind_class
-from engines.core.views import View, kind_id
+from engines.core.views import View, kind_id, undeclared_view
 from studio.panels import CurvesPanel, Panel, create_panel
 
 SETTINGS_ORG, SETTINGS_APP = "genstudio", "studio"
@@ -39,7 +39,7 @@ def settings() -> QtCore.QSettings:
 
 def view_for_frame(frame) -> View:
     """A view for frames no view declares: a dock of its own, titled after the frame's name."""
-    return View(frame.name, frame.name.replace("_", " ").capitalize(), (kind_id(type(frame)),))
+    return undeclared_view(frame.name, kind_id(type(frame)))
 
 
 def short_title(title: str) -> str:

@@ -21,6 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.runs import runs_root
 from engines.records.run_index import RunIndex, RunSummary, newest_first
+from studio.flow_layout import FlowLayout
 from studio.hparams import METRIC, SETTING, ParallelPlot, RunFilter, columns_of, header, is_number, text_of, value_of
 from studio.stepwise import Stepwise
 
@@ -149,18 +150,15 @@ class RunBrowser(QtWidgets.QWidget):
         splitter.addWidget(self.table)
         splitter.addWidget(self.plot_box)
 
-        buttons = QtWidgets.QHBoxLayout()
-        buttons.addWidget(add)
-        buttons.addWidget(self.columns_button)
-        buttons.addWidget(self.plot_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.resume_button)
-        buttons.addWidget(self.compare_button)
+        buttons = QtWidgets.QWidget()               # wrapped onto two rows in a narrow dock
+        button_row = FlowLayout(buttons)
+        for button in (self.compare_button, self.resume_button, self.columns_button, self.plot_button, add):
+            button_row.addWidget(button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.filter_edit)
         layout.addWidget(splitter, 1)
-        layout.addLayout(buttons)
+        layout.addWidget(buttons)
 
         self._scanning: Stepwise | None = None
         self._index = RunIndex()
@@ -198,9 +196,8 @@ class RunBrowser(QtWidgets.QWidget):
     def _fill_table(self) -> None:
         """The table from :attr:`runs` and the chosen columns, keeping the selection and the sort."""
         selected = set(self.selected_paths())
-        self.proxy.runs = self.runs
+        self.proxy.set_runs(self.runs)
         self.model.set_runs(self.runs, self.columns)
-        self.proxy.invalidateFilter()
         self.proxy.sort(self.table.horizontalHeader().sortIndicatorSection(),
                         self.table.horizontalHeader().sortIndicatorOrder())
         for row in range(self.proxy.rowCount()):

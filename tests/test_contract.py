@@ -302,6 +302,7 @@ def test_a_recorded_run_passes_every_cadence_resumes_bit_for_bit_and_evaluates(m
         assert {f"grad_norm/{layer_of(n)}" for n, g in zip(watched.names, with_gradient) if g} <= set(store.scalar_names())
     assert load_checkpoint(latest_checkpoint(store))["step"] == RUN_STEPS
     whole_scalars = {name: store.scalars(name, RUN_STEPS // 2) for name in store.scalar_names()}
+    whole_history = watched.history_steps if watches else None
     store.close()
 
     part = smoke(model)
@@ -313,6 +314,8 @@ def test_a_recorded_run_passes_every_cadence_resumes_bit_for_bit_and_evaluates(m
     for name, (steps, _, values) in whole_scalars.items():
         again = store.scalars(name, RUN_STEPS // 2)
         assert np.array_equal(steps, again[0]) and np.array_equal(values, again[2], equal_nan=True), name
+    if watches:                                     # the resumed run's weights frames reach back to step 1
+        assert np.array_equal(list(store.frames(WEIGHTS_AND_GRADIENTS))[-1].history_steps, whole_history)
     store.close()
 
     metrics = resumed.evaluate()

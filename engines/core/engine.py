@@ -82,6 +82,13 @@ class Engine(ABC):
         """Costlier training diagnostics, asked for every few steps by the Runner (default none)."""
         return {}
 
+    def step_interval(self) -> float:
+        """Seconds the Runner lets pass between the starts of two steps: ``1 / steps_per_s`` for an
+        engine whose config has a ``steps_per_s`` field above 0 (a speed a user sets, to watch
+        training slowly), else 0 (as fast as it goes)."""
+        rate = getattr(self.config, "steps_per_s", 0) or 0
+        return 1.0 / rate if rate > 0 else 0.0
+
     def parameter_modules(self) -> dict[str, torch.nn.Module]:
         """The modules whose parameters the weights-and-gradients view shows, by a name that
         prefixes their tensors' ("" for none): the engine's ``model`` by default."""

@@ -14,9 +14,10 @@ named as ``module.path.weight``, grouped by layer = the path without the last na
 - the same percentiles at every earlier record of the run, at most :data:`MAX_HISTORY` of them
   (past that every other one is dropped), so one frame draws the distribution over steps;
 
-and gives the scalars ``grad_norm/<layer>`` = ‖∇‖₂ over the layer's tensors. The cost is a few
-passes over the parameters per record (two ``histc`` and a min/max per tensor); the Runner makes
-one no more than a few times a minute in a recorded run.
+and gives the scalars ``grad_norm/<layer>`` = ‖∇‖₂ over the layer's tensors. The minimum, maximum
+and norm are exact; a tensor of more than :data:`SAMPLE` values has its histogram taken over an
+evenly strided :data:`SAMPLE` of them (counts scaled to the whole; a percentile's sampling error is
+then about 0.3 % of the values), which keeps a frame of a large model to a few milliseconds.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ BINS = 48
 FINE_BINS = 10 * BINS
 PERCENTILES = (0.0, 6.68, 15.87, 30.85, 50.0, 69.15, 84.13, 93.32, 100.0)
 MAX_HISTORY = 120
+SAMPLE = 1 << 15       # a larger tensor's histogram is taken over every k-th of its values, this many
 LIVE_EVERY_S = 5.0
 FRAME_NAME = "weights_and_gradients"   # no view declares it: the studio gives it a dock of its own
 
@@ -105,6 +107,13 @@ class ParameterWatch:
         self.steps: list[int] = []
         self.history: list[np.ndarray] = []
 
+    def continue_from(self, frame: ParameterStats) -> None:
+        """Take up the history of an earlier frame of the same tensors (a resumed run's last
+        recorded one), so the distribution over steps reaches back to the run's start."""
+        if frame.names == tuple(name for name, _ in self.tensors()):
+            self.steps = [int(step) for step in frame.history_steps]
+            self.history = list(np.asarray(frame.history, dtype=np.float32))
+
     def tensors(self) -> list[tuple[str, object]]:
         """(name, parameter) for every parameter of the engine's modules, each tensor once."""
         seen, out = set(), []
@@ -136,7 +145,8 @@ class ParameterWatch:
                         continue
                     if high <= low:
                         high = low + max(1e-12, abs(low) * 1e-6)
-                    fine = torch.histc(x, FINE_BINS, low, high).cpu().numpy()
+                    sample = x[::-(-x.numel() // SAMPLE)]
+                    fine = torch.histc(sample, FINE_BINS, low, high).cpu().numpy() * (x.numel() / sample.numel())
                     ranges[i, row] = low, high
                     counts[i, row] = fine.reshape(BINS, -1).sum(1)
                     levels[i, row] = percentiles_of(fine, low, high)

@@ -18,7 +18,7 @@ from engines.core import distributed
 from engines.core.commands import CallMethod, SetField
 from engines.core.config import to_dict
 from engines.core.engine import Engine
-from engines.core.parameters import LIVE_EVERY_S, ParameterWatch
+from engines.core.parameters import FRAME_NAME as WATCHED, LIVE_EVERY_S, ParameterWatch
 from engines.core.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
 from engines.core.store import RunStore, StoreError, StoreWriteError
 
@@ -80,6 +80,16 @@ class Control:
             out = list(self._commands)
             self._commands.clear()
             return out
+
+    def rest(self, seconds: float) -> None:
+        """Wait up to ``seconds``, less when a command, a pause or a stop comes."""
+        deadline = time.monotonic() + seconds
+        with self._cond:
+            while not (self._stop or self._commands or self._paused):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
 
     def wait_turn(self, timeout: float = 0.05) -> str:
         """'step' when a step may run, 'command' when commands wait while paused, 'stop', or
@@ -220,7 +230,15 @@ class Runner:
         self._early = early_frame_steps(s.record_frames_every) if s.record_frames_early else frozenset()
         self.last_scalars: dict[str, float] = {}
         self._watch = ParameterWatch(engine) if s.watch_parameters and engine.parameter_modules() else None
+        if self._watch and store is not None:        # a resumed run: the history recorded so far
+            earlier = [step for step in store.frame_steps(WATCHED) if step <= engine.step]
+            if earlier:
+                try:
+                    self._watch.continue_from(next(store.frames(WATCHED, earlier[-1], earlier[-1])))
+                except StoreError:
+                    pass                                  # unreadable: the history starts again here
         self._last_watch = -math.inf
+        self._step_began = -math.inf
         engine.prepare_training()
 
     def run(self) -> dict:
@@ -236,6 +254,7 @@ class Runner:
             if store is not None and latest_checkpoint(store) is None:
                 self._checkpoint()        # a good state to come back to from the first step on
             while s.max_steps is None or engine.step < s.max_steps:
+                self._keep_pace()
                 turn = self.control.wait_turn()
                 if distributed.any_rank(turn == "stop") and turn != "stop":   # under torchrun all stop at one step
                     self._record_event("info", "stopped with the other processes of the torchrun job "
@@ -339,8 +358,16 @@ class Runner:
         except StoreWriteError as exc:
             self.latest.status.message = f"checkpoint not written: {exc}"
 
+    def _keep_pace(self) -> None:
+        """Rest until the engine's :meth:`~engines.core.engine.Engine.step_interval` has passed since
+        the last step began (a user slowing training down to watch it), unless it is paused."""
+        interval = self.engine.step_interval()
+        if interval > 0 and not self.control.paused:
+            self.control.rest(self._step_began + interval - time.monotonic())
+
     def _one_step(self) -> None:
         engine, store, s = self.engine, self.store, self.settings
+        self._step_began = time.monotonic()
         values = engine.train_step()
         step = engine.step
         if s.monitor_every and step % s.monitor_every == 0:

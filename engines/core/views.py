@@ -89,3 +89,9 @@ class View:
                        str(values.get("loop", "")))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"unreadable view description {values!r}") from exc
+
+
+def undeclared_view(name: str, kind: str) -> View:
+    """The view of frames ``name`` that no view declares (the Runner's weights and gradients): a
+    dock of its own, titled after the name."""
+    return View(name, name.replace("_", " ").capitalize(), (kind,))

@@ -69,12 +69,24 @@ class PointField(Frame):
     ``real`` (N, 2) and ``fake`` (M, 2) are points; ``heat`` (R, R) is D's output on the grid of
     cell centres, ``heat[i, j]`` at ``(x_j, y_i)`` with y increasing with i (σ(logit) for the
     cross-entropy objectives, the clipped raw score for least squares); ``lines`` (K, P, 2) are
-    the generator's images of K straight lines of P points in noise space (the noise grid)."""
+    the generator's images of K straight lines of P points in noise space (the noise grid).
+
+    GAN Lab's views: ``pushes`` (M, 2) is ``−∂ℓ_G/∂x`` at each generated point ``x`` (ℓ_G the
+    generator's loss on D's logit at x alone), the direction G's next update moves it; ``layers``
+    (L, K, P, 2) is the noise grid at G's input, after each hidden layer (its first two principal
+    components, signed to follow the noise's first two dimensions) and at the output, named by
+    ``layer_names``. Both are None / empty in runs recorded before them."""
     real: np.ndarray
     fake: np.ndarray
     heat: np.ndarray
     lines: np.ndarray
     extent: tuple = (-1.0, 1.0, -1.0, 1.0)
+    pushes: np.ndarray | None = None
+    layers: np.ndarray | None = None
+    layer_names: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "layer_names", tuple(str(n) for n in self.layer_names))
 
     def still(self, fill: float = 0.0, size: int = 320) -> np.ndarray:
         """A ``size``×``size`` RGB picture, y up: heat map, grid lines, real then generated points."""

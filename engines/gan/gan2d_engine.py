@@ -23,7 +23,7 @@ from engines.core.engine import BatchSampler, wants
 from engines.data.base import DataError
 from engines.gan.engine import Duel, GANEngine, evaluating
 from engines.gan.frames import PointField
-from engines.gan.model import MLP, d_output
+from engines.gan.model import MLP, d_output, generator_loss
 from engines.gan.points import PointDataset, check_points, load_points, split_points
 from engines.gan.spec import GAN2D_SPEC, GAN2DConfig
 
@@ -105,10 +105,14 @@ class GAN2DEngine(GANEngine):
         with evaluating(duel.g, duel.d):
             heat = d_output(cfg.loss, duel.d(grid)).clamp(0, 1).view(r, r)
             fake = duel.g(self.fixed_noise)
-            lines = duel.g(self.grid_noise.view(-1, cfg.z_dim)).view(len(self.grid_noise), LINE_POINTS, 2)
+            pushes = generator_pushes(duel.d, fake, cfg.loss)
+            names, layers = layer_planes(duel.g, self.grid_noise.view(-1, cfg.z_dim))
+        shape = (len(layers), len(self.grid_noise), LINE_POINTS, 2)
         real = self.data.train[:cfg.points_shown]
         return [PointField("field", self.step, real.copy(), fake.cpu().numpy().copy(),
-                           heat.cpu().numpy().copy(), lines.cpu().numpy().copy(), tuple(self.extent))]
+                           heat.cpu().numpy().copy(), layers[-1].view(shape[1:]).cpu().numpy().copy(),
+                           tuple(self.extent), pushes.cpu().numpy().copy(),
+                           torch.stack(layers).view(shape).cpu().numpy().copy(), names)]
 
     # ------------------------------------------------------------------------------ metrics
     @torch.no_grad()
@@ -154,6 +158,51 @@ class GAN2DEngine(GANEngine):
         if drawn is not None and (self.drawn is None or not np.array_equal(self.drawn, drawn.numpy())):
             self.set_points(drawn.numpy().copy())
         super().load_picture_state(state)
+
+
+def generator_pushes(d: nn.Module, fake: torch.Tensor, loss: str) -> torch.Tensor:
+    """``−∂ℓ_G(D(x))/∂x`` at each generated point ``x``, ℓ_G the generator's loss of that point
+    alone (:func:`~engines.gan.model.generator_loss` of its logit): where G's next update, through
+    D's gradient, moves it. D's parameters get no gradient."""
+    with torch.enable_grad():
+        x = fake.detach().requires_grad_(True)
+        per_point = generator_loss(loss, d(x).float().view(-1)) * len(x)     # the loss is a mean
+        (grad,) = torch.autograd.grad(per_point, x)
+    return -grad
+
+
+def layer_planes(g: nn.Module, z: torch.Tensor) -> tuple[tuple[str, ...], list[torch.Tensor]]:
+    """The noise points ``z`` at G's input (first two dimensions), after each hidden layer and at
+    its output, each as (N, 2): a hidden layer's activations by their first two principal
+    components (SVD of the centred activations), each component's sign chosen to correlate
+    positively with the matching noise dimension, so the picture does not flip between frames."""
+    planes, names = [_first_two(z)], ["noise z"]
+    h = z
+    modules = list(g.net)
+    for i, module in enumerate(modules):
+        h = module(h)
+        ends_layer = not isinstance(module, nn.Linear) and (i + 1 == len(modules) or isinstance(modules[i + 1], nn.Linear))
+        if ends_layer and i + 1 < len(modules):
+            planes.append(_principal_plane(h, z))
+            names.append(f"hidden {len(names)} ({h.shape[1]} units, PCA)")
+    planes.append(h.view(len(z), 2))
+    names.append("output G(z)")
+    return tuple(names), planes
+
+
+def _first_two(z: torch.Tensor) -> torch.Tensor:
+    return z[:, :2] if z.shape[1] >= 2 else torch.cat([z, torch.zeros_like(z)], 1)
+
+
+def _principal_plane(h: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    centred = h - h.mean(0)
+    _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+    plane = centred @ vh[:2].T
+    if plane.shape[1] < 2:
+        plane = torch.cat([plane, torch.zeros_like(plane)], 1)
+    guide = _first_two(z) - _first_two(z).mean(0)
+    signs = torch.where((plane * guide).sum(0) < 0, -1.0, 1.0)
+    return plane * signs
 
 
 def mode_metrics(samples: np.ndarray, modes: np.ndarray, std: float) -> dict[str, float]:

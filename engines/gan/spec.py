@@ -86,6 +86,8 @@ class GAN2DConfig(GANConfig):
     points_shown: int = param(512, "real and generated points drawn", low=1, high=20000)
     heat_resolution: int = param(64, "heat-map cells per side", low=4, high=512)
     eval_samples: int = param(10_000, "generated points the metrics use", low=20, high=1_000_000)
+    steps_per_s: float = live(0.0, "training speed: at most this many steps a second, to watch the game "
+                                   "slowly (0: as fast as it goes)", low=0, high=1000)
 
 
 IMAGE_GAN_VIEWS = (
@@ -95,7 +97,8 @@ IMAGE_GAN_VIEWS = (
 )
 LAPGAN_VIEWS = (*IMAGE_GAN_VIEWS, View("pyramid", "Pyramid levels (coarse → fine)", kinds=(PyramidLevels,)))
 GAN2D_VIEWS = (
-    View("field", "Plane: data, samples, D(x), G's noise grid", kinds=(PointField,), controls=PLAYER_CONTROLS,
+    View("field", "Plane: data, samples, D(x), G's noise grid", kinds=(PointField,),
+         controls=(*PLAYER_CONTROLS, "steps_per_s"),
          actions=(*PLAYER_ACTIONS, "set_points"), area="main"),
 )
 

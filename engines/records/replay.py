@@ -30,18 +30,20 @@ class RecordedRun:
         self._refresh_frame_steps()
 
     def views(self) -> list:
-        """The run's views as its description names them; a description without them (a store
-        written by other code than the engines' runs) gets one view per recorded frame name."""
-        from engines.core.views import View
+        """The run's views as its description names them, then one per recorded frame name that no
+        view declares (the Runner's weights and gradients; every frame of a store written by other
+        code than the engines' runs)."""
+        from engines.core.views import View, undeclared_view
 
-        recorded = self.meta.get("views")
-        if isinstance(recorded, list):
+        declared = []
+        if isinstance(self.meta.get("views"), list):
             try:
-                return [View.from_dict(v) for v in recorded]
+                declared = [View.from_dict(v) for v in self.meta["views"]]
             except ValueError:
                 pass
-        return [View(name, name.replace("_", " ").capitalize(), (self.store.frame_kind(name),))
-                for name in self.store.frame_names()]
+        covered = {name for view in declared for name in view.frames}
+        return declared + [undeclared_view(name, self.store.frame_kind(name))
+                           for name in self.store.frame_names() if name not in covered]
 
     def fields(self) -> list:
         """The run's config fields as its description names them (none when it names none)."""

@@ -25,6 +25,11 @@ BRUSH_POINTS = 24      # points a click adds in draw mode
 BRUSH_SPREAD = 0.02    # their standard deviation, as a fraction of the plane's width
 MIN_DRAWN = 10         # what the engine's set_points accepts
 POINT_PX = 4           # real and generated points: dots this many screen pixels wide
+ARROWS_SHOWN = 64      # generated points that get an arrow of G's gradient
+ARROW_LENGTH = 0.08    # the longest arrow, as a fraction of the plane's width
+ARROW_HEAD = 0.3       # an arrowhead's sides, as a fraction of its arrow
+ARROW_COLOUR = "#d84315"
+LAYER_PLANE_PX = 110   # each small plane of G's layers
 
 
 def _rgb(colour) -> tuple[int, int, int]:
@@ -110,10 +115,58 @@ class Square(QtWidgets.QWidget):
         self.child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2, side, side)
 
 
+def arrow_segments(starts: np.ndarray, pushes: np.ndarray, length: float) -> np.ndarray:
+    """Line segments (pairs of points, (6N, 2)) drawing an arrow from each start along its push:
+    the longest ``length`` long, the others in proportion, each with a two-stroke head."""
+    scale = length / max(float(np.linalg.norm(pushes, axis=1).max(initial=0.0)), 1e-30)
+    ends = starts + scale * pushes
+    back = (starts - ends) * ARROW_HEAD
+    c, s = np.cos(np.radians(25)), np.sin(np.radians(25))
+    left = ends + back @ np.array([[c, s], [-s, c]])
+    right = ends + back @ np.array([[c, -s], [s, c]])
+    return np.stack([starts, ends, ends, left, ends, right], 1).reshape(-1, 2)
+
+
+class LayerPlanes(QtWidgets.QWidget):
+    """A row of small planes: the noise grid at G's input, after each hidden layer and at its output."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.row = QtWidgets.QHBoxLayout(self)
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.plots: list[tuple[pg.PlotWidget, pg.PlotCurveItem]] = []
+        self.setFixedHeight(LAYER_PLANE_PX + 18)
+
+    def show_layers(self, layers: np.ndarray, names: tuple) -> None:
+        while len(self.plots) < len(layers):
+            widget = pg.PlotWidget(background="w")
+            widget.hideButtons()
+            widget.setMenuEnabled(False)
+            widget.setMouseEnabled(x=False, y=False)
+            widget.hideAxis("left")
+            widget.hideAxis("bottom")
+            widget.setMinimumWidth(60)
+            curve = pg.PlotCurveItem(pen=pg.mkPen(_rgb(LINE_COLOUR), width=1), connect="finite")
+            widget.addItem(curve)
+            self.row.addWidget(widget)
+            self.plots.append((widget, curve))
+        for i, (widget, curve) in enumerate(self.plots):
+            widget.setVisible(i < len(layers))
+            if i < len(layers):
+                lines = np.asarray(layers[i], dtype=np.float64)
+                path = np.concatenate([lines, np.full((len(lines), 1, 2), np.nan)], 1).reshape(-1, 2)
+                curve.setData(path[:, 0], path[:, 1], connect="finite")
+                widget.setTitle(names[i] if i < len(names) else "", size="8pt", color="#333333")
+                widget.getViewBox().autoRange(padding=0.05)
+
+
 class PointFieldPanel(PlayerActions, Panel):
     """``gan2d``'s plane: D's output as a heat map (green: "real", purple: "fake"), G's image of the
-    noise grid as lines, real points (green) and generated ones (purple). In draw mode a click adds
-    a small blob of points; "Train on drawn" replaces the training data with them."""
+    noise grid as lines, real points (green) and generated ones (purple), and GAN Lab's views:
+    arrows on generated points along G's gradient (where its next update moves them, through D),
+    and below the plane the noise grid through each of G's layers. In draw mode a click adds a small
+    blob of points; "Train on drawn" replaces the training data with them. The control strip's
+    ``steps per s`` slows training down to watch the game."""
 
     def __init__(self, view: View, fields=None, parent=None):
         super().__init__(view, fields, parent)
@@ -128,6 +181,18 @@ class PointFieldPanel(PlayerActions, Panel):
             widget.setEnabled(False)
             draw_row.addWidget(widget)
         draw_row.addStretch(1)
+        self.arrows_box = QtWidgets.QCheckBox("Gradient arrows")
+        self.arrows_box.setToolTip("Arrows on generated points: the direction G's next update moves them (−∂ℓ_G/∂x)")
+        self.arrows_box.setChecked(True)
+        self.layers_box = QtWidgets.QCheckBox("G's layers")
+        self.layers_box.setToolTip("The noise grid at G's input, after each hidden layer (first two principal "
+                                   "components) and at its output")
+        self.layers_box.setChecked(True)
+        view_row = QtWidgets.QHBoxLayout()
+        view_row.setContentsMargins(0, 0, 0, 0)
+        view_row.addWidget(self.arrows_box)
+        view_row.addWidget(self.layers_box)
+        view_row.addStretch(1)
 
         self.caption = caption_label(self.title)
         self.plot_widget = self.picture_view = pg.PlotWidget(background="w")
@@ -146,12 +211,20 @@ class PointFieldPanel(PlayerActions, Panel):
         self._real_pen = dot_pen(tuple(REAL_COLOUR), round(32 * 200 / 255), 2 * POINT_PX, round_cap=True)
         self._fake_pen = dot_pen(tuple(FAKE_COLOUR), round(32 * 200 / 255), 2 * POINT_PX, round_cap=True)
         self.drawn_item = pg.ScatterPlotItem(size=6, symbol="x", pen=pg.mkPen("#0277bd"), brush=None)
-        for item in (self.heat_item, self.lines_item, self.real_item, self.fake_item, self.drawn_item):
+        self.arrows_item = pg.PlotCurveItem(pen=pg.mkPen(ARROW_COLOUR, width=1.5), connect="pairs")
+        for item in (self.heat_item, self.lines_item, self.real_item, self.fake_item, self.arrows_item,
+                     self.drawn_item):
             self.plot.addItem(item)
+        self.layer_planes = LayerPlanes()
         self.body.addWidget(self.caption)
         if "set_points" in view.actions:
             self.body.addLayout(draw_row)
+        self.body.addLayout(view_row)
         self.body.addWidget(Square(self.plot_widget), 1)
+        self.body.addWidget(self.layer_planes)
+        self.frame: PointField | None = None
+        self.arrows_box.toggled.connect(self._show_views)
+        self.layers_box.toggled.connect(self._show_views)
         self.setMinimumSize(260, 260)
 
         self.pending = np.zeros((0, 2), dtype=np.float64)
@@ -180,8 +253,27 @@ class PointFieldPanel(PlayerActions, Panel):
         if extent != self._extent:
             self._extent = extent
             self.view_box.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        self.frame = frame
+        self._show_views()
+        arrows = " · arrows: G's gradient" if frame.pushes is not None and self.arrows_box.isChecked() else ""
         self.caption.setText(f"step {frame.step} · green: data · purple: G(z) · lines: G's noise grid · "
-                             f"shade: D(x), green = 'real'")
+                             f"shade: D(x), green = 'real'{arrows}")
+
+    def _show_views(self, *_) -> None:
+        """The arrows and the layer planes the frame has, as the boxes ask."""
+        frame = self.frame
+        arrows = frame is not None and frame.pushes is not None and self.arrows_box.isChecked()
+        if arrows:
+            starts = np.asarray(frame.fake, dtype=np.float64)[:ARROWS_SHOWN]
+            pushes = np.asarray(frame.pushes, dtype=np.float64)[:ARROWS_SHOWN]
+            x0, x1 = float(frame.extent[0]), float(frame.extent[1])
+            segments = arrow_segments(starts, pushes, ARROW_LENGTH * (x1 - x0))
+            self.arrows_item.setData(segments[:, 0], segments[:, 1], connect="pairs")
+        self.arrows_item.setVisible(arrows)
+        layers = frame is not None and frame.layers is not None and self.layers_box.isChecked()
+        if layers:
+            self.layer_planes.show_layers(frame.layers, frame.layer_names)
+        self.layer_planes.setVisible(layers)
 
     # ------------------------------------------------------------------------------ drawing
     def set_live(self, live: bool) -> None:

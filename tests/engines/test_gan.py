@@ -395,3 +395,28 @@ def test_point_field_still_burns_points_and_heat_in():
     np.testing.assert_allclose(img[95, 5], [0.80, 0.70, 0.92], atol=1e-6)    # bottom: low heat (purple)
     np.testing.assert_allclose(img[25, 75], [0.10, 0.45, 0.15], atol=1e-6)   # the real point (x .5, y .5)
     np.testing.assert_allclose(img[75, 25], [0.50, 0.15, 0.60], atol=1e-6)   # the generated one
+
+
+def test_gan2d_shows_where_gs_gradient_moves_its_points_and_its_noise_grid_through_each_layer():
+    """GAN Lab's views: a step along each generated point's arrow lowers that point's own generator
+    loss, and the noise grid is drawn at G's input, after its hidden layer and at its output."""
+    from engines.gan.engine import evaluating
+
+    engine = smoke("gan2d")
+    for _ in range(5):
+        engine.train_step()
+    field = decode(*encode(engine.frames()[0]))              # as the store gives it back
+    assert field.pushes.shape == field.fake.shape and np.isfinite(field.pushes).all()
+    d, kind = engine.duels[0].d, engine.config.loss
+    x, push = torch.from_numpy(field.fake), torch.from_numpy(field.pushes)
+    step = 1e-3 * push / push.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    with torch.no_grad(), evaluating(d):
+        before = [generator_loss(kind, d(x[i:i + 1]).view(-1)).item() for i in range(len(x))]
+        after = [generator_loss(kind, d(x[i:i + 1] + step[i]).view(-1)).item() for i in range(len(x))]
+    assert np.mean(np.asarray(after) <= np.asarray(before) + 1e-7) > 0.95
+    assert field.layer_names == ("noise z", "hidden 1 (16 units, PCA)", "output G(z)")
+    assert field.layers.shape == (3, 22, 41, 2)
+    np.testing.assert_allclose(field.layers[-1], field.lines)
+    np.testing.assert_allclose(field.layers[0], engine.grid_noise[..., :2].numpy())
+    hidden, noise = field.layers[1].reshape(-1, 2), field.layers[0].reshape(-1, 2)
+    assert ((hidden - hidden.mean(0)) * (noise - noise.mean(0))).sum(0).min() >= 0   # signed to follow z

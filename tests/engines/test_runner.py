@@ -244,3 +244,23 @@ def test_a_run_whose_last_checkpoint_cannot_be_written_is_stopped_at_its_last_go
     assert reader.meta()["status"] == "stopped"
     assert load_checkpoint(latest_checkpoint(reader))["step"] == 40
     assert not list((tmp_path / "run" / "checkpoints").glob("*.tmp"))
+
+
+def test_a_speed_limit_paces_the_steps_and_a_stop_cuts_the_wait_short():
+    """An engine's ``steps_per_s`` (gan2d's speed control) spaces the steps' starts; resting is
+    interrupted by a stop (or a pause, or a command) at once."""
+    from engines.registry import build_engine, engine_class
+
+    cls = engine_class("gan2d")
+    engine = build_engine("gan2d", "ring", "cpu", 0, {**cls.smoke_overrides, "steps_per_s": 20})
+    started = time.monotonic()
+    assert Runner(engine, settings=RunnerSettings(max_steps=6)).run()["status"] == "finished"
+    assert time.monotonic() - started >= 5 / 20 * 0.9
+    engine.set_live("steps_per_s", 0.5)                           # a step every 2 s
+    runner = Runner(engine, settings=RunnerSettings(max_steps=100))
+    thread = start(runner)
+    wait_for(lambda: engine.step == 7)
+    stopped = time.monotonic()
+    runner.control.stop()
+    thread.join(5)
+    assert not thread.is_alive() and time.monotonic() - stopped < 0.5 and runner.summary["steps"] == 7

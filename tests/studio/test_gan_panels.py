@@ -87,6 +87,38 @@ def test_point_field_panel_draws_heat_points_and_grid_lines(qtbot):
     assert panel.grab().width() > 0
 
 
+def test_point_field_panel_draws_gs_gradient_arrows_and_its_layers_each_on_demand(qtbot):
+    """GAN Lab's views: an arrow (a shaft and a two-stroke head) from each generated point along its
+    push, the longest ARROW_LENGTH of the plane's width; a small plane per layer of G; both boxes
+    hide them; a frame recorded before them shows neither."""
+    from studio.panels.gan import ARROW_LENGTH
+
+    panel = panel_for(qtbot, PointFieldPanel, "gan2d", "field")
+    plain = field_frame()
+    pushes = np.zeros((20, 2), np.float32)
+    pushes[:, 0] = np.linspace(0.1, 2.0, 20)                   # all to the right, the last the longest
+    layers = np.stack([plain.lines * k for k in (1.0, 2.0, 3.0)])
+    frame = decode(*encode(PointField(**{**plain.__dict__, "pushes": pushes, "layers": layers,
+                                         "layer_names": ("noise z", "hidden 1", "output G(z)")})))
+    panel.show_frame(frame)
+    x, y = panel.arrows_item.getData()
+    assert len(x) == 6 * 20 and panel.arrows_item.isVisible()
+    shafts = np.stack([x, y], 1).reshape(20, 6, 2)[:, :2]
+    np.testing.assert_allclose(shafts[:, 0], frame.fake, rtol=1e-6)
+    np.testing.assert_allclose(shafts[-1, 1] - shafts[-1, 0], [ARROW_LENGTH * 6, 0], atol=1e-6)
+    planes = [w for w, _ in panel.layer_planes.plots if w.isVisible()]
+    assert len(planes) == 3 and panel.layer_planes.isVisible()
+    assert panel.layer_planes.plots[1][0].getPlotItem().titleLabel.text == "hidden 1"
+    np.testing.assert_allclose(panel.layer_planes.plots[2][1].getData()[0][:5], layers[2][0][:, 0])
+    panel.arrows_box.setChecked(False)
+    panel.layers_box.setChecked(False)
+    assert not panel.arrows_item.isVisible() and not panel.layer_planes.isVisible()
+    panel.arrows_box.setChecked(True)
+    panel.show_frame(plain)                                     # recorded before: nothing to show
+    assert not panel.arrows_item.isVisible()
+    assert "steps_per_s" in panel.control_editors                # the speed control, in the strip
+
+
 def test_a_wide_panel_shows_the_plane_square_spanning_its_data(qtbot):
     panel = panel_for(qtbot, PointFieldPanel, "gan2d", "field")
     panel.resize(1000, 360)

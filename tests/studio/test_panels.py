@@ -426,9 +426,11 @@ def test_live_edits_are_marked_on_every_plot(qtbot):
     panel.add_rows(rows_of([10, 20, 30], [0, 1, 2], a=[1, 2, 3]))
     panel.add_markers([(20, "lr=0.5")])
     panel.add_rows(rows_of([40], [3], a=[4], b=[5]))             # a plot made later gets it too
-    lines = [item for name in ("a", "b") for item in plot_item(panel, name).items
-             if isinstance(item, pg.InfiniteLine)]
+    plots = [plot_item(panel, name) for name in ("a", "b")]
+    cursors = {line for _, line in panel.cursor.lines}                  # the step cursor's, hidden live
+    lines = [item for plot in plots for item in plot.items if isinstance(item, pg.InfiniteLine) and item not in cursors]
     assert [line.value() for line in lines] == [20, 20] and panel.markers() == [(20, "lr=0.5")]
+    assert len(cursors) == 2 and not any(line.isVisible() for line in cursors)
     assert lines[0].label is not None and lines[0].label.format == "lr=0.5"
     panel.x_axis_combo.setCurrentIndex(1)                        # wall time: at the row's time
     assert lines[0].value() == 1.0

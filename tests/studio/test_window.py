@@ -390,7 +390,8 @@ def test_the_step_cursor_ties_the_curves_to_the_timeline_both_ways(qtbot, record
     assert window.last_frames["bars"].step == 90 and all(line.value() == 90 for line in lines)
     plot = window.curves._series["loss"].plot
     window.curves.scroll.ensureWidgetVisible(window.curves.plots)
-    at = window.curves.plots.mapFromScene(plot.getViewBox().mapViewToScene(QtCore.QPointF(35.0, 0.0)))
+    (_, _), (y0, y1) = plot.getViewBox().viewRange()
+    at = window.curves.plots.mapFromScene(plot.getViewBox().mapViewToScene(QtCore.QPointF(35.0, (y0 + y1) / 2)))
     QTest.mouseClick(window.curves.plots.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=at)
     qtbot.waitUntil(lambda: window.last_frames["bars"].step == 30, timeout=3_000)
     assert window.timeline.slider.value() == 0 and all(line.value() == 30 for line in lines)
