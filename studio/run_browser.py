@@ -63,9 +63,8 @@ class RunTable(QtGui.QStandardItemModel):
                 item = QtGui.QStandardItem(text_of(value))
                 item.setData(float(value) if is_number(value) else text_of(value), QtCore.Qt.ItemDataRole.UserRole)
                 added.append(item)
-            for name in ("run", "model", "data", "status", "held-out", "last metrics"):
-                if name != "run":
-                    items[name].setData(texts[name], QtCore.Qt.ItemDataRole.UserRole)
+            for name in ("model", "data", "status", "held-out", "last metrics"):     # sorted by their text
+                items[name].setData(texts[name], QtCore.Qt.ItemDataRole.UserRole)
             row = [items[name] for name in COLUMNS] + added
             for item in row:
                 item.setEditable(False)

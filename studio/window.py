@@ -109,8 +109,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timeline = Timeline(self)
         self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, self.timeline)
         self.timeline.hide()
-        self.timeline.stepShown.connect(self.curves.set_cursor)       # the step cursor on every curve
-        self.curves.cursorMoved.connect(self.timeline.show_nearest)   # a click or drag on a curve moves it
+        self.timeline.stepShown.connect(self.curves.cursor.set_step)     # the step cursor on every curve
+        self.curves.cursor.moved.connect(self.timeline.show_nearest)     # a click or drag on a curve moves it
         self._set_state(RunState.IDLE)
         self._restore_geometry()
 

@@ -85,18 +85,31 @@ def layer_of(name: str) -> str:
     return layer or name
 
 
-def percentiles_of(counts: np.ndarray, low: float, high: float) -> np.ndarray:
-    """:data:`PERCENTILES` of the values whose histogram over [low, high] is ``counts``: each level
-    q at the point where the cumulative count reaches q·n, linear within its bin."""
-    total = float(counts.sum())
-    if total <= 0 or not math.isfinite(low):
-        return np.full(len(PERCENTILES), np.nan, dtype=np.float32)
-    edges = np.linspace(low, high, len(counts) + 1)
-    cumulative = np.concatenate([[0.0], np.cumsum(counts, dtype=np.float64)]) / total
+def percentiles_of(fine: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
+    """:data:`PERCENTILES` (R, P) of R sets of values whose histograms over [low, high] are the rows
+    of ``fine`` (R, B): each level q at the point where the row's cumulative count reaches q·n,
+    linear within its bin (as ``np.interp`` over the bin edges); NaN for a row with no values."""
+    fine = np.asarray(fine, dtype=np.float64).reshape(len(lows), -1)
+    lows, highs = np.asarray(lows, dtype=np.float64), np.asarray(highs, dtype=np.float64)
+    totals = fine.sum(1)
+    bins = fine.shape[1]
+    cumulative = np.concatenate([np.zeros((len(fine), 1)), np.cumsum(fine, 1)], 1) / np.maximum(totals, 1e-300)[:, None]
     levels = np.asarray(PERCENTILES) / 100.0
-    out = np.interp(levels, cumulative, edges)           # cumulative is non-decreasing: a valid interpolant
-    out[0], out[-1] = low, high
+    crossed = np.clip((cumulative[:, None, :] < levels[None, :, None]).sum(-1), 1, bins)     # (R, P)
+    below = np.take_along_axis(cumulative, crossed - 1, 1)
+    above = np.take_along_axis(cumulative, crossed, 1)
+    frac = np.where(above > below, (levels[None, :] - below) / np.where(above > below, above - below, 1.0), 0.0)
+    out = lows[:, None] + (crossed - 1 + np.clip(frac, 0.0, 1.0)) * ((highs - lows) / bins)[:, None]
+    out[:, 0], out[:, -1] = lows, highs
+    out[~((totals > 0) & np.isfinite(lows))] = np.nan
     return out.astype(np.float32)
+
+
+def memory_order(tensor):
+    """The tensor's values as one dimension in the order memory holds them: a view (no copy) for
+    a dense tensor in any layout (a channels-last convolution's weights)."""
+    order = sorted(range(tensor.dim()), key=lambda d: -tensor.stride(d))
+    return tensor.permute(*order).reshape(-1)
 
 
 class ParameterWatch:
@@ -131,28 +144,28 @@ class ParameterWatch:
         step = self.engine.step
         named = self.tensors()
         ranges = np.full((len(named), 2, 2), np.nan, dtype=np.float32)
-        counts = np.zeros((len(named), 2, BINS), dtype=np.float32)
-        levels = np.full((len(named), 2, len(PERCENTILES)), np.nan, dtype=np.float32)
+        fine = np.zeros((len(named), 2, FINE_BINS), dtype=np.float64)
         squares: dict[str, float] = {}
         with torch.no_grad():
             for i, (name, p) in enumerate(named):
                 for row, tensor in enumerate((p, p.grad)):
                     if tensor is None or tensor.numel() == 0:
                         continue
-                    x = tensor.detach().reshape(-1).float()
+                    x = memory_order(tensor.detach()).float()
                     low, high = (float(v) for v in torch.aminmax(x))
                     if not (math.isfinite(low) and math.isfinite(high)):
                         continue
                     if high <= low:
                         high = low + max(1e-12, abs(low) * 1e-6)
                     sample = x[::-(-x.numel() // SAMPLE)]
-                    fine = torch.histc(sample, FINE_BINS, low, high).cpu().numpy() * (x.numel() / sample.numel())
+                    fine[i, row] = torch.histc(sample, FINE_BINS, low, high).cpu().numpy() * (x.numel() / sample.numel())
                     ranges[i, row] = low, high
-                    counts[i, row] = fine.reshape(BINS, -1).sum(1)
-                    levels[i, row] = percentiles_of(fine, low, high)
                     if row == 1:
                         layer = layer_of(name)
                         squares[layer] = squares.get(layer, 0.0) + float(x.square().sum())
+        counts = fine.reshape(len(named), 2, BINS, -1).sum(-1).astype(np.float32)
+        levels = percentiles_of(fine.reshape(-1, FINE_BINS), ranges[..., 0].ravel(),
+                                ranges[..., 1].ravel()).reshape(len(named), 2, len(PERCENTILES))
         if self.steps and self.steps[-1] == step:
             self.steps.pop()
             self.history.pop()

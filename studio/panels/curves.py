@@ -169,7 +169,6 @@ class CurvesPanel(QtWidgets.QWidget):
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.timeout.connect(self._redraw_made)
         self.cursor = StepCursor(self._marker_x, self._step_at, self)   # a recorded run's step, on every plot
-        self.cursorMoved = self.cursor.moved
         self._waiting: dict[str, list] = {}     # rows of metrics whose plots are not made yet
         self._plot_timer = QtCore.QTimer(self)  # makes one of those plots per turn of the event loop
         self._plot_timer.setInterval(0)
@@ -347,10 +346,6 @@ class CurvesPanel(QtWidgets.QWidget):
         if s.n == 0:
             return round(x)
         return int(s.steps[nearest(s.walls[:s.n] - self._t0, x)])
-
-    def set_cursor(self, step: int | None) -> None:
-        """Show the recorded run's ``step`` as a line on every plot (None: none, as live)."""
-        self.cursor.set_step(step)
 
     def markers(self) -> list[tuple[int, str]]:
         return list(self._markers)

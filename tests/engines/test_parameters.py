@@ -33,11 +33,27 @@ def test_percentiles_read_from_the_histogram_agree_with_numpy_within_a_bin():
     values = np.random.default_rng(0).normal(size=20_000).astype(np.float32)
     low, high = float(values.min()), float(values.max())
     counts, _ = np.histogram(values, bins=parameters.FINE_BINS, range=(low, high))
-    got = percentiles_of(counts, low, high)
+    got = percentiles_of(np.stack([counts, counts, np.zeros_like(counts)]), [low, low, 0.0], [high, high, 1.0])
     expected = np.percentile(values, PERCENTILES)
-    assert np.abs(got - expected).max() <= (high - low) / parameters.FINE_BINS
-    assert got[0] == low and got[-1] == high
-    assert np.isnan(percentiles_of(np.zeros(10), 0.0, 1.0)).all()
+    assert np.abs(got[0] - expected).max() <= (high - low) / parameters.FINE_BINS
+    assert got[0, 0] == np.float32(low) and got[0, -1] == np.float32(high) and np.array_equal(got[0], got[1])
+    assert np.isnan(got[2]).all()                                       # a tensor with no values
+    for _ in range(20):                                                 # np.interp over the bin edges, exactly
+        row = np.random.default_rng(_).integers(1, 6, 12).astype(float)   # no empty bin: a strict interpolant
+        if row.sum():
+            edges = np.linspace(-1, 2, 13)
+            cumulative = np.concatenate([[0], np.cumsum(row)]) / row.sum()
+            want = np.interp(np.asarray(PERCENTILES) / 100, cumulative, edges)
+            want[0], want[-1] = -1, 2
+            np.testing.assert_allclose(percentiles_of(row[None], [-1.0], [2.0])[0], want, atol=1e-5)
+
+
+def test_a_tensor_is_read_in_memory_order_without_a_copy():
+    from engines.core.parameters import memory_order
+
+    weight = torch.randn(8, 3, 4, 4).to(memory_format=torch.channels_last)
+    flat = memory_order(weight)
+    assert flat.data_ptr() == weight.data_ptr() and sorted(flat.tolist()) == sorted(weight.flatten().tolist())
 
 
 def test_a_watch_holds_every_tensor_by_layer_with_its_histogram_and_its_layers_gradient_norm():
