@@ -143,8 +143,8 @@ class DockLayout(QtCore.QObject):
             return self.panels[name], False
         kind_class(kind_id(type(frame)))          # a kind the studio can decode and draw
         view = view_for_frame(frame)
+        heads = self._side_heads()                  # before the new view is one of them
         panel = self._add_view(view)
-        heads = self._side_heads()
         if heads:
             self.window.tabifyDockWidget(heads[-1], self.docks[view.name])
         elif self.compact:

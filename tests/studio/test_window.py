@@ -712,3 +712,21 @@ def test_the_menus_the_toolbar_and_the_f1_list_come_from_one_table(qtbot):
     assert shortcut_rows(window) == [(" or ".join(QtGui.QKeySequence(k).toString(native) for k in row.keys), row.tip)
                                      for row in ACTIONS if row.keys]
     window.close()
+
+
+def test_a_frame_no_view_declares_joins_the_side_column_as_a_tab(qtbot):
+    """The weights-and-gradients frames (no view declares them) get a dock tabbed with the side
+    column's first view, not a floating one (a run with one side view on a wide screen tabbed the
+    new dock with itself)."""
+    from engines.core.frames import ImageGrid
+    from engines.core.views import View
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    window.layout_.use("one-side", [View("canvas", "Canvas", kinds=(ImageGrid,), area="main"),
+                                    View("side", "Side", kinds=(ImageGrid,))], [])
+    window._draw(ImageGrid("extra", 1, np.zeros((1, 4, 4), np.float32)))
+    dock = window.docks["extra"]
+    assert not dock.isFloating() and window.tabifiedDockWidgets(dock) == [window.docks["side"]]
