@@ -14,7 +14,7 @@ from PySide6 import QtWidgets
 from engines.core.parameters import ParameterStats, layer_of
 from engines.core.views import View
 from studio.panels.base import Panel
-from studio.panels.images import caption_label
+from studio.panels.images import caption_label, without_si_prefixes
 
 ROWS = (("values", "#4fc3f7"), ("gradients", "#ffb74d"))
 BAND_ALPHAS = (40, 70, 110, 160)        # outer band to inner band
@@ -47,20 +47,20 @@ class ParametersPanel(Panel):
         self.band_edges: list[list[pg.PlotDataItem]] = []
         self.medians: list[pg.PlotDataItem] = []
         for row, (label, color) in enumerate(ROWS):
-            hist_plot = self.plots.addPlot(row=row, col=0)
+            hist_plot = without_si_prefixes(self.plots.addPlot(row=row, col=0))
             hist_plot.setLabel("left", f"{label} · count")
             hist_plot.setMenuEnabled(False)
             hist_plot.hideButtons()
             self.histograms.append(hist_plot.plot(stepMode="center", fillLevel=0, brush=pg.mkBrush(color + "90"),
                                                   pen=pg.mkPen(color)))
-            band_plot = self.plots.addPlot(row=row, col=1)
+            band_plot = without_si_prefixes(self.plots.addPlot(row=row, col=1))
             band_plot.setLabel("left", label)
             band_plot.setLabel("bottom", "step")
             band_plot.setMenuEnabled(False)
             band_plot.hideButtons()
             edges, bands = [], []
             for alpha in BAND_ALPHAS:
-                low, high = pg.PlotDataItem(pen=None), pg.PlotDataItem(pen=None)
+                low, high = (pg.PlotDataItem(pen=pg.mkPen(0, 0, 0, 0)) for _ in range(2))   # drawn by the fill
                 band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(pg.mkColor(color).red(), pg.mkColor(color).green(),
                                                                       pg.mkColor(color).blue(), alpha))
                 band_plot.addItem(low)
