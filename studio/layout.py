@@ -137,21 +137,29 @@ class DockLayout(QtCore.QObject):
 
     def panel_for(self, frame) -> tuple[Panel, bool]:
         """The panel that draws ``frame`` and whether it was made just now (a frame no view declares
-        gets a dock of its own)."""
+        gets a dock of its own: a tab of the side column's last stack, or of the left column in the
+        compact arrangement, or, with no side column, a tab behind the main view, which stays shown)."""
         name = self.frame_views.get(frame.name)
         if name is not None:
             return self.panels[name], False
         kind_class(kind_id(type(frame)))          # a kind the studio can decode and draw
         view = view_for_frame(frame)
         heads = self._side_heads()                  # before the new view is one of them
+        main = [self.docks[n] for n, v in self.views.items() if v.area == "main"][:1]
         panel = self._add_view(view)
+        dock = self.docks[view.name]
         if heads:
-            self.window.tabifyDockWidget(heads[-1], self.docks[view.name])
+            self.window.tabifyDockWidget(heads[-1], dock)
         elif self.compact:
-            self.window.tabifyDockWidget(self.setup_dock, self.docks[view.name])
+            self.window.tabifyDockWidget(self.setup_dock, dock)
+        elif main:
+            self.window.tabifyDockWidget(main[0], dock)
         else:
-            self.window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.docks[view.name])
-        self.docks[view.name].show()
+            self.window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.show()
+        for shown in main:
+            shown.raise_()
+        QtCore.QTimer.singleShot(0, self.title_tabs)
         self.layoutChanged.emit()
         return panel, True
 

@@ -717,7 +717,7 @@ def test_the_menus_the_toolbar_and_the_f1_list_come_from_one_table(qtbot):
 def test_a_frame_no_view_declares_joins_the_side_column_as_a_tab(qtbot):
     """The weights-and-gradients frames (no view declares them) get a dock tabbed with the side
     column's first view, not a floating one (a run with one side view on a wide screen tabbed the
-    new dock with itself)."""
+    new dock with itself); with no side column, a tab behind the main view, which keeps its size."""
     from engines.core.frames import ImageGrid
     from engines.core.views import View
 
@@ -730,3 +730,9 @@ def test_a_frame_no_view_declares_joins_the_side_column_as_a_tab(qtbot):
     window._draw(ImageGrid("extra", 1, np.zeros((1, 4, 4), np.float32)))
     dock = window.docks["extra"]
     assert not dock.isFloating() and window.tabifiedDockWidgets(dock) == [window.docks["side"]]
+    window.layout_.use("main-only", [View("plane", "Plane", kinds=(ImageGrid,), area="main")], [])
+    window._draw(ImageGrid("extra", 1, np.zeros((1, 4, 4), np.float32)))
+    dock = window.docks["extra"]                     # no side column: a tab behind the main view
+    assert not dock.isFloating() and window.tabifiedDockWidgets(dock) == [window.docks["plane"]]
+    qtbot.waitUntil(lambda: window.docks["plane"].visibleRegion().isEmpty() is False, timeout=2_000)
+    assert window.docks["plane"].height() > 500
