@@ -58,7 +58,8 @@ def _gif(path: Path) -> tuple[int, tuple[int, int], int]:
 
 # --------------------------------------------------------------------------------------- reading
 def test_panels_and_step_range_come_from_the_store(run_dir):
-    assert exportable_panels(run_dir) == ["chain_history", "chains", "filters", "reconstructions"]
+    assert exportable_panels(run_dir) == ["chain_history", "chains", "filters", "reconstructions",
+                                          "weights_and_gradients"]             # the Runner's own too
     assert step_range(run_dir, ["chains"]) == (10, 60)
     assert step_range(run_dir, ["chain_history"]) == (20, 60)
     assert step_range(run_dir, ["chain_history", "filters"]) == (10, 60)
@@ -264,7 +265,7 @@ def test_success_replaces_an_existing_file(run_dir, tmp_path):
     ({"run_dir": "missing"}, "no run directory at"),
     ({"run_dir": "empty"}, "is not a run directory"),
     ({"panels": ["nope"]}, "no recorded frames for panel 'nope' .* \\(recorded: chain_history, chains, filters, "
-                           "reconstructions\\)"),
+                           "reconstructions, weights_and_gradients\\)"),
     ({"panels": []}, "at least one panel"),
     ({"first_step": 1000}, "no frames of 'chains' between steps 1000 and 60 \\(recorded: steps 10 to 60\\)"),
     ({"first_step": 50, "last_step": 20}, "empty step range"),
@@ -329,7 +330,7 @@ def test_cli_exports_and_reports(run_dir, tmp_path, capsys):
     (["--panel", "chains", "--out", "x.gif", "--fps", "-1"], "error: frame rate must be"),
     (["--panel", "chains", "--out", "x.webm"], "error: unknown export format 'webm'"),
     (["--panel", "chains", "--out", "x.gif", "--format", "avi"], "error: argument --format: invalid choice"),
-    (["--out", "x.gif"], "error: the following arguments are required: --panel"),
+    (["--out", "x.gif"], "error: export needs --panel NAME and --out FILE, or --scalars FILE.csv"),
     (["--panel", "chains", "--out", "x.gif", "--scale", "big"], "error: argument --scale: invalid int"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(run_dir, tmp_path, capsys, argv, message):

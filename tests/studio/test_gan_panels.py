@@ -131,7 +131,7 @@ def test_a_wide_panel_shows_the_plane_square_spanning_its_data(qtbot):
 
 def test_a_narrow_panel_wraps_its_controls_onto_more_rows(qtbot):
     panel = panel_for(qtbot, PointFieldPanel, "gan2d", "field")
-    panel.resize(900, 500)
+    panel.resize(1400, 500)
     qtbot.wait(50)
     one_row = panel.control_strip.height()
     panel.resize(280, 500)
