@@ -789,6 +789,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._shutdown_worker()
         self._close_recorded()
         self._stop_remote()
+        self.curves.stop_making_plots()
         for dialog in self.findChildren(QtWidgets.QDialog):
             dialog.close()
         super().closeEvent(event)

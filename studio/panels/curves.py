@@ -170,6 +170,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self._redraw_timer.timeout.connect(self._redraw_made)
         self.cursor = StepCursor(self._marker_x, self._step_at, self)   # a recorded run's step, on every plot
         self._waiting: dict[str, list] = {}     # rows of metrics whose plots are not made yet
+        self._closing = False
         self._plot_timer = QtCore.QTimer(self)  # makes one of those plots per turn of the event loop
         self._plot_timer.setInterval(0)
         self._plot_timer.timeout.connect(self._make_next_plot)
@@ -186,7 +187,7 @@ class CurvesPanel(QtWidgets.QWidget):
         """Append (step, wall time, {metric: value}) rows. A metric seen for the first time gets a
         plot in a turn of the event loop of its own (a plot costs ~30 ms to make: DRAW's fifteen
         metrics at once kept the window from painting for half a second); its rows wait till then."""
-        if not rows:
+        if not rows or self._closing:
             return
         grouped: dict[str, tuple[list, list, list]] = {}
         for step, wall, values in rows:
@@ -208,7 +209,8 @@ class CurvesPanel(QtWidgets.QWidget):
         self._request_redraw()
 
     def _make_next_plot(self) -> None:
-        if not self._waiting or not shiboken6.isValid(self.plots.ci):   # none left, or the window closed
+        if not self._waiting or not (shiboken6.isValid(self.plots) and shiboken6.isValid(self.plots.ci)):
+            # none left, or the window closed
             self._drop_waiting_plots()
             return
         name = next(iter(self._waiting))
@@ -223,8 +225,15 @@ class CurvesPanel(QtWidgets.QWidget):
         self._request_redraw()
 
     def _drop_waiting_plots(self) -> None:
-        self._plot_timer.stop()
+        if shiboken6.isValid(self._plot_timer):
+            self._plot_timer.stop()
         self._waiting.clear()
+
+    def stop_making_plots(self) -> None:
+        """The window is closing: no plot is made any more, and rows still arriving (a run's last
+        pull) are dropped, so no plot is made while Qt deletes the window."""
+        self._closing = True
+        self._drop_waiting_plots()
 
     def _make_waiting_plots(self) -> None:
         """Every plot still to be made, now (before reading or drawing the curves)."""
