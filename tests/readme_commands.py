@@ -188,6 +188,10 @@ def check_export(out: subprocess.CompletedProcess, cwd: Path) -> str:
         folder = cwd / args[args.index("export-tb") + 2]
         events = list(folder.rglob("events.out.tfevents.*"))
         return "" if events else f"no event files in {folder}"
+    if "--scalars" in args:                           # a CSV: its header, and a row per step
+        target = cwd / args[args.index("--scalars") + 1]
+        lines = target.read_text().splitlines() if target.is_file() else []
+        return "" if len(lines) > 1 and lines[0].startswith("step,wall_time,") else f"no scalars in {target}"
     target = cwd / args[args.index("--out") + 1]
     if not target.is_file() or target.stat().st_size == 0:
         return f"no file {target}"
