@@ -162,11 +162,12 @@ class ParallelPlot(pg.PlotWidget):
         self.colour_range = None
         if not runs or not columns:
             return
-        heights = np.stack([axis_positions([value_of(run, c) for run in runs])[0] for c in columns], axis=1)
+        axes = [axis_positions([value_of(run, c) for run in runs]) for c in columns]
+        heights = np.stack([placed for placed, _ in axes], axis=1)
         colours = self._colours(runs, colour)
-        for index, column in enumerate(columns):
+        for index, (_, labels) in enumerate(axes):
             self.addItem(pg.InfiniteLine(pos=index, angle=90, pen=pg.mkPen("#777777")))
-            for height, text in axis_positions([value_of(run, column) for run in runs])[1]:
+            for height, text in labels:
                 label = pg.TextItem(text, color="#cccccc", anchor=(0, 0.5))
                 label.setPos(index + 0.03, height)
                 self.addItem(label)
